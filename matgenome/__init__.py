@@ -1,0 +1,5 @@
+"""matgenome: data-driven materials discovery from composition-property data."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,193 @@
+"""Parse and validate chemical formula strings into pymatgen ``Composition`` objects.
+
+pymatgen's formula grammar does the element-and-amount parsing; this module adds what
+electrolyte papers and lab spreadsheets write on top of it, and the validation pymatgen
+leaves out:
+
+* whitespace, unicode subscript digits, ``[]``/``{}`` brackets;
+* hydrate notation joined by ``*``, ``·``, ``•`` or ``⋅`` (``CuSO4·5H2O``,
+  ``Li3(Mo8S8O8(OH)8(HWO5(H2O)))*(H2O)18``);
+* pseudo-binary glass notation with leading mole fractions or percentages joined by ``-``,
+  ``+``, ``·`` or ``*`` (``0.75Li2S-0.25P2S5``, ``70Li2S·30P2S5``), mapped to the atomic
+  composition ``sum(coefficient * component)``;
+* rejection, as :class:`CompositionError` naming the input and the reason, of empty strings,
+  unknown elements and placeholders (``X``, ``x``), zero, negative, NaN or infinite
+  amounts, unbalanced brackets and over-long strings (pymatgen silently drops ``Li0O`` to
+  ``O`` and accepts ``Li1e999``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from pymatgen.core import Composition, Element
+
+MAX_FORMULA_LENGTH = 256
+MAX_ELEMENTS = 20
+
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_BRACKETS = str.maketrans("[]{}", "()()")
+_DOTS = "*·•⋅∙"
+_DASHES = "-−–—+"
+# A leading coefficient: a number directly followed by the start of a formula.
+_COEFFICIENT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?=[A-Z(])")
+# A '-' or '+' is an exponent sign only when it follows a mantissa digit and 'e'/'E'.
+_EXPONENT_SIGN = re.compile(r"(?<=[0-9.][eE])[-+](?=\d)")
+_SYMBOL = re.compile(r"[A-Z][a-z]*|[a-z]+")
+_ALLOWED = re.compile(r"^[A-Za-z0-9().eE+\-]*$")
+
+
+class CompositionError(ValueError):
+    """A formula string that cannot be turned into a valid composition."""
+
+    def __init__(self, text: object, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."
+        super().__init__(f"invalid formula {shown!r}: {reason}")
+
+
+def parse_composition(text: object) -> Composition:
+    """Return the validated ``Composition`` of a formula string.
+
+    Raises:
+        CompositionError: the string is empty, too long, or not a valid formula; the
+            message names the input and the reason.
+    """
+    if isinstance(text, Composition):
+        _check_amounts(text, text)
+        return text
+    if not isinstance(text, str):
+        if text is None or (isinstance(text, float) and math.isnan(text)):
+            raise CompositionError(text, "empty formula")
+        raise CompositionError(text, f"expected a formula string, got {type(text).__name__}")
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise CompositionError(
+            text, f"formula is {len(text)} characters long; the limit is {MAX_FORMULA_LENGTH}"
+        )
+    cleaned = "".join(text.split()).translate(_SUBSCRIPTS).translate(_BRACKETS)
+    if not cleaned:
+        raise CompositionError(text, "empty formula")
+    total: dict[str, float] = {}
+    for coefficient, component in _split_components(text, cleaned):
+        for symbol, amount in _parse_component(text, component).items():
+            total[symbol] = total.get(symbol, 0.0) + coefficient * amount
+    composition = Composition(total)
+    _check_amounts(text, composition)
+    if len(composition) > MAX_ELEMENTS:
+        raise CompositionError(
+            text, f"{len(composition)} elements; the limit is {MAX_ELEMENTS}"
+        )
+    return composition
+
+
+def _split_components(text: str, cleaned: str) -> list[tuple[float, str]]:
+    """Split hydrate and glass notation into (coefficient, formula) parts."""
+    # Protect exponent signs, then mark the joining characters: \x02 for dashes and plus
+    # signs (glass notation), \x03 for dots (hydrates and glass notation).
+    protected = _EXPONENT_SIGN.sub(lambda m: "\x00" if m.group() == "-" else "\x01", cleaned)
+    for dash in _DASHES:
+        protected = protected.replace(dash, "\x02")
+    for dot in _DOTS:
+        protected = protected.replace(dot, "\x03")
+    raw_parts = re.split("[\x02\x03]", protected)
+    if len(raw_parts) > 1 and any(not part for part in raw_parts):
+        raise CompositionError(text, "empty component around a '-', '+', '*' or '·' separator")
+    parts = []
+    for raw in raw_parts:
+        part = raw.replace("\x00", "-").replace("\x01", "")
+        coefficient = 1.0
+        match = _COEFFICIENT.match(part)
+        if match:
+            coefficient = float(match.group())
+            part = part[match.end():]
+            if not math.isfinite(coefficient) or coefficient <= 0:
+                raise CompositionError(text, f"coefficient {match.group()!r} must be positive")
+        elif len(raw_parts) == 1 and part[:1].isdigit():
+            raise CompositionError(text, "a leading number must be followed by a formula")
+        parts.append((coefficient, part, match is not None))
+    if "\x02" in protected and len({has_coefficient for _, _, has_coefficient in parts}) > 1:
+        # 'Li-2O' or 'Li2S-0.5P2S5': a negative amount, or glass notation with a coefficient
+        # missing; guessing either way would silently change the composition.
+        raise CompositionError(
+            text,
+            "ambiguous '-': negative amounts are not allowed, and glass notation needs a "
+            "coefficient on every component (e.g. 0.75Li2S-0.25P2S5)",
+        )
+    return [(coefficient, part) for coefficient, part, _ in parts]
+
+
+def _parse_component(text: str, component: str) -> dict[str, float]:
+    if not component:
+        raise CompositionError(text, "empty formula")
+    if not _ALLOWED.match(component):
+        bad = next(ch for ch in component if not _ALLOWED.match(ch))
+        raise CompositionError(text, f"unexpected character {bad!r}")
+    depth = 0
+    for ch in component:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            raise CompositionError(text, "unbalanced parentheses: ')' without '('")
+    if depth:
+        raise CompositionError(text, "unbalanced parentheses: '(' without ')'")
+    symbols = _SYMBOL.findall(component.replace("e-", "").replace("e+", ""))
+    for symbol in symbols:
+        if symbol in {"e", "E"}:
+            continue
+        if not Element.is_valid_symbol(symbol):
+            raise CompositionError(text, f"unknown element {symbol!r}")
+    try:
+        parsed = Composition(component)
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        raise CompositionError(text, _pymatgen_reason(exc)) from None
+    amounts = {str(el): float(amount) for el, amount in parsed.items()}
+    for symbol in {s for s in symbols if s not in {"e", "E"}}:
+        if Element(symbol).symbol not in amounts:
+            raise CompositionError(text, f"amount of {symbol} is zero")
+    return amounts
+
+
+def _pymatgen_reason(exc: Exception) -> str:
+    message = str(exc)
+    if "negative" in message:
+        return "negative amount"
+    return message or type(exc).__name__
+
+
+def _check_amounts(text: object, composition: Composition) -> None:
+    if len(composition) == 0:
+        raise CompositionError(text, "no elements")
+    for element, amount in composition.items():
+        if not math.isfinite(amount):
+            raise CompositionError(text, f"amount of {element} is not finite ({amount})")
+        if amount <= 0:
+            raise CompositionError(text, f"amount of {element} must be positive ({amount})")
+
+
+def parse_many(formulas: Iterable[object]) -> tuple[list[Composition | None], list[str]]:
+    """Parse many formulas without stopping at bad ones.
+
+    Returns the compositions (``None`` where parsing failed) and, aligned with them, the
+    error message of each failed row (empty string where parsing succeeded).
+    """
+    compositions: list[Composition | None] = []
+    errors: list[str] = []
+    cache: dict[object, Composition | str] = {}
+    for formula in formulas:
+        key = formula if isinstance(formula, str) else repr(formula)
+        result = cache.get(key)
+        if result is None:
+            try:
+                result = parse_composition(formula)
+            except CompositionError as exc:
+                result = str(exc)
+            cache[key] = result
+        if isinstance(result, str):
+            compositions.append(None)
+            errors.append(result)
+        else:
+            compositions.append(result)
+            errors.append("")
+    return compositions, errors
