@@ -35,6 +35,8 @@ _DASHES = "-−–—+"
 _COEFFICIENT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?=[A-Z(])")
 # A '-' or '+' is an exponent sign only when it follows a mantissa digit and 'e'/'E'.
 _EXPONENT_SIGN = re.compile(r"(?<=[0-9.][eE])[-+](?=\d)")
+# pymatgen reads exponents only with a lower-case 'e'.
+_UPPER_EXPONENT = re.compile(r"(?<=[0-9.])E(?=[-+]?\d)")
 _SYMBOL = re.compile(r"[A-Z][a-z]*|[a-z]+")
 _ALLOWED = re.compile(r"^[A-Za-z0-9().eE+\-]*$")
 
@@ -97,7 +99,7 @@ def _split_components(text: str, cleaned: str) -> list[tuple[float, str]]:
         raise CompositionError(text, "empty component around a '-', '+', '*' or '·' separator")
     parts = []
     for raw in raw_parts:
-        part = raw.replace("\x00", "-").replace("\x01", "")
+        part = _UPPER_EXPONENT.sub("e", raw.replace("\x00", "-").replace("\x01", ""))
         coefficient = 1.0
         match = _COEFFICIENT.match(part)
         if match:

@@ -1,0 +1,151 @@
+"""Batch scoring: stream a table through a model chunk by chunk, in order, on one machine
+or on a Dask cluster.
+
+One output row per input row, always, in the input order: rows that cannot be scored keep
+their cells, get empty predictions and say why in the ``error`` column.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from matgenome.io import InputError, TableWriter, detect_formula_column, iter_table
+from matgenome.modelfile import TrainedModel
+
+OUTPUT_COLUMNS = ("prediction", "uncertainty", "error")
+DEFAULT_CHUNKSIZE = 50_000
+
+
+@dataclass
+class BatchSummary:
+    rows_read: int = 0
+    rows_scored: int = 0
+    rows_failed: int = 0
+
+    def line(self, output: Path) -> str:
+        return (f"{self.rows_read} rows read, {self.rows_scored} scored, "
+                f"{self.rows_failed} not scored (see the error column), written to {output}")
+
+
+def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -> pd.DataFrame:
+    """Return ``frame`` with ``prediction``, ``uncertainty`` and ``error`` columns added."""
+    clash = [c for c in OUTPUT_COLUMNS if c in frame.columns]
+    if clash:
+        raise InputError(
+            f"the input already has column(s) {', '.join(map(repr, clash))}; rename them so "
+            "that the scores do not overwrite them"
+        )
+    prediction = model.predict(frame[formula_column].tolist())
+    out = frame.copy()
+    out["prediction"] = prediction.mean
+    out["uncertainty"] = prediction.std
+    out["error"] = prediction.error
+    return out
+
+
+def count_rows(path: Path) -> int | None:
+    """Data rows of a text table (newlines minus the header), for progress bars only."""
+    if path.suffix.lower() not in {".csv", ".tsv", ".tab", ".txt"}:
+        return None
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1  # a last line without a newline
+    return max(lines - 1, 0)
+
+
+def score_file(
+    model: TrainedModel,
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    formula_column: str | None = None,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    encoding: str = "utf-8-sig",
+) -> BatchSummary:
+    """Score every row of ``input_path`` and write the table to ``output_path`` atomically.
+
+    Args:
+        formula_column: the formula column; detected from common names when None.
+        chunksize: rows per chunk (bounds memory: a few hundred bytes per row in flight).
+        scheduler: None to score here; ``"local"`` for a local Dask cluster; or the address
+            of a Dask scheduler (``tcp://host:8786``) to score chunks on its workers.
+        progress: called with the number of rows finished after each chunk.
+    """
+    chunks = iter_table(input_path, chunksize=chunksize, encoding=encoding)
+    summary = BatchSummary()
+    with TableWriter(output_path) as writer:
+        for scored in _scored_chunks(model, chunks, formula_column, scheduler):
+            summary.rows_read += len(scored)
+            failed = int((scored["error"] != "").sum())
+            summary.rows_failed += failed
+            summary.rows_scored += len(scored) - failed
+            writer.write(scored)
+            if progress is not None:
+                progress(len(scored))
+    return summary
+
+
+def _scored_chunks(
+    model: TrainedModel,
+    chunks: Iterator[pd.DataFrame],
+    formula_column: str | None,
+    scheduler: str | None,
+) -> Iterator[pd.DataFrame]:
+    first = next(chunks)
+    column = detect_formula_column(list(first.columns), formula_column)
+    score_frame(model, first.iloc[:0], column)  # fail fast on clashing column names
+
+    def all_chunks() -> Iterator[pd.DataFrame]:
+        yield first
+        yield from chunks
+
+    if scheduler is None:
+        for chunk in all_chunks():
+            yield score_frame(model, chunk, column)
+        return
+    yield from _scored_on_dask(model, all_chunks(), column, scheduler)
+
+
+def _scored_on_dask(
+    model: TrainedModel,
+    chunks: Iterator[pd.DataFrame],
+    column: str,
+    scheduler: str,
+) -> Iterator[pd.DataFrame]:
+    """Score chunks on Dask workers, a bounded number in flight, yielding results in order."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'matgenome[dask]'") from None
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None) if scheduler == "local" else None
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout="30s")
+    except OSError as exc:
+        raise InputError(f"could not connect to the Dask scheduler {scheduler}: {exc}") from None
+    try:
+        workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        shared_model = client.scatter(model, broadcast=True)
+        in_flight: deque = deque()
+        for chunk in chunks:
+            in_flight.append(client.submit(score_frame, shared_model, chunk, column, pure=False))
+            # Keep two chunks per worker queued: enough to stay busy, bounded memory.
+            if len(in_flight) >= 2 * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

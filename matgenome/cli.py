@@ -1,0 +1,293 @@
+"""The ``matgenome`` command line: argument parsing, progress bars and summaries.
+
+Each sub-command is a thin layer over the Python API; the science never imports this module.
+Errors a user can fix are printed as one line and exit with status 2; no traceback is shown
+unless ``-v`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+import matgenome
+from matgenome.composition import CompositionError
+from matgenome.io import InputError
+from matgenome.modelfile import ModelFileError
+
+log = logging.getLogger("matgenome")
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+Handler = Callable[[argparse.Namespace], int]
+_COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str, str]] = {}
+
+
+def command(name: str, help_text: str, example: str):
+    """Register a sub-command: its handler, its argument set-up, help and an example."""
+
+    def register(setup: Callable[[argparse.ArgumentParser], None]):
+        def attach(handler: Handler) -> Handler:
+            _COMMANDS[name] = (handler, setup, help_text, example)
+            return handler
+
+        return attach
+
+    return register
+
+
+# --- datasets ----------------------------------------------------------------------------
+
+
+def _datasets_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--show", metavar="NAME", help="print the first rows of one dataset")
+    parser.add_argument("--rows", type=int, default=10, help="rows to show with --show")
+
+
+@command("datasets", "list the shipped datasets with rows, target, unit, licence, citation",
+         "matgenome datasets\n  matgenome datasets --show obelix")(_datasets_args)
+def run_datasets(args: argparse.Namespace) -> int:
+    from matgenome.datasets import list_datasets, load
+
+    if args.show:
+        frame = load(args.show)
+        print(frame.head(args.rows).to_string(index=False))
+        print(f"{len(frame)} rows; target in {frame.attrs['unit']}")
+        return 0
+    table = list_datasets()
+    for row in table.itertuples(index=False):
+        print(f"{row.name}  ({row.rows} rows, {row.task})")
+        print(f"  target:   {row.target} [{row.unit}]")
+        print(f"  licence:  {row.licence}")
+        print(textwrap.fill(row.citation, width=96, initial_indent="  cite:     ",
+                            subsequent_indent="            "))
+    print(f"{len(table)} datasets; provenance in datasets/README.md")
+    return 0
+
+
+# --- train -------------------------------------------------------------------------------
+
+
+def _train_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", nargs="?", help="CSV/TSV/Excel/Parquet training table")
+    parser.add_argument("--dataset", help="train on a shipped dataset instead (e.g. obelix)")
+    parser.add_argument("--formula-column", help="formula column (detected when omitted)")
+    parser.add_argument("--target-column", help="target column (required with INPUT)")
+    parser.add_argument("--log10", action="store_true", help="model log10 of the target")
+    parser.add_argument("--target-unit", help="unit of the target cells, e.g. mS/cm; values "
+                        "are converted to the base unit (S/cm, eV, MPa) before --log10")
+    parser.add_argument("--censored", choices=("drop", "bound"), default="drop",
+                        help="bound-only targets such as <1E-10: drop them (default) or "
+                        "train on the bound")
+    parser.add_argument("--preset", default=None, help="feature preset (default: magpie)")
+    parser.add_argument("--n-estimators", type=int, default=300, help="trees (default 300)")
+    parser.add_argument("--kind", choices=("random_forest", "extra_trees"),
+                        default="random_forest", help="tree ensemble")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--name", help="model name recorded in the model card")
+    parser.add_argument("--output", "-o", required=True, help="model directory to write")
+
+
+@command(
+    "train",
+    "train a model with calibrated uncertainty and write a model directory",
+    "matgenome train datasets/obelix/train.csv --formula-column 'Reduced Composition' "
+    "--target-column 'Ionic conductivity (S cm-1)' --log10 --output my_model",
+)(_train_args)
+def run_train(args: argparse.Namespace) -> int:
+    from matgenome.io import detect_formula_column, parse_target_values, read_table, \
+        require_column
+    from matgenome.modelfile import save_model
+    from matgenome.models import DEFAULT_PRESET
+    from matgenome.training import train_model
+
+    if bool(args.input) == bool(args.dataset):
+        raise InputError("give either an INPUT file or --dataset NAME")
+    if args.dataset:
+        from matgenome.datasets import DATASETS, load
+
+        frame = load(args.dataset)
+        formulas = frame["formula"]
+        targets = _dataset_targets(frame)
+        info = DATASETS[args.dataset]
+        target = {"name": info.target, "unit": info.unit, "transform": "none"}
+        source = f"shipped dataset {args.dataset}"
+    else:
+        frame = read_table(args.input)
+        column = detect_formula_column(list(frame.columns), args.formula_column)
+        if not args.target_column:
+            raise InputError("--target-column is required with an INPUT file")
+        require_column(list(frame.columns), args.target_column)
+        formulas = frame[column]
+        targets = parse_target_values(frame[args.target_column], log10=args.log10,
+                                      unit=args.target_unit)
+        unit = args.target_unit or ""
+        target = {"name": args.target_column,
+                  "unit": f"log10({unit})" if args.log10 and unit else unit,
+                  "transform": "log10" if args.log10 else "none"}
+        source = str(args.input)
+    preset = args.preset or DEFAULT_PRESET
+    model, report = train_model(
+        formulas, targets, preset=preset, censored=args.censored,
+        n_estimators=args.n_estimators, kind=args.kind, seed=args.seed,
+        card={"name": args.name or Path(args.output).name, "target": target,
+              "source": source},
+    )
+    for reason, example in report.examples.items():
+        log.warning("skipped %d rows: %s, e.g. %s", len(report.skipped[reason]), reason,
+                    example)
+    path = save_model(model, args.output)
+    print(f"trained on {report.summary()}; model written to {path}")
+    return 0
+
+
+def _dataset_targets(frame: pd.DataFrame):
+    from matgenome.io import TargetValues
+
+    return TargetValues(values=frame["target"].to_numpy(float),
+                        censor=frame["censor"].to_numpy(str),
+                        errors=[""] * len(frame))
+
+
+# --- predict -----------------------------------------------------------------------------
+
+
+def _predict_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="CSV/TSV/Excel/Parquet table with a formula column")
+    parser.add_argument("--output", "-o", required=True,
+                        help="output table (.csv, .tsv, .xlsx or .parquet)")
+    parser.add_argument("--model", help="model directory (default: the shipped OBELiX "
+                        "conductivity model, log10 S/cm)")
+    parser.add_argument("--formula-column", help="formula column (detected when omitted)")
+    parser.add_argument("--top", type=int, default=0, metavar="N",
+                        help="also print the N rows with the highest prediction")
+    parser.add_argument("--chunksize", type=int, default=50_000, help="rows per chunk")
+    parser.add_argument("--scheduler", help="score on Dask: 'local' for a local cluster, or "
+                        "a scheduler address such as tcp://10.0.0.5:8786")
+    parser.add_argument("--encoding", default="utf-8-sig", help="input text encoding")
+
+
+@command(
+    "predict",
+    "score every row of a table: prediction, uncertainty (1 sd) and error columns",
+    "matgenome predict datasets/examples/candidates.csv --output scored.csv --top 10",
+)(_predict_args)
+def run_predict(args: argparse.Namespace) -> int:
+    from matgenome.batch import count_rows, score_file
+    from matgenome.io import check_output_path
+    from matgenome.modelfile import load_model
+
+    output = check_output_path(args.output, [args.input])
+    if args.chunksize < 1:
+        raise InputError("--chunksize must be at least 1")
+    model = load_model(args.model)
+    with _progress(args, total=count_rows(Path(args.input)), unit="rows") as bar:
+        summary = score_file(model, args.input, output, formula_column=args.formula_column,
+                             chunksize=args.chunksize, scheduler=args.scheduler,
+                             progress=bar.update, encoding=args.encoding)
+    if args.top:
+        _print_top(output, args.top, model.target)
+    print(summary.line(output))
+    return 0
+
+
+def _print_top(path: Path, n: int, target: str) -> None:
+    from matgenome.io import read_table
+
+    frame = read_table(path)
+    frame["prediction"] = pd.to_numeric(frame["prediction"], errors="coerce")
+    frame["uncertainty"] = pd.to_numeric(frame["uncertainty"], errors="coerce")
+    top = frame.dropna(subset=["prediction"]).nlargest(n, "prediction")
+    print(f"top {len(top)} by predicted {target} (uncertainty = 1 standard deviation):")
+    print(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+# --- plumbing ----------------------------------------------------------------------------
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _progress(args: argparse.Namespace, total: int | None, unit: str):
+    """A tqdm bar on stderr, off with --quiet or when stderr is not a terminal."""
+    if args.quiet or not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, unit_scale=True, dynamic_ncols=True, file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_optional_commands()
+    parser = argparse.ArgumentParser(
+        prog="matgenome",
+        description="Data-driven materials discovery: train on composition-property data, "
+        "score and rank candidate compositions.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'matgenome COMMAND --help' for a command's options and an example.",
+    )
+    parser.add_argument("--version", action="version",
+                        version=f"matgenome {matgenome.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, setup, help_text, example) in _COMMANDS.items():
+        child = sub.add_parser(name, help=help_text, description=help_text,
+                               epilog=f"example:\n  {example}",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        child.add_argument("-v", "--verbose", action="store_true",
+                           help="log details and show tracebacks")
+        child.add_argument("-q", "--quiet", action="store_true",
+                           help="no progress bars or warnings")
+        setup(child)
+    return parser
+
+
+def _load_optional_commands() -> None:
+    """Import modules that register further commands (kept apart to keep this file short)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.INFO,
+        format="matgenome: %(message)s",
+    )
+    handler = _COMMANDS[args.command][0]
+    try:
+        return handler(args)
+    except (InputError, ModelFileError, CompositionError, ValueError, OSError) as exc:
+        if args.verbose:
+            raise
+        print(f"matgenome {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"matgenome {args.command}: interrupted; no partial output was written",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: report it briefly; -v shows the traceback
+        if args.verbose:
+            raise
+        print(f"matgenome {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+              "(run again with -v for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,413 @@
+"""Read and write tables: CSV/TSV/Excel/Parquet, target values with units and censoring,
+formula-column detection, and atomic writes.
+
+Every cell is read as text, so the columns a user gave come back out unchanged (no float
+round-off, no leading zeros lost, no ``NA`` turned into NaN).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+# Column names that hold a formula, in order of preference (compared case-insensitively,
+# ignoring spaces, dashes and underscores).
+FORMULA_COLUMN_NAMES = (
+    "formula",
+    "composition",
+    "reducedcomposition",
+    "reducedformula",
+    "prettyformula",
+    "formulapretty",
+    "chemicalformula",
+    "truecomposition",
+    "compound",
+    "material",
+    "comp",
+)
+
+# Conversion factors to the first unit of each group.
+UNIT_FACTORS: dict[str, dict[str, float]] = {
+    "conductivity": {"S/cm": 1.0, "mS/cm": 1e-3, "uS/cm": 1e-6, "µS/cm": 1e-6,
+                     "S/m": 1e-2, "mS/m": 1e-5},
+    "energy": {"eV": 1.0, "meV": 1e-3},
+    "stress": {"MPa": 1.0, "GPa": 1e3, "kPa": 1e-3, "Pa": 1e-6},
+}
+_MISSING = {"", "nan", "na", "n/a", "none", "null", "-", "--", "?"}
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_POWER_OF_TEN = re.compile(r"\s*[x×*·]\s*10\s*\^?\s*(?=[-+]?\d)", re.IGNORECASE)
+
+
+class InputError(Exception):
+    """A problem with a user's input file or column, with a message fit to show as is."""
+
+
+@dataclass
+class TargetValues:
+    """Parsed target values: floats, censoring direction and per-row errors."""
+
+    values: np.ndarray  # float64, NaN where the cell could not be used
+    censor: np.ndarray  # "<" upper bound, ">" lower bound, "" exact value
+    errors: list[str]  # "" where the cell was fine
+
+    @property
+    def usable(self) -> np.ndarray:
+        return np.array([not error for error in self.errors], dtype=bool)
+
+
+def parse_target_values(
+    cells: Sequence[object] | pd.Series,
+    log10: bool = False,
+    unit: str | None = None,
+    to_unit: str | None = None,
+) -> TargetValues:
+    """Parse target cells such as ``1.2e-3``, ``<1E-10``, ``3.4 × 10^-4``, ``−2.1``.
+
+    Censored cells (``<x``, ``≤x``, ``>x``, ``≥x``) are recognised and returned with their
+    bound as the value and the direction in ``censor``; they are never read silently as
+    exact numbers. ``unit``/``to_unit`` convert values (e.g. ``mS/cm`` to ``S/cm``) before
+    ``log10`` is applied. Cells that cannot be used get NaN and a reason in ``errors``.
+    """
+    factor = unit_factor(unit, to_unit) if unit else 1.0
+    n = len(cells)
+    values = np.full(n, np.nan)
+    censor = np.full(n, "", dtype=object)
+    errors = [""] * n
+    for i, cell in enumerate(list(cells)):
+        try:
+            value, direction = _parse_target_cell(cell)
+            value *= factor
+            if log10:
+                if value <= 0:
+                    raise ValueError(f"cannot take log10 of {value:g} (must be positive)")
+                value = math.log10(value)
+            values[i], censor[i] = value, direction
+        except ValueError as exc:
+            errors[i] = f"target {cell!r}: {exc}"
+    return TargetValues(values=values, censor=censor.astype(str), errors=errors)
+
+
+def _parse_target_cell(cell: object) -> tuple[float, str]:
+    if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(cell, bool):
+        if not math.isfinite(float(cell)):
+            raise ValueError("missing or non-finite value")
+        return float(cell), ""
+    text = str(cell).strip().translate(_SUPERSCRIPTS)
+    text = text.replace("−", "-").replace("–", "-").replace("\u2009", "").replace(" ", "")
+    if text.lower() in _MISSING:
+        raise ValueError("missing value")
+    direction = ""
+    for prefix, sign in (("<=", "<"), (">=", ">"), ("≤", "<"), ("≥", ">"), ("<", "<"),
+                         (">", ">")):
+        if text.startswith(prefix):
+            direction, text = sign, text[len(prefix):]
+            break
+    text = _POWER_OF_TEN.sub("e", text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not math.isfinite(value):
+        raise ValueError("missing or non-finite value")
+    return value, direction
+
+
+def unit_factor(unit: str, to_unit: str | None = None) -> float:
+    """Factor converting values in ``unit`` to ``to_unit`` (default: the group's base unit)."""
+    for group in UNIT_FACTORS.values():
+        if unit in group:
+            target = to_unit or next(iter(group))
+            if target not in group:
+                raise InputError(f"cannot convert {unit} to {target}")
+            return group[unit] / group[target]
+    known = ", ".join(u for group in UNIT_FACTORS.values() for u in group)
+    raise InputError(f"unknown unit {unit!r}; known units: {known}")
+
+
+def detect_formula_column(columns: Sequence[str], requested: str | None = None) -> str:
+    """Return the formula column: ``requested`` if given, else the best-known name."""
+    columns = [str(c) for c in columns]
+    if requested is not None:
+        if requested not in columns:
+            raise InputError(
+                f"column {requested!r} not found; the input has columns: {_list(columns)}"
+            )
+        return requested
+    keys = {_column_key(c): c for c in reversed(columns)}
+    for name in FORMULA_COLUMN_NAMES:
+        if name in keys:
+            return keys[name]
+    raise InputError(
+        "could not find a formula column; pass --formula-column. "
+        f"The input has columns: {_list(columns)}"
+    )
+
+
+def require_column(columns: Sequence[str], name: str) -> str:
+    """Return ``name`` if it is a column, else raise InputError listing the columns."""
+    if name not in [str(c) for c in columns]:
+        raise InputError(f"column {name!r} not found; the input has columns: {_list(columns)}")
+    return name
+
+
+def _column_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+def _list(columns: Sequence[str]) -> str:
+    return ", ".join(repr(c) for c in columns) if columns else "(none)"
+
+
+def read_table(path: str | os.PathLike, encoding: str = "utf-8-sig") -> pd.DataFrame:
+    """Read a whole CSV/TSV/Excel/Parquet file as text cells."""
+    chunks = list(iter_table(path, chunksize=None, encoding=encoding))
+    return chunks[0]
+
+
+def iter_table(
+    path: str | os.PathLike,
+    chunksize: int | None = 100_000,
+    encoding: str = "utf-8-sig",
+) -> Iterator[pd.DataFrame]:
+    """Yield a table in chunks of text cells (one chunk if ``chunksize`` is None).
+
+    The first chunk is read before this returns, so a missing, unreadable or empty file
+    raises InputError at once. Chunk indexes continue across chunks (0..n-1 overall).
+    """
+    path = Path(path)
+    _check_readable(path)
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        frames: Iterator[pd.DataFrame] = _slices(_read_excel(path), chunksize)
+    elif suffix in PARQUET_SUFFIXES:
+        frames = _slices(_read_parquet(path), chunksize)
+    else:
+        frames = _read_text(path, chunksize, encoding)
+    first = _first_chunk(path, frames)
+    return _chain(first, frames, path)
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"input file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"input is a directory, not a file: {path}")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"input file is not readable: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"input file is empty: {path}")
+
+
+def _first_chunk(path: Path, frames: Iterator[pd.DataFrame]) -> pd.DataFrame:
+    try:
+        first = next(frames)
+    except StopIteration:
+        raise InputError(f"input file has a header but no rows: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8 or pass "
+            "--encoding (e.g. --encoding latin-1)"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        raise InputError(f"could not read {path}: {_short(exc)}") from None
+    if first.shape[1] == 0:
+        raise InputError(f"input file has no columns: {path}")
+    if len(first) == 0:
+        raise InputError(f"input file has a header but no rows: {path}")
+    _check_headers(path, first.columns)
+    return first
+
+
+def _check_headers(path: Path, columns: pd.Index) -> None:
+    names = [str(c) for c in columns]
+    # pandas renames duplicated headers to 'name.1'; say so rather than guess.
+    mangled = [c for c in names if re.fullmatch(r".+\.\d+", c) and c.rsplit(".", 1)[0] in names]
+    if mangled:
+        raise InputError(
+            f"{path} has duplicated column headers ({_list(mangled)} repeat an earlier "
+            "column); give every column a unique name"
+        )
+
+
+def _chain(
+    first: pd.DataFrame, rest: Iterator[pd.DataFrame], path: Path
+) -> Iterator[pd.DataFrame]:
+    yield first
+    try:
+        yield from rest
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8 or pass "
+            "--encoding (e.g. --encoding latin-1)"
+        ) from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise InputError(f"could not read {path}: {_short(exc)}") from None
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _read_text(path: Path, chunksize: int | None, encoding: str) -> Iterator[pd.DataFrame]:
+    sep = TEXT_SUFFIXES.get(path.suffix.lower())
+    options = dict(
+        sep=sep,
+        dtype=str,
+        keep_default_na=False,
+        encoding=encoding,
+        engine="python" if sep is None else "c",
+        skip_blank_lines=True,
+    )
+    if chunksize is None:
+        yield pd.read_csv(path, **options)
+        return
+    with pd.read_csv(path, chunksize=chunksize, **options) as reader:
+        yield from reader
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_excel(path, dtype=str, keep_default_na=False)
+    except ImportError:
+        raise InputError("reading Excel files needs openpyxl: pip install openpyxl") from None
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise InputError(f"could not read Excel file {path}: {_short(exc)}") from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError:
+        raise InputError("reading Parquet files needs pyarrow: pip install pyarrow") from None
+    except Exception as exc:  # pyarrow raises many types for damaged files
+        raise InputError(f"could not read Parquet file {path}: {_short(exc)}") from None
+    return frame.astype(str).where(frame.notna(), "")
+
+
+def _slices(frame: pd.DataFrame, chunksize: int | None) -> Iterator[pd.DataFrame]:
+    if chunksize is None or len(frame) <= chunksize:
+        yield frame
+        return
+    for start in range(0, len(frame), chunksize):
+        yield frame.iloc[start : start + chunksize]
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def check_output_path(output: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> Path:
+    """Refuse an output path that is one of the inputs (it would destroy the input)."""
+    output = Path(output)
+    for source in inputs:
+        source = Path(source)
+        same = source.exists() and output.exists() and output.samefile(source)
+        if same or output.resolve() == source.resolve():
+            raise InputError(f"--output {output} is the input file; choose another path")
+    if output.exists() and output.is_dir():
+        raise InputError(f"--output {output} is a directory; give a file path")
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.exists():
+        raise InputError(f"the directory of --output does not exist: {parent}")
+    return output
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    An interrupted or failed write leaves the old file (or none), never a truncated one.
+    """
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class TableWriter:
+    """Write a table chunk by chunk to CSV/TSV (streamed) or Excel/Parquet, atomically."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.suffix = self.path.suffix.lower()
+        self._context = atomic_path(self.path)
+        self._tmp: Path | None = None
+        self._held: list[pd.DataFrame] = []
+        self._header_written = False
+        self.rows = 0
+
+    def __enter__(self) -> TableWriter:
+        self._tmp = self._context.__enter__()
+        return self
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        self.rows += len(chunk)
+        if self.suffix in EXCEL_SUFFIXES or self.suffix in PARQUET_SUFFIXES:
+            self._held.append(chunk)
+            return
+        sep = "\t" if self.suffix in {".tsv", ".tab"} else ","
+        chunk.to_csv(self._tmp, sep=sep, index=False, mode="a" if self._header_written else "w",
+                     header=not self._header_written)
+        self._header_written = True
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._finish()
+        self._context.__exit__(exc_type, exc, tb)
+
+    def _finish(self) -> None:
+        assert self._tmp is not None
+        if self.suffix in EXCEL_SUFFIXES:
+            frame = pd.concat(self._held, ignore_index=True)
+            neutralise_formulas(frame).to_excel(self._tmp, index=False, engine="openpyxl")
+        elif self.suffix in PARQUET_SUFFIXES:
+            pd.concat(self._held, ignore_index=True).to_parquet(self._tmp, index=False)
+        elif not self._header_written:
+            self._tmp.write_text("")
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a whole table atomically (format from the file suffix)."""
+    with TableWriter(path) as writer:
+        writer.write(frame)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells starting with = + - @ with a quote so spreadsheets show them as text.
+
+    Numbers (including negative ones) are left alone: only cells that are not numbers can
+    be read by a spreadsheet as a formula.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(_neutralise_cell)
+    return out
+
+
+def _neutralise_cell(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value

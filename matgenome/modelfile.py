@@ -1,0 +1,287 @@
+"""Model directories: the estimator, its model card, and a manifest checked before loading.
+
+A model directory holds
+
+``model.skops``    the fitted estimator in skops' format, which rebuilds objects from an
+                   allow-list of types instead of unpickling arbitrary code;
+``card.json``      the model card: target, unit, feature preset, estimator and parameters,
+                   training data and its SHA-256, metrics with their protocol, intended use
+                   and limits, library versions;
+``MODEL_CARD.md``  the same card as a readable page;
+``manifest.json``  the format version, the library versions, and the SHA-256 of every
+                   other file.
+
+``load_model`` checks the manifest, every file's hash and the format version before it
+reads the estimator, and loads it only if every type in the file is on the allow-list, so a
+truncated, modified or foreign file is refused with a clear message and never runs code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matgenome.models import Prediction, predict_formulas
+from matgenome.resources import shipped_path
+
+FORMAT_VERSION = 1
+ESTIMATOR_FILE = "model.skops"
+CARD_FILE = "card.json"
+CARD_PAGE = "MODEL_CARD.md"
+MANIFEST_FILE = "manifest.json"
+DEFAULT_MODEL_NAME = "obelix_conductivity"
+
+# Types a model file may contain beyond skops' own defaults (scikit-learn and numpy).
+TRUSTED_PREFIXES = ("matgenome.", "sklearn.", "numpy.", "builtins.", "collections.")
+
+
+class ModelFileError(Exception):
+    """A model directory that is missing, damaged, modified or incompatible."""
+
+
+@dataclass
+class TrainedModel:
+    """A fitted estimator with its model card."""
+
+    estimator: Any
+    card: dict[str, Any]
+    path: Path | None = None
+    _domain: Any = field(default=None, repr=False)
+
+    def predict(self, formulas: Iterable[object]) -> Prediction:
+        """Mean and one-standard-deviation uncertainty for every formula (NaN + reason
+        for rows that cannot be scored)."""
+        return predict_formulas(self.estimator, formulas)
+
+    @property
+    def target(self) -> str:
+        return str(self.card.get("target", {}).get("name", "target"))
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose behaviour a model depends on."""
+    import pymatgen.core
+    import skops
+    import sklearn
+
+    import matgenome
+
+    versions = {
+        "python": platform.python_version(),
+        "matgenome": matgenome.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+        "pymatgen": getattr(pymatgen.core, "__version__", "unknown"),
+    }
+    try:
+        from importlib.metadata import version
+
+        versions["matminer"] = version("matminer")
+    except Exception:  # matminer metadata missing: the version is informative only
+        versions["matminer"] = "unknown"
+    return versions
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
+    """Write a model directory atomically (a new directory renamed into place)."""
+    import skops.io as sio
+
+    directory = Path(directory)
+    if directory.exists() and not (directory / MANIFEST_FILE).exists():
+        if any(directory.iterdir()):
+            raise ModelFileError(
+                f"{directory} exists and is not a matgenome model directory; refusing to "
+                "overwrite it"
+            )
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        card = dict(model.card)
+        card["versions"] = library_versions()
+        card["format_version"] = FORMAT_VERSION
+        sio.dump(model.estimator, staging / ESTIMATOR_FILE, compression=8)
+        (staging / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+        (staging / CARD_PAGE).write_text(render_card(card))
+        manifest = {
+            "format": "matgenome-model",
+            "format_version": FORMAT_VERSION,
+            "versions": card["versions"],
+            "files": {
+                name: sha256_file(staging / name)
+                for name in (ESTIMATOR_FILE, CARD_FILE, CARD_PAGE)
+            },
+        }
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        _replace_directory(staging, directory)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    model.card, model.path = card, directory
+    return directory
+
+
+def _replace_directory(staging: Path, directory: Path) -> None:
+    if directory.exists():
+        old = directory.with_name(f".{directory.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(directory, old)
+        os.replace(staging, directory)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, directory)
+
+
+def default_model_path() -> Path:
+    return shipped_path("models") / DEFAULT_MODEL_NAME
+
+
+def load_model(directory: str | os.PathLike | None = None) -> TrainedModel:
+    """Load a model directory after checking its manifest, hashes, format and types.
+
+    With no argument, loads the shipped default model (OBELiX conductivity).
+    """
+    directory = Path(directory) if directory is not None else default_model_path()
+    manifest = _read_manifest(directory)
+    _verify_hashes(directory, manifest)
+    card = json.loads((directory / CARD_FILE).read_text())
+    _check_versions(directory, manifest)
+    estimator = _load_estimator(directory / ESTIMATOR_FILE)
+    return TrainedModel(estimator=estimator, card=card, path=directory)
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    if not directory.exists():
+        raise ModelFileError(f"model directory not found: {directory}")
+    if not directory.is_dir():
+        raise ModelFileError(f"{directory} is not a model directory (expected a directory "
+                             f"holding {MANIFEST_FILE})")
+    path = directory / MANIFEST_FILE
+    if not path.exists():
+        raise ModelFileError(f"{directory} is not a matgenome model: {MANIFEST_FILE} is missing")
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path} is damaged: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != "matgenome-model":
+        raise ModelFileError(f"{path} is not a matgenome model manifest")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{directory} uses model format {version!r}; this matgenome reads format "
+            f"{FORMAT_VERSION}. Rebuild the model with this version (matgenome train ...)."
+        )
+    return manifest
+
+
+def _verify_hashes(directory: Path, manifest: dict[str, Any]) -> None:
+    files = manifest.get("files")
+    if not isinstance(files, dict) or ESTIMATOR_FILE not in files or CARD_FILE not in files:
+        raise ModelFileError(f"{directory / MANIFEST_FILE} does not list the model files")
+    for name, expected in files.items():
+        if Path(name).name != name:
+            raise ModelFileError(f"manifest of {directory} names a path outside it: {name!r}")
+        path = directory / name
+        if not path.exists():
+            raise ModelFileError(f"{directory} is incomplete: {name} is missing")
+        if sha256_file(path) != expected:
+            raise ModelFileError(
+                f"{path} does not match its SHA-256 in the manifest: the file was modified "
+                "or damaged. Refusing to load it."
+            )
+
+
+def _check_versions(directory: Path, manifest: dict[str, Any]) -> None:
+    import sklearn
+
+    saved = manifest.get("versions", {}).get("scikit-learn", "")
+    if _major_minor(saved) != _major_minor(sklearn.__version__):
+        warnings.warn(
+            f"{directory} was saved with scikit-learn {saved}; this is {sklearn.__version__}. "
+            "Predictions may differ; rebuild the model to be sure.",
+            stacklevel=3,
+        )
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def _load_estimator(path: Path) -> Any:
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # a damaged zip raises many types
+        raise ModelFileError(f"{path} is not a readable skops file: {exc}") from None
+    foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if foreign:
+        raise ModelFileError(
+            f"{path} contains types matgenome does not load: {', '.join(foreign)}. "
+            "Refusing to load it."
+        )
+    try:
+        return sio.load(path, trusted=untrusted)
+    except Exception as exc:  # an incompatible library version raises many types
+        raise ModelFileError(
+            f"{path} could not be loaded with the installed libraries ({exc}). Rebuild it."
+        ) from None
+
+
+def render_card(card: dict[str, Any]) -> str:
+    """The model card as a readable Markdown page."""
+    target = card.get("target", {})
+    training = card.get("training_data", {})
+    lines = [
+        f"# Model card: {card.get('name', 'model')}",
+        "",
+        card.get("description", ""),
+        "",
+        "## Target",
+        f"- {target.get('name', '?')} in {target.get('unit', '?')}",
+        f"- transform: {target.get('transform', 'none')}",
+        "",
+        "## Training data",
+        f"- source: {training.get('source', '?')}",
+        f"- rows used: {training.get('rows_used', '?')} of {training.get('rows_read', '?')}",
+        f"- censored rows: {training.get('censored_treatment', '?')}",
+        f"- SHA-256 of (formula, target): `{training.get('sha256', '?')}`",
+        "",
+        "## Features and estimator",
+        f"- feature preset: `{card.get('feature_preset', '?')}`",
+        f"- estimator: `{card.get('estimator', {}).get('class', '?')}`",
+        "- parameters: `" + json.dumps(card.get("estimator", {}).get("params", {}),
+                                       sort_keys=True) + "`",
+        "",
+        "## Metrics",
+    ]
+    metrics = card.get("metrics") or {}
+    if not metrics:
+        lines.append("- none recorded")
+    for name, value in metrics.items():
+        lines.append(f"- {name}: {value}")
+    lines += ["", "## Intended use", card.get("intended_use", ""), "", "## Limits"]
+    lines += [f"- {limit}" for limit in card.get("limits", [])]
+    lines += ["", "## Versions"]
+    lines += [f"- {k}: {v}" for k, v in sorted(card.get("versions", {}).items())]
+    return "\n".join(lines) + "\n"

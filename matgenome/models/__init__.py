@@ -1,0 +1,89 @@
+"""Regressors from compositions to a property, with a mean and an uncertainty per row.
+
+A model is a scikit-learn ``Pipeline``: a ``CompositionFeaturizer`` followed by a
+regressor whose ``predict(X, return_std=True)`` returns the mean and one standard deviation.
+``predict_formulas`` scores any list of formulas without stopping at bad ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from matgenome.composition import parse_many
+from matgenome.models.forest import UncertainForestRegressor
+
+__all__ = ["Prediction", "UncertainForestRegressor", "make_model", "predict_formulas"]
+
+DEFAULT_PRESET = "magpie"
+
+
+@dataclass
+class Prediction:
+    """Predictions for a batch of rows, aligned with the input.
+
+    ``mean`` and ``std`` (one standard deviation of the prediction, in target units) are
+    NaN where the row could not be scored, and ``error`` says why ("" where scored).
+    ``noise`` is the model's estimate of the observation noise, kept apart from ``std``.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    error: list[str]
+    noise: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def scored(self) -> np.ndarray:
+        return np.array([not e for e in self.error], dtype=bool)
+
+
+def make_model(
+    preset: str = DEFAULT_PRESET,
+    n_estimators: int = 300,
+    kind: str = "random_forest",
+    max_features: float | str | None = 1.0,
+    min_samples_leaf: int = 1,
+    random_state: int | None = 0,
+    n_jobs: int | None = None,
+) -> Pipeline:
+    """A composition -> property pipeline: featurizer plus calibrated tree ensemble."""
+    from matgenome.featurize import CompositionFeaturizer
+
+    return Pipeline(
+        [
+            ("features", CompositionFeaturizer(preset=preset)),
+            (
+                "regressor",
+                UncertainForestRegressor(
+                    n_estimators=n_estimators,
+                    kind=kind,
+                    max_features=max_features,
+                    min_samples_leaf=min_samples_leaf,
+                    random_state=random_state,
+                    n_jobs=n_jobs,
+                ),
+            ),
+        ]
+    )
+
+
+def predict_formulas(estimator: Pipeline, formulas: Iterable[object]) -> Prediction:
+    """Predict every formula; rows that fail to parse or featurize get NaN and a reason."""
+    compositions, errors = parse_many(formulas)
+    n = len(compositions)
+    mean, std, noise = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    good = np.array([c is not None for c in compositions], dtype=bool)
+    if good.any():
+        rows = [c for c in compositions if c is not None]
+        m, s = estimator.predict(rows, return_std=True)
+        mean[good], std[good] = m, s
+        regressor = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+        noise[good] = getattr(regressor, "noise_std_", np.nan)
+    not_finite = good & ~(np.isfinite(mean) & np.isfinite(std))
+    for i in np.flatnonzero(not_finite):
+        errors[i] = "the model returned a non-finite prediction"
+        mean[i] = std[i] = np.nan
+    return Prediction(mean=mean, std=std, error=errors, noise=noise)

@@ -1,0 +1,145 @@
+"""Fit a composition -> property model from a table and describe it in a model card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matgenome.composition import parse_many
+from matgenome.datasets import data_hash
+from matgenome.io import TargetValues
+from matgenome.models import DEFAULT_PRESET, make_model
+from matgenome.modelfile import TrainedModel
+
+CENSORED_TREATMENTS = ("drop", "bound")
+
+
+@dataclass
+class TrainingReport:
+    """What happened to the rows of a training table."""
+
+    rows_read: int
+    rows_used: int
+    skipped: dict[str, list[int]] = field(default_factory=dict)  # reason -> row numbers
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> one example message
+
+    def summary(self) -> str:
+        parts = [f"{self.rows_used} of {self.rows_read} rows used"]
+        for reason, rows in self.skipped.items():
+            shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            parts.append(f"{len(rows)} skipped: {reason} (rows {shown})")
+        return "; ".join(parts)
+
+
+def train_model(
+    formulas: pd.Series,
+    targets: TargetValues,
+    *,
+    preset: str = DEFAULT_PRESET,
+    censored: str = "drop",
+    n_estimators: int = 300,
+    kind: str = "random_forest",
+    seed: int = 0,
+    n_jobs: int | None = None,
+    card: dict[str, Any] | None = None,
+) -> tuple[TrainedModel, TrainingReport]:
+    """Fit a model on the usable rows and return it with a report of skipped rows.
+
+    Args:
+        formulas: formula strings, one per row.
+        targets: parsed target values (``matgenome.io.parse_target_values``).
+        preset: feature preset.
+        censored: ``drop`` leaves bound-only rows (``<1E-10``) out; ``bound`` trains on the
+            bound as if it were the value (biased; kept for comparison).
+        n_estimators, kind, seed, n_jobs: the ensemble's settings.
+        card: model-card fields to record (name, target, source, intended use, limits).
+    """
+    if censored not in CENSORED_TREATMENTS:
+        raise ValueError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
+    formulas = pd.Series(formulas).reset_index(drop=True)
+    compositions, formula_errors = parse_many(formulas)
+    report = TrainingReport(rows_read=len(formulas), rows_used=0)
+    use = np.ones(len(formulas), dtype=bool)
+    for i in range(len(formulas)):
+        if formula_errors[i]:
+            _skip(report, "invalid formula", i, formula_errors[i])
+        elif targets.errors[i]:
+            _skip(report, "unusable target", i, targets.errors[i])
+        elif targets.censor[i] and censored == "drop":
+            _skip(report, "censored target (bound only)", i, f"{targets.censor[i]} bound")
+        else:
+            continue
+        use[i] = False
+    report.rows_used = int(use.sum())
+    if report.rows_used < 5:
+        raise ValueError(f"only {report.rows_used} usable rows; at least 5 are needed. "
+                         + report.summary())
+    rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
+    y = targets.values[use]
+    estimator = make_model(preset=preset, n_estimators=n_estimators, kind=kind,
+                           random_state=seed, n_jobs=n_jobs)
+    estimator.fit(rows, y)
+    used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
+    elements = sorted({str(el) for c in rows for el in c.elements})
+    model_card = _card(card or {}, estimator, used, report, censored, preset, seed, elements)
+    return TrainedModel(estimator=estimator, card=model_card), report
+
+
+def _skip(report: TrainingReport, reason: str, row: int, message: str) -> None:
+    report.skipped.setdefault(reason, []).append(row)
+    report.examples.setdefault(reason, message)
+
+
+def _card(
+    given: dict[str, Any],
+    estimator: Any,
+    used: pd.DataFrame,
+    report: TrainingReport,
+    censored: str,
+    preset: str,
+    seed: int,
+    elements: list[str],
+) -> dict[str, Any]:
+    regressor = estimator[-1]
+    card: dict[str, Any] = {
+        "name": given.get("name", "model"),
+        "description": given.get("description", "composition -> property regressor"),
+        "target": given.get("target", {"name": "target", "unit": "", "transform": "none"}),
+        "feature_preset": preset,
+        "estimator": {
+            "class": f"{type(regressor).__module__}.{type(regressor).__qualname__}",
+            "params": {k: _jsonable(v) for k, v in regressor.get_params().items()},
+            "uncertainty_scale": float(getattr(regressor, "uncertainty_scale_", 1.0)),
+            "noise_std": float(getattr(regressor, "noise_std_", 0.0)),
+        },
+        "seed": seed,
+        "training_data": {
+            "source": given.get("source", "user data"),
+            "rows_read": report.rows_read,
+            "rows_used": report.rows_used,
+            "skipped": {k: len(v) for k, v in report.skipped.items()},
+            "censored_treatment": censored,
+            "sha256": data_hash(used),
+            "target_range": [float(used["target"].min()), float(used["target"].max())],
+            "elements": elements,
+        },
+        "metrics": given.get("metrics", {}),
+        "intended_use": given.get("intended_use", "Ranking candidate compositions for "
+                                  "measurement; not a substitute for measurement."),
+        "limits": given.get("limits", [
+            "Composition only: polymorphs and processing are not distinguished.",
+            "Unreliable for elements or chemistries absent from the training data.",
+        ]),
+    }
+    return card
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)

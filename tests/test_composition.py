@@ -1,0 +1,143 @@
+"""Formula parsing: accepted notations map to the right atoms; bad input is rejected."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pymatgen.core import Composition
+
+from matgenome.composition import (
+    MAX_FORMULA_LENGTH,
+    CompositionError,
+    parse_composition,
+    parse_many,
+)
+from matgenome.datasets import dataset_path
+
+
+def amounts(comp: Composition) -> dict[str, float]:
+    return {str(el): amt for el, amt in comp.items()}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Li7La3Zr2O12", {"Li": 7, "La": 3, "Zr": 2, "O": 12}),
+        ("Li6.4La3Zr1.4Ta0.6O12", {"Li": 6.4, "La": 3, "Zr": 1.4, "Ta": 0.6, "O": 12}),
+        ("Li1.3Al0.3Ti1.7(PO4)3", {"Li": 1.3, "Al": 0.3, "Ti": 1.7, "P": 3, "O": 12}),
+        (" Li 3 P S 4 ", {"Li": 3, "P": 1, "S": 4}),
+        ("Fe0.62C9.53e-4", {"Fe": 0.62, "C": 9.53e-4}),
+        ("Li1E-2O", {"Li": 0.01, "O": 1}),
+        ("Li[PO4]", {"Li": 1, "P": 1, "O": 4}),
+        ("Li₂S", {"Li": 2, "S": 1}),
+        ("CuSO4·5H2O", {"Cu": 1, "S": 1, "O": 9, "H": 10}),
+        ("CuSO4*5H2O", {"Cu": 1, "S": 1, "O": 9, "H": 10}),
+        ("0.75Li2S-0.25P2S5", {"Li": 1.5, "P": 0.5, "S": 2.0}),
+        ("70Li2S·30P2S5", {"Li": 140, "P": 60, "S": 220}),
+        ("70Li2S-30P2S5", {"Li": 140, "P": 60, "S": 220}),
+        ("Li3PS4-LiI", {"Li": 4, "P": 1, "S": 4, "I": 1}),
+    ],
+)
+def test_accepted_notations(text: str, expected: dict[str, float]) -> None:
+    got = amounts(parse_composition(text))
+    assert got.keys() == expected.keys()
+    for element, amount in expected.items():
+        assert math.isclose(got[element], amount, rel_tol=1e-12)
+
+
+def test_obelix_hydrate_that_pymatgen_rejects() -> None:
+    text = "Li3(Mo8S8O8(OH)8(HWO5(H2O)))*(H2O)18"
+    with pytest.raises(ValueError):
+        Composition(text)
+    got = amounts(parse_composition(text))
+    # Li3 Mo8 S8 O(8+8+5+1=22) H(8+1+2=11) W1, plus 18 H2O.
+    assert got == {"Li": 3, "Mo": 8, "S": 8, "O": 40, "H": 47, "W": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        (None, "empty"),
+        (float("nan"), "empty"),
+        ("Xx2O", "unknown element 'Xx'"),
+        ("LiX", "unknown element 'X'"),
+        ("Li7-xLa3Zr2O12", "unknown element 'x'"),
+        ("Li-2O", "negative"),
+        ("Li0O", "zero"),
+        ("Li1e999O", "not finite"),
+        ("Li2O)", "unbalanced"),
+        ("Li((PO4)", "unbalanced"),
+        ("Li2O-", "empty component"),
+        ("Li" * 200, "limit"),
+        ("Li2O;", "unexpected character"),
+        ("42", "leading number"),
+        (12, "expected a formula string"),
+    ],
+)
+def test_rejections_name_input_and_reason(text: object, reason: str) -> None:
+    with pytest.raises(CompositionError) as info:
+        parse_composition(text)
+    assert reason in str(info.value)
+    assert info.value.text is text or info.value.text == text
+    if isinstance(text, str) and 0 < len(text) <= 80:
+        assert repr(text) in str(info.value)
+
+
+def test_length_limit_is_inclusive() -> None:
+    text = "Li" + "O" * (MAX_FORMULA_LENGTH - 2)
+    assert len(text) == MAX_FORMULA_LENGTH
+    assert parse_composition(text)["O"] == MAX_FORMULA_LENGTH - 2
+
+
+def test_parse_many_keeps_order_and_reasons() -> None:
+    comps, errors = parse_many(["Li2O", "bad!", "Li2O", None])
+    assert [c is None for c in comps] == [False, True, False, True]
+    assert errors[0] == errors[2] == ""
+    assert "bad!" in errors[1] and "empty" in errors[3]
+
+
+@pytest.mark.parametrize(
+    ("path", "column"),
+    [("obelix/all.csv", "Reduced Composition"), ("obelix/all.csv", "True Composition")]
+    + [(f"matbench/matbench_{t}.csv", "composition")
+       for t in ("expt_gap", "steels", "glass", "expt_is_metal")],
+)
+def test_every_shipped_formula_parses(path: str, column: str) -> None:
+    from matgenome.resources import shipped_path
+
+    formulas = pd.read_csv(shipped_path("datasets") / path)[column]
+    _, errors = parse_many(formulas)
+    assert [e for e in errors if e] == []
+
+
+def test_plain_formulas_match_pymatgen() -> None:
+    formulas = pd.read_csv(dataset_path("matbench_expt_gap"))["composition"].head(500)
+    for text in formulas:
+        assert parse_composition(text).almost_equals(Composition(text), rtol=0, atol=1e-12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=60))
+def test_arbitrary_strings_parse_or_raise_composition_error(text: str) -> None:
+    try:
+        comp = parse_composition(text)
+    except CompositionError as exc:
+        assert exc.reason
+        return
+    assert len(comp) > 0
+    assert all(math.isfinite(a) and a > 0 for a in comp.values())
+
+
+formula_like = st.text(alphabet="LiOPSClaZr0123456789.()-·* eE", max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(formula_like)
+def test_formula_like_strings_parse_or_raise_composition_error(text: str) -> None:
+    test_arbitrary_strings_parse_or_raise_composition_error.hypothesis.inner_test(text)

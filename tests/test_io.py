@@ -1,0 +1,165 @@
+"""Reading tables as text, target parsing with censoring and units, atomic writes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matgenome.io import (
+    InputError,
+    TableWriter,
+    atomic_path,
+    check_output_path,
+    detect_formula_column,
+    iter_table,
+    neutralise_formulas,
+    parse_target_values,
+    read_table,
+    unit_factor,
+    write_table,
+)
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "censor"),
+    [
+        ("1.2e-3", 1.2e-3, ""),
+        ("<1E-10", 1e-10, "<"),
+        ("< 1e-8", 1e-8, "<"),
+        ("≤2e-5", 2e-5, "<"),
+        (">1e-2", 1e-2, ">"),
+        (">=0.5", 0.5, ">"),
+        ("3.4 × 10^-4", 3.4e-4, ""),
+        ("3.4x10-4", 3.4e-4, ""),
+        ("2.0×10⁻³", 2.0e-3, ""),
+        ("−2.5", -2.5, ""),
+        (0.25, 0.25, ""),
+    ],
+)
+def test_target_cells(cell: object, value: float, censor: str) -> None:
+    parsed = parse_target_values([cell])
+    assert parsed.errors == [""]
+    assert math.isclose(parsed.values[0], value, rel_tol=1e-12)
+    assert parsed.censor[0] == censor
+
+
+@pytest.mark.parametrize("cell", ["", "NA", "abc", "1,5", "inf", float("nan"), "~1e-3"])
+def test_unusable_target_cells_are_reported(cell: object) -> None:
+    parsed = parse_target_values([cell])
+    assert np.isnan(parsed.values[0])
+    assert repr(cell) in parsed.errors[0]
+    assert not parsed.usable[0]
+
+
+def test_log10_and_units() -> None:
+    parsed = parse_target_values(["1", "<0.01", "0"], log10=True, unit="mS/cm")
+    assert parsed.values[0] == pytest.approx(-3.0)
+    assert parsed.values[1] == pytest.approx(-5.0) and parsed.censor[1] == "<"
+    assert "log10" in parsed.errors[2]
+    assert unit_factor("S/m") == pytest.approx(0.01)
+    assert unit_factor("GPa", "MPa") == pytest.approx(1000)
+    with pytest.raises(InputError, match="unknown unit"):
+        unit_factor("furlong")
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        (["id", "Formula"], "Formula"),
+        (["Reduced Composition", "x"], "Reduced Composition"),
+        (["composition", "formula"], "formula"),
+        (["pretty_formula"], "pretty_formula"),
+    ],
+)
+def test_formula_column_detection(columns: list[str], expected: str) -> None:
+    assert detect_formula_column(columns) == expected
+
+
+def test_formula_column_errors_list_columns() -> None:
+    with pytest.raises(InputError, match="'a', 'b'"):
+        detect_formula_column(["a", "b"])
+    with pytest.raises(InputError, match="'zz' not found"):
+        detect_formula_column(["a", "b"], "zz")
+
+
+def test_read_keeps_cells_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("formula,value,code\nLi2O,0.10,007\nNA,,1e3\n", encoding="utf-8-sig")
+    frame = read_table(path)
+    assert frame.to_dict("list") == {"formula": ["Li2O", "NA"], "value": ["0.10", ""],
+                                     "code": ["007", "1e3"]}
+
+
+def test_chunks_cover_all_rows_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "in.tsv"
+    pd.DataFrame({"formula": [f"Li{i}O" for i in range(1, 26)]}).to_csv(path, sep="\t",
+                                                                       index=False)
+    chunks = list(iter_table(path, chunksize=7))
+    assert [len(c) for c in chunks] == [7, 7, 7, 4]
+    assert pd.concat(chunks)["formula"].tolist() == [f"Li{i}O" for i in range(1, 26)]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"formula\n", "no rows"), (b"a,a\n1,2\n", "duplicated"),
+     (b"formula\n\xff\xfeLi\n", "UTF-8")],
+)
+def test_bad_files_give_input_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_table(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_excel_and_parquet_round_trip(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"formula": ["Li2O", "=HYPERLINK()"], "value": ["-1", "2"]})
+    write_table(frame, tmp_path / "out.parquet")
+    assert read_table(tmp_path / "out.parquet").equals(frame)
+    write_table(frame, tmp_path / "out.xlsx")
+    back = read_table(tmp_path / "out.xlsx")
+    assert back["formula"].tolist() == ["Li2O", "'=HYPERLINK()"]
+    assert back["value"].tolist() == ["-1", "2"]
+
+
+def test_neutralise_only_text_that_spreadsheets_would_run() -> None:
+    frame = pd.DataFrame({"a": ["=1+1", "+cmd", "-2.5", "@x", "ok", "-x"]})
+    assert neutralise_formulas(frame)["a"].tolist() == [
+        "'=1+1", "'+cmd", "-2.5", "'@x", "ok", "'-x"]
+
+
+def test_atomic_path_leaves_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old\n"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_streamed_writer_is_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    with TableWriter(target) as writer:
+        writer.write(pd.DataFrame({"a": [1, 2]}))
+        assert not target.exists()
+        writer.write(pd.DataFrame({"a": [3]}))
+    assert target.read_text() == "a\n1\n2\n3\n"
+
+
+def test_output_may_not_be_input(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("formula\nLi2O\n")
+    with pytest.raises(InputError, match="is the input"):
+        check_output_path(source, [source])
+    with pytest.raises(InputError, match="does not exist"):
+        check_output_path(tmp_path / "missing" / "out.csv", [source])
+    assert check_output_path(tmp_path / "out.csv", [source]) == tmp_path / "out.csv"

@@ -1,0 +1,100 @@
+"""Model directories: round trip, and refusal of tampered, truncated or foreign files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matgenome.modelfile import (
+    CARD_FILE,
+    ESTIMATOR_FILE,
+    MANIFEST_FILE,
+    ModelFileError,
+    TrainedModel,
+    load_model,
+    save_model,
+)
+from matgenome.models.forest import UncertainForestRegressor
+
+
+class Foreign:
+    """A type that is not on the allow-list."""
+
+
+@pytest.fixture()
+def saved(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = X[:, 0] + rng.normal(0, 0.1, 60)
+    estimator = UncertainForestRegressor(n_estimators=8, random_state=0).fit(X, y)
+    path = save_model(TrainedModel(estimator, {"name": "toy"}), tmp_path / "toy")
+    return path, X, estimator.predict(X)
+
+
+def test_round_trip(saved) -> None:
+    path, X, expected = saved
+    model = load_model(path)
+    np.testing.assert_array_equal(model.estimator.predict(X), expected)
+    card = json.loads((path / CARD_FILE).read_text())
+    assert card["versions"]["scikit-learn"]
+    assert (path / "MODEL_CARD.md").read_text().startswith("# Model card: toy")
+
+
+def test_modified_estimator_is_refused(saved) -> None:
+    path = saved[0]
+    data = bytearray((path / ESTIMATOR_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (path / ESTIMATOR_FILE).write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="SHA-256"):
+        load_model(path)
+
+
+def test_truncated_estimator_is_refused(saved) -> None:
+    path = saved[0]
+    data = (path / ESTIMATOR_FILE).read_bytes()
+    (path / ESTIMATOR_FILE).write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelFileError, match="modified or damaged"):
+        load_model(path)
+
+
+def test_modified_card_is_refused(saved) -> None:
+    path = saved[0]
+    card = json.loads((path / CARD_FILE).read_text())
+    card["metrics"] = {"mae": 0.0}
+    (path / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match=CARD_FILE):
+        load_model(path)
+
+
+def test_incompatible_format_is_refused(saved) -> None:
+    path = saved[0]
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    manifest["format_version"] = 99
+    (path / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="format 99"):
+        load_model(path)
+
+
+def test_missing_and_non_model_directories(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="not found"):
+        load_model(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelFileError, match="manifest.json is missing"):
+        load_model(tmp_path / "empty")
+
+
+def test_foreign_types_are_refused_before_loading(tmp_path: Path) -> None:
+    path = save_model(TrainedModel({"payload": Foreign()}, {"name": "evil"}), tmp_path / "evil")
+    with pytest.raises(ModelFileError, match="Foreign"):
+        load_model(path)
+
+
+def test_refuses_to_overwrite_a_non_model_directory(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "keep.txt").write_text("x")
+    with pytest.raises(ModelFileError, match="refusing"):
+        save_model(TrainedModel({}, {}), tmp_path / "data")
+    assert (tmp_path / "data" / "keep.txt").read_text() == "x"
