@@ -101,8 +101,7 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     "--target-column 'Ionic conductivity (S cm-1)' --log10 --output my_model",
 )(_train_args)
 def run_train(args: argparse.Namespace) -> int:
-    from matgenome.io import detect_formula_column, parse_target_values, read_table, \
-        require_column
+    from matgenome.io import detect_formula_column, parse_target_values, read_table, require_column
     from matgenome.modelfile import save_model
     from matgenome.models import DEFAULT_PRESET
     from matgenome.training import train_model
@@ -180,9 +179,10 @@ def _predict_args(parser: argparse.ArgumentParser) -> None:
 )(_predict_args)
 def run_predict(args: argparse.Namespace) -> int:
     from matgenome.batch import count_rows, score_file
-    from matgenome.io import check_output_path
+    from matgenome.io import check_input_path, check_output_path
     from matgenome.modelfile import load_model
 
+    check_input_path(args.input)
     output = check_output_path(args.output, [args.input])
     if args.chunksize < 1:
         raise InputError("--chunksize must be at least 1")
@@ -206,6 +206,32 @@ def _print_top(path: Path, n: int, target: str) -> None:
     top = frame.dropna(subset=["prediction"]).nlargest(n, "prediction")
     print(f"top {len(top)} by predicted {target} (uncertainty = 1 standard deviation):")
     print(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+# --- build-default-model -----------------------------------------------------------------
+
+
+def _build_default_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", "-o", help="model directory (default: the shipped "
+                        "models/obelix_conductivity)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+@command(
+    "build-default-model",
+    "rebuild the shipped OBELiX conductivity model (same versions and seed: same bytes)",
+    "matgenome build-default-model --output /tmp/obelix_conductivity",
+)(_build_default_args)
+def run_build_default(args: argparse.Namespace) -> int:
+    from matgenome.default_models import build_default_model
+    from matgenome.modelfile import load_model
+
+    path = build_default_model(args.output, seed=args.seed)
+    metrics = load_model(path).card["metrics"]
+    print(f"model written to {path}")
+    print(f"official-split check: MAE {metrics['mae']} log10(S/cm) on "
+          f"{metrics['test_rows_scored']} test rows, 68% coverage {metrics['coverage_68']}")
+    return 0
 
 
 # --- plumbing ----------------------------------------------------------------------------

@@ -171,10 +171,7 @@ def load(name: str, split: str = "all", fold: int | None = None) -> pd.DataFrame
     info = _info(name)
     if split not in _SPLITS:
         raise ValueError(f"unknown split {split!r} for {name}; expected one of {_SPLITS}")
-    if name == "obelix":
-        frame = _load_obelix(split)
-    else:
-        frame = _load_matbench(info, split, fold)
+    frame = _load_obelix(split) if name == "obelix" else _load_matbench(info, split, fold)
     frame.attrs["dataset"] = name
     frame.attrs["unit"] = info.unit
     frame.attrs["task"] = info.task

@@ -188,7 +188,7 @@ def iter_table(
     raises InputError at once. Chunk indexes continue across chunks (0..n-1 overall).
     """
     path = Path(path)
-    _check_readable(path)
+    check_input_path(path)
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         frames: Iterator[pd.DataFrame] = _slices(_read_excel(path), chunksize)
@@ -200,7 +200,9 @@ def iter_table(
     return _chain(first, frames, path)
 
 
-def _check_readable(path: Path) -> None:
+def check_input_path(path: str | os.PathLike) -> None:
+    """Raise InputError unless ``path`` is an existing, readable, non-empty file."""
+    path = Path(path)
     if not path.exists():
         raise InputError(f"input file not found: {path}")
     if path.is_dir():

@@ -25,6 +25,7 @@ import platform
 import shutil
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +73,8 @@ class TrainedModel:
 def library_versions() -> dict[str, str]:
     """Versions of the libraries whose behaviour a model depends on."""
     import pymatgen.core
-    import skops
     import sklearn
+    import skops
 
     import matgenome
 
@@ -107,19 +108,20 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
     import skops.io as sio
 
     directory = Path(directory)
-    if directory.exists() and not (directory / MANIFEST_FILE).exists():
-        if any(directory.iterdir()):
-            raise ModelFileError(
-                f"{directory} exists and is not a matgenome model directory; refusing to "
-                "overwrite it"
-            )
+    is_model = (directory / MANIFEST_FILE).exists()
+    if directory.exists() and not is_model and any(directory.iterdir()):
+        raise ModelFileError(
+            f"{directory} exists and is not a matgenome model directory; refusing to "
+            "overwrite it"
+        )
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         card = dict(model.card)
         card["versions"] = library_versions()
         card["format_version"] = FORMAT_VERSION
-        sio.dump(model.estimator, staging / ESTIMATOR_FILE, compression=8)
+        sio.dump(model.estimator, staging / ESTIMATOR_FILE, compression=zipfile.ZIP_DEFLATED)
+        _strip_zip_timestamps(staging / ESTIMATOR_FILE)
         (staging / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
         (staging / CARD_PAGE).write_text(render_card(card))
         manifest = {
@@ -138,6 +140,17 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
             shutil.rmtree(staging)
     model.card, model.path = card, directory
     return directory
+
+
+def _strip_zip_timestamps(path: Path) -> None:
+    """Rewrite a zip with fixed entry times, so the same model gives the same bytes."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, data)
 
 
 def _replace_directory(staging: Path, directory: Path) -> None:

@@ -11,8 +11,8 @@ import pandas as pd
 from matgenome.composition import parse_many
 from matgenome.datasets import data_hash
 from matgenome.io import TargetValues
-from matgenome.models import DEFAULT_PRESET, make_model
 from matgenome.modelfile import TrainedModel
+from matgenome.models import DEFAULT_PRESET, make_model
 
 CENSORED_TREATMENTS = ("drop", "bound")
 
@@ -65,11 +65,12 @@ def train_model(
     use = np.ones(len(formulas), dtype=bool)
     for i in range(len(formulas)):
         if formula_errors[i]:
-            _skip(report, "invalid formula", i, formula_errors[i])
+            _skip(report, "invalid formula", i, f"row {i}: {formula_errors[i]}")
         elif targets.errors[i]:
-            _skip(report, "unusable target", i, targets.errors[i])
+            _skip(report, "unusable target", i, f"row {i}: {targets.errors[i]}")
         elif targets.censor[i] and censored == "drop":
-            _skip(report, "censored target (bound only)", i, f"{targets.censor[i]} bound")
+            _skip(report, "censored target (bound only)", i,
+                  f"row {i} {formulas[i]!r}: target is a bound ({targets.censor[i]})")
         else:
             continue
         use[i] = False

@@ -82,7 +82,7 @@ def test_missing_and_non_model_directories(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="not found"):
         load_model(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelFileError, match="manifest.json is missing"):
+    with pytest.raises(ModelFileError, match=r"manifest\.json is missing"):
         load_model(tmp_path / "empty")
 
 

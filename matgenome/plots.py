@@ -1,0 +1,154 @@
+"""PNG figures: discovery yield curves of a simulation and the Pareto front of a ranking.
+
+Figures are drawn with matplotlib's Agg renderer on ``Figure`` objects (not ``pyplot``), so
+nothing here changes the global backend or needs a display, and every file is written
+atomically: first to a temporary file beside the target, then renamed over it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from matgenome.simulate import SimulationResult
+
+# Axis labels, with units, for the columns matgenome writes.
+AXIS_LABELS: dict[str, str] = {
+    "score": "Acquisition score (higher is better)",
+    "pred_mean": "Predicted log10(σ / S cm⁻¹)",
+    "pred_std": "Predictive std of log10(σ / S cm⁻¹)",
+    "supply_risk": "Supply risk (max HHI / 10 000, 0–1)",
+    "hhi_production": "HHI of production (0–10 000)",
+    "hhi_reserve": "HHI of reserves (0–10 000)",
+    "cost_per_kg": "Raw-material cost (USD/kg)",
+    "cost_per_mol": "Raw-material cost (USD/mol formula units)",
+    "cost_per_mol_atoms": "Raw-material cost (USD/mol atoms)",
+}
+
+
+def _new_figure(width: float = 6.4, height: float = 4.4) -> Figure:
+    """A figure on the Agg canvas, independent of pyplot's global state."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=150, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_png_atomic(figure: Figure, path: str | os.PathLike[str]) -> Path:
+    """Write ``figure`` as a PNG to ``path`` via a temporary file and a rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png",
+                                         dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            figure.savefig(stream, format="png")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def plot_discovery_curves(
+    result: SimulationResult,
+    path: str | os.PathLike[str],
+    *,
+    top: bool = False,
+    title: str | None = None,
+) -> Path:
+    """Targets found vs. experiments: mean per strategy, 10th–90th percentile band.
+
+    The dashed black line is the exact expectation for random picking. ``top=True`` plots
+    the top set (e.g. top 1%) instead of the targets (e.g. top decile).
+    """
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    x = result.experiments
+    curves = result.found_top if top else result.found
+    for name in result.strategies:
+        counts = curves[name].astype(float)
+        (line,) = axes.plot(x, counts.mean(axis=0), label=name, linewidth=1.6)
+        low, high = np.percentile(counts, [10, 90], axis=0)
+        axes.fill_between(x, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+    expected = result.random_expected_curve(top=top)
+    axes.plot(x, expected, "k--", linewidth=1.0, label="random (expected)")
+    quantile = result.settings.get("top_quantile" if top else "target_quantile")
+    threshold = result.top_threshold if top else result.target_threshold
+    share = f"top {100 * (1 - quantile):.3g}%" if quantile is not None else "targets"
+    relation = "≤" if result.settings.get("objective") == "min" else "≥"
+    axes.set_xlabel("Experiments after the initial set (count)")
+    axes.set_ylabel(f"Targets found ({share}, y {relation} {threshold:.3g}) (count)")
+    axes.set_xlim(0, max(int(x[-1]), 1))
+    axes.set_ylim(bottom=0)
+    axes.set_title(title or f"Discovery yield, mean of {result.n_trials} trials (band: 10–90%)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small", loc="upper left")
+    return save_png_atomic(figure, path)
+
+
+def _label(column: str, given: str | None) -> str:
+    return given or AXIS_LABELS.get(column, column)
+
+
+def plot_pareto(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    path: str | os.PathLike[str],
+    *,
+    front_column: str = "pareto",
+    label_column: str | None = None,
+    max_labels: int = 15,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+    log_x: bool = False,
+    log_y: bool = False,
+) -> Path:
+    """Scatter ``y`` against ``x`` for every row, highlighting the Pareto front.
+
+    ``front_column`` is a boolean column (from :func:`matgenome.rank.pareto_table`); rows with
+    a NaN in ``x`` or ``y`` are left out. The front points are not joined by a line: the front
+    may have been computed over more objectives than the two plotted. Up to ``max_labels``
+    front points are annotated with ``label_column`` (e.g. the formula). Axis labels default
+    to :data:`AXIS_LABELS`.
+    """
+    missing = [c for c in (x, y, front_column) if c not in df.columns]
+    if missing:
+        raise KeyError(f"missing column(s) {missing}")
+    data = df[[x, y, front_column] + ([label_column] if label_column else [])].copy()
+    data[x] = pd.to_numeric(data[x], errors="coerce")
+    data[y] = pd.to_numeric(data[y], errors="coerce")
+    data = data.dropna(subset=[x, y])
+    on_front = data[front_column].fillna(False).astype(bool)
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    rest, front = data[~on_front], data[on_front]
+    axes.scatter(rest[x], rest[y], s=14, color="0.6", alpha=0.7, label="candidates", zorder=1)
+    axes.scatter(front[x], front[y], s=30, color="tab:red", edgecolor="black", linewidth=0.5,
+                 label="Pareto front", zorder=3)
+    if label_column:
+        for _, row in front.head(max_labels).iterrows():
+            axes.annotate(str(row[label_column]), (row[x], row[y]), fontsize=7,
+                          xytext=(3, 3), textcoords="offset points")
+    if log_x:
+        axes.set_xscale("log")
+    if log_y:
+        axes.set_yscale("log")
+    axes.set_xlabel(_label(x, xlabel))
+    axes.set_ylabel(_label(y, ylabel))
+    axes.set_title(title or f"{len(data)} candidates, {len(front)} on the Pareto front")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    return save_png_atomic(figure, path)

@@ -1,0 +1,24 @@
+"""Shared fixtures: a small trained model directory built once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matgenome.datasets import load
+from matgenome.io import TargetValues
+from matgenome.modelfile import save_model
+from matgenome.training import train_model
+
+
+@pytest.fixture(scope="session")
+def small_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 40-tree conductivity model trained on OBELiX's training split."""
+    train = load("obelix", "train")
+    targets = TargetValues(train["target"].to_numpy(float), train["censor"].to_numpy(str),
+                           [""] * len(train))
+    model, _ = train_model(train["formula"], targets, n_estimators=40, seed=0,
+                           card={"name": "small", "target": {"name": "log10 sigma",
+                                                             "unit": "log10(S/cm)"}})
+    return save_model(model, tmp_path_factory.mktemp("models") / "small")

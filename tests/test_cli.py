@@ -1,0 +1,166 @@
+"""The matgenome command end to end: train, predict, datasets, and clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matgenome.cli import main
+from matgenome.datasets import dataset_path
+from matgenome.modelfile import load_model
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_candidates(path: Path) -> list[str]:
+    formulas = ["Li7La3Zr2O12", "Li6PS5Cl", "Xx2O", "", "Li10GeP2S12", "Li2O)", "0.75Li2S-0.25P2S5"]
+    pd.DataFrame({"id": [f"r{i}" for i in range(len(formulas))], "composition": formulas,
+                  "note": ["keep"] * len(formulas)}).to_csv(path, index=False)
+    return formulas
+
+
+def test_predict_keeps_every_row_in_order_and_flags_bad_ones(
+    tmp_path: Path, small_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, output = tmp_path / "in.csv", tmp_path / "out.csv"
+    formulas = write_candidates(source)
+    code, out, _ = run(["predict", str(source), "--output", str(output),
+                        "--model", str(small_model_dir), "--top", "3"], capsys)
+    assert code == 0
+    scored = pd.read_csv(output, keep_default_na=False)
+    assert scored["composition"].tolist() == formulas
+    assert scored.columns.tolist() == ["id", "composition", "note", "prediction",
+                                       "uncertainty", "error"]
+    bad = scored["error"] != ""
+    assert bad.tolist() == [False, False, True, True, False, True, False]
+    assert "unknown element 'Xx'" in scored.loc[2, "error"]
+    assert "empty" in scored.loc[3, "error"] and "unbalanced" in scored.loc[5, "error"]
+    assert (scored.loc[bad, "prediction"] == "").all()
+    good = scored.loc[~bad, ["prediction", "uncertainty"]].astype(float)
+    assert np.isfinite(good.to_numpy()).all() and (good["uncertainty"] > 0).all()
+    assert "7 rows read, 4 scored, 3 not scored" in out
+    assert "top 3" in out
+
+
+def test_predict_matches_python_api_and_chunking(
+    tmp_path: Path, small_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.csv"
+    formulas = write_candidates(source)
+    for chunksize in ("2", "1000"):
+        output = tmp_path / f"out{chunksize}.csv"
+        assert run(["predict", str(source), "-o", str(output), "--model",
+                    str(small_model_dir), "--chunksize", chunksize, "-q"], capsys)[0] == 0
+    a = pd.read_csv(tmp_path / "out2.csv")
+    b = pd.read_csv(tmp_path / "out1000.csv")
+    pd.testing.assert_frame_equal(a, b)
+    expected = load_model(small_model_dir).predict(formulas)
+    np.testing.assert_allclose(a["prediction"].to_numpy(), expected.mean, equal_nan=True)
+
+
+def test_train_then_predict_on_obelix_csvs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    obelix = dataset_path("obelix").parent
+    model_dir = tmp_path / "model"
+    code, out, err = run(["train", str(obelix / "train.csv"), "--formula-column",
+                          "Reduced Composition", "--target-column",
+                          "Ionic conductivity (S cm-1)", "--log10", "--n-estimators", "30",
+                          "--output", str(model_dir)], capsys)
+    assert code == 0, err
+    assert "449 of 478 rows used" in out  # the 29 censored training rows are left out
+    assert "29 skipped: censored target" in out
+    card = load_model(model_dir).card
+    assert card["training_data"]["rows_used"] == 449
+    assert card["target"]["transform"] == "log10"
+    output = tmp_path / "test_scored.csv"
+    code, out, _ = run(["predict", str(obelix / "test.csv"), "--model", str(model_dir),
+                        "-o", str(output)], capsys)
+    assert code == 0
+    scored = pd.read_csv(output)
+    test = pd.read_csv(obelix / "test.csv")
+    assert len(scored) == len(test) == 121
+    assert scored["ID"].tolist() == test["ID"].tolist()
+    exact = ~test["Ionic conductivity (S cm-1)"].astype(str).str.startswith("<")
+    truth = np.log10(test.loc[exact, "Ionic conductivity (S cm-1)"].astype(float))
+    mae = np.mean(np.abs(scored.loc[exact, "prediction"] - truth))
+    assert mae < 1.55  # better than predicting the training median on this split
+
+
+def test_train_reports_censored_and_bad_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [("Li7La3Zr2O12", "3e-4"), ("Li6PS5Cl", "<1E-10"), ("Qq2", "1e-3"),
+            ("Li3N", "abc"), ("Li3PS4", ">1e-2")] + [(f"Li{i}O", f"1e-{i}") for i in
+                                                       range(1, 9)]
+    source = tmp_path / "lab.csv"
+    pd.DataFrame(rows, columns=["formula", "sigma"]).to_csv(source, index=False)
+    code, out, err = run(["train", str(source), "--target-column", "sigma", "--log10",
+                          "--n-estimators", "10", "-o", str(tmp_path / "m")], capsys)
+    assert code == 0
+    assert "9 of 13 rows used" in out
+    assert "invalid formula (rows 2)" in out and "unusable target (rows 3)" in out
+    assert "censored target (bound only) (rows 1, 4)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["predict", "{missing}", "-o", "{out}"], "not found"),
+        (["predict", "{empty}", "-o", "{out}"], "empty"),
+        (["predict", "{nocol}", "-o", "{out}"], "could not find a formula column"),
+        (["predict", "{nocol}", "-o", "{out}", "--formula-column", "zz"], "'zz' not found"),
+        (["predict", "{good}", "-o", "{good}"], "is the input"),
+        (["predict", "{good}", "-o", "{out}", "--model", "{missing}"], "not found"),
+        (["train", "{good}", "--target-column", "nope", "-o", "{out}"], "'nope' not found"),
+        (["train", "{good}", "-o", "{out}"], "--target-column is required"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    paths = {"missing": tmp_path / "missing.csv", "empty": tmp_path / "empty.csv",
+             "nocol": tmp_path / "nocol.csv", "good": tmp_path / "good.csv",
+             "out": tmp_path / "out.csv"}
+    paths["empty"].write_text("")
+    paths["nocol"].write_text("a,b\n1,2\n")
+    paths["good"].write_text("formula,y\nLi2O,1\n")
+    code, _, err = run([a.format(**paths) for a in args], capsys)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not paths["out"].exists()
+
+
+def test_datasets_lists_every_dataset(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["datasets"], capsys)
+    assert code == 0
+    for name, rows in [("obelix", 599), ("matbench_expt_gap", 4604), ("matbench_steels", 312),
+                       ("matbench_glass", 5680), ("matbench_expt_is_metal", 4921)]:
+        assert f"{name}  ({rows} rows" in out
+    assert "CC BY 4.0" in out and "Therrien" in out
+
+
+def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "matgenome.cli", "--version"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and result.stdout.startswith("matgenome ")
+
+
+def test_every_command_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    from matgenome.cli import _COMMANDS
+
+    for name in _COMMANDS:
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0
+        assert "example:" in capsys.readouterr().out

@@ -1,0 +1,363 @@
+"""Acquisition functions, constraints, ranking tables and Pareto fronts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate
+from scipy.stats import norm
+
+from matgenome import rank
+from matgenome.plots import plot_pareto
+
+# Hand-computed standard normal values: Phi(0.2), phi(0.2), Phi(1), Phi(1) - Phi(-1).
+PHI_02 = 0.579259709439103
+PDF_02 = 0.391042693975456
+PHI_1 = 0.841344746068543
+WITHIN_1_SIGMA = 0.682689492137086
+
+
+# --------------------------------------------------------------------------- acquisitions
+
+
+def test_ei_matches_the_closed_form_by_hand() -> None:
+    # mean 1, std 2, best 0.5, xi 0.1: I = 0.4, z = 0.2, EI = I*Phi(z) + std*phi(z).
+    expected = 0.4 * PHI_02 + 2 * PDF_02
+    assert rank.ei([1.0], [2.0], 0.5, xi=0.1)[0] == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(1.0137892717265529, rel=1e-12)
+
+
+def test_ei_with_zero_std_is_the_plain_improvement() -> None:
+    scores = rank.ei([2.0, 0.0, 1.0], [0.0, 0.0, 0.0], 1.0)
+    np.testing.assert_allclose(scores, [1.0, 0.0, 0.0])
+
+
+def test_ei_minimise_mirrors_maximise() -> None:
+    mean, std = np.array([-3.0, -1.0, 0.5]), np.array([0.2, 1.0, 0.0])
+    np.testing.assert_allclose(
+        rank.ei(mean, std, -1.5, "min", xi=0.05), rank.ei(-mean, std, 1.5, "max", xi=0.05)
+    )
+
+
+@pytest.mark.parametrize(("mean", "std"), [(0.7, 0.4), (1.2, 0.1), (-2.0, 1.5), (1.5, 0.0)])
+def test_ei_for_a_target_equals_numerical_integration(mean: float, std: float) -> None:
+    target, best, xi = 1.2, 0.3, 0.1
+    radius = abs(best - target) - xi
+
+    def improvement(y: float) -> float:
+        return max(radius - abs(y - target), 0.0)
+
+    if std == 0:
+        expected = improvement(mean)
+    else:
+        expected = integrate.quad(
+            lambda y: improvement(y) * norm.pdf(y, mean, std),
+            target - radius, target + radius, points=[target],
+        )[0]
+    got = rank.ei([mean], [std], best, "target", target=target, xi=xi)[0]
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_ei_for_a_target_already_hit_is_zero() -> None:
+    assert rank.ei([0.0], [1.0], 2.0, "target", target=2.0)[0] == 0.0
+
+
+def test_probability_of_exceeding_a_threshold() -> None:
+    # P(log10 sigma > -4) for mean -3.5, std 0.5 is Phi(1).
+    assert rank.pi([-3.5], [0.5], threshold=-4.0)[0] == pytest.approx(PHI_1, rel=1e-12)
+    assert rank.probability([-3.5], [0.5], "min", threshold=-4.0)[0] == pytest.approx(
+        1 - PHI_1, rel=1e-12
+    )
+    np.testing.assert_array_equal(rank.pi([-3.0, -5.0, -4.0], [0, 0, 0], threshold=-4), [1, 0, 0])
+
+
+def test_probability_of_hitting_a_target_window() -> None:
+    got = rank.probability([2.0, 10.0, -6.0], [1.0] * 3, "target", target=2.0, tolerance=1.0)
+    assert got[0] == pytest.approx(WITHIN_1_SIGMA, rel=1e-12)
+    # Far tails on either side keep their relative precision: Phi(-7) - Phi(-9), where
+    # Phi(-7) = 1.2798125e-12 and Phi(-9) = 1.1e-19.
+    tail = 1.2798125e-12
+    assert got[1] == pytest.approx(tail, rel=1e-6)
+    assert got[2] == pytest.approx(norm.sf(7.0) - norm.sf(9.0), rel=1e-6)
+
+
+def test_mli_is_the_probability_of_beating_the_best() -> None:
+    mean, std = np.array([0.0, 1.0, 2.0]), np.array([1.0, 0.5, 2.0])
+    np.testing.assert_allclose(rank.mli(mean, std, 0.8), norm.sf(0.8, mean, std))
+    np.testing.assert_allclose(rank.mli(mean, std, 0.8, "min"), norm.cdf(0.8, mean, std))
+    # For a target: closer than the best known value, |y - 1| < |0.5 - 1|.
+    window = norm.cdf(1.5, mean, std) - norm.cdf(0.5, mean, std)
+    np.testing.assert_allclose(rank.mli(mean, std, 0.5, "target", target=1.0), window)
+
+
+def test_mean_ucb_and_mu_for_every_objective() -> None:
+    mean, std = np.array([1.0, -2.0, 4.0]), np.array([0.5, 1.0, 0.0])
+    np.testing.assert_allclose(rank.predicted_value(mean, std), mean)
+    np.testing.assert_allclose(rank.mei(mean, std, "min"), -mean)
+    np.testing.assert_allclose(rank.predicted_value(mean, std, "target", target=0.0), [-1, -2, -4])
+    np.testing.assert_allclose(rank.ucb(mean, std, kappa=2), [2.0, 0.0, 4.0])
+    np.testing.assert_allclose(rank.ucb(mean, std, "min", kappa=2), [0.0, 4.0, -4.0])
+    # Target 0: optimistic distance max(|mean| - 2 std, 0).
+    np.testing.assert_allclose(rank.ucb(mean, std, "target", target=0.0, kappa=2), [0, 0, -4])
+    np.testing.assert_allclose(rank.max_uncertainty(mean, std), std)
+
+
+def test_dispatch_covers_every_acquisition_name() -> None:
+    mean, std = np.array([0.0, 1.0]), np.array([1.0, 1.0])
+    for name in rank.ACQUISITIONS:
+        scores = rank.acquisition_scores(name, mean, std, best=0.5, threshold=0.5)
+        assert scores.shape == (2,)
+        assert np.isfinite(scores).all()
+    with pytest.raises(ValueError, match="unknown acquisition"):
+        rank.acquisition_scores("thompson", mean, std)
+
+
+def test_nan_predictions_give_nan_scores() -> None:
+    mean, std = np.array([1.0, np.nan, 0.0]), np.array([1.0, 1.0, np.nan])
+    for name in rank.ACQUISITIONS:
+        scores = rank.acquisition_scores(name, mean, std, best=0.0, threshold=0.0)
+        assert np.isfinite(scores[0])
+        assert np.isnan(scores[1:]).all(), name
+
+
+def test_bad_inputs_are_rejected() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        rank.ucb([0.0], [-1.0])
+    with pytest.raises(ValueError, match="target"):
+        rank.predicted_value([0.0], objective="target")
+    with pytest.raises(ValueError, match="objective"):
+        rank.ucb([0.0], [1.0], "maximise")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="best"):
+        rank.ei([0.0], [1.0], math.nan)
+    with pytest.raises(ValueError, match="threshold"):
+        rank.pi([0.0], [1.0])
+    with pytest.raises(ValueError, match="length"):
+        rank.ucb([0.0, 1.0], [1.0])
+
+
+def test_best_known_per_objective() -> None:
+    y = [-5.0, -2.5, np.nan, -3.0]
+    assert rank.best_known(y) == -2.5
+    assert rank.best_known(y, "min") == -5.0
+    assert rank.best_known(y, "target", target=-3.2) == -3.0
+
+
+# --------------------------------------------------------------------------- ordering
+
+
+def test_order_puts_nan_last_and_breaks_ties_by_position() -> None:
+    order = rank.order_by_score([1.0, 2.0, np.nan, 2.0, 3.0])
+    np.testing.assert_array_equal(order, [4, 1, 3, 0, 2])
+
+
+def test_tie_breaker_comes_before_position() -> None:
+    order = rank.order_by_score([2.0, 2.0, 2.0], tie_breaker=[0.9, 0.1, 0.5])
+    np.testing.assert_array_equal(order, [1, 2, 0])
+
+
+def test_rank_scores_skips_ineligible_and_nan_rows() -> None:
+    ranks = rank.rank_scores([5.0, 7.0, np.nan, 7.0, 9.0], eligible=[True, True, True, True, False])
+    np.testing.assert_array_equal(ranks, [3.0, 1.0, np.nan, 2.0, np.nan])
+
+
+# --------------------------------------------------------------------------- constraints
+
+
+def test_constraints_give_one_reason_per_violation() -> None:
+    rules = rank.Constraints(
+        required_elements=("Li",), excluded_elements=("Ge", "Pb"), max_elements=4,
+        min_mobile_fraction=0.2,
+    )
+    formulas = ["Li3PS4", "Na3PS4", "Li10GeP2S12", "Li7La3Zr2O12", "Li6PS5Cl", "Qq2O"]
+    mask, reasons = rank.check_constraints(formulas, rules)
+    np.testing.assert_array_equal(mask, [True, False, False, True, True, False])
+    # Li7La3Zr2O12 has 4 elements (allowed) and a Li fraction of 7/24 = 0.29 (allowed).
+    assert reasons[0] == reasons[3] == reasons[4] == ""
+    assert reasons[1] == "missing required element(s) Li; Li fraction 0 < 0.2"
+    assert reasons[2] == "contains excluded element(s) Ge"
+    assert "unknown element 'Qq'" in reasons[5]
+
+
+def test_element_count_and_mobile_fraction_bounds() -> None:
+    rules = rank.Constraints(min_elements=3, max_elements=3, max_mobile_fraction=0.35)
+    mask, reasons = rank.check_constraints(["Li2O", "Li3PS4", "LiAlO2", "Li7La3Zr2O12"], rules)
+    np.testing.assert_array_equal(mask, [False, False, True, False])
+    assert reasons[0] == "2 elements < min_elements=3; Li fraction 0.6667 > 0.35"
+    assert reasons[1] == "Li fraction 0.375 > 0.35"
+    assert reasons[3] == "4 elements > max_elements=3"
+
+
+def test_other_mobile_ion_and_mapping_input() -> None:
+    mask, reasons = rank.check_constraints(
+        ["Na3PS4", "Li3PS4"], {"mobile_ion": "Na", "min_mobile_fraction": 0.3}
+    )
+    np.testing.assert_array_equal(mask, [True, False])
+    assert reasons[1] == "Na fraction 0 < 0.3"
+
+
+def test_invalid_constraints_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown element symbol"):
+        rank.Constraints(required_elements=("Xx",))
+    with pytest.raises(ValueError, match="both required and excluded"):
+        rank.Constraints(required_elements=("Li",), excluded_elements=("Li",))
+    with pytest.raises(ValueError, match="above upper bound"):
+        rank.Constraints(min_elements=4, max_elements=2)
+    with pytest.raises(ValueError, match="unknown constraint"):
+        rank.Constraints.from_mapping({"max_atoms": 3})
+
+
+# --------------------------------------------------------------------------- rank_table
+
+
+@pytest.fixture
+def candidates() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "formula": ["Li3PS4", "Na3PS4", "Li6PS5Cl", "Li10GeP2S12", "Li7La3Zr2O12", "??"],
+            "note": list("abcdef"),
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    )
+
+
+def test_rank_table_keeps_rows_and_order(candidates: pd.DataFrame) -> None:
+    mean = [-3.0, -2.0, -2.5, np.nan, -2.5, -1.0]
+    std = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    out = rank.rank_table(
+        candidates, mean, std, "mean", constraints={"required_elements": ["Li"]}
+    )
+    assert list(out.index) == list(candidates.index)
+    assert list(out["note"]) == list("abcdef")
+    assert "score" not in candidates.columns  # the input is not modified
+    # Li6PS5Cl and Li7La3Zr2O12 tie at -2.5: the earlier row wins.
+    assert out["rank"].tolist() == [3, pd.NA, 1, pd.NA, 2, pd.NA]
+    assert str(out["rank"].dtype) == "Int64"
+    assert out["feasible"].tolist() == [True, False, True, True, True, False]
+    assert out.loc[11, "reason"] == "missing required element(s) Li"
+    assert out.loc[13, "reason"] == "unscored: no prediction"
+    assert out.loc[15, "reason"].startswith("invalid formula")
+    assert np.isnan(out.loc[13, "score"])
+    np.testing.assert_allclose(out["pred_mean"], mean)
+
+
+def test_rank_table_ei_falls_back_to_the_best_feasible_mean(candidates: pd.DataFrame) -> None:
+    mean = np.array([-3.0, -2.0, -2.5, -4.0, -2.9, -1.0])
+    std = np.full(6, 0.3)
+    out = rank.rank_table(candidates, mean, std, "ei", constraints={"required_elements": ["Li"]})
+    # Na3PS4 (-2.0) and the unparsable row (-1.0) fail the constraints, so best is -2.5.
+    assert out.attrs["best"] == -2.5
+    np.testing.assert_allclose(out["score"], rank.ei(mean, std, -2.5))
+    explicit = rank.rank_table(candidates, mean, std, "ei", best=-3.5)
+    np.testing.assert_allclose(explicit["score"], rank.ei(mean, std, -3.5))
+    assert explicit["rank"].tolist() == [5, 2, 3, 6, 4, 1]
+
+
+def test_rank_table_with_no_predictions_ranks_nothing(candidates: pd.DataFrame) -> None:
+    out = rank.rank_table(candidates, [np.nan] * 6, [np.nan] * 6, "ei")
+    assert out["rank"].isna().all() and out["score"].isna().all()
+    assert set(out["reason"]) == {"unscored: no prediction"}
+
+
+def test_rank_table_reads_column_names_and_minimises(candidates: pd.DataFrame) -> None:
+    table = candidates.assign(m=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], s=0.1)
+    out = rank.rank_table(table, "m", "s", "ucb", "min", kappa=1.0)
+    assert "pred_mean" not in out.columns
+    assert out["rank"].tolist() == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(out["score"], -table["m"] + 0.1)
+
+
+def test_rank_table_target_objective(candidates: pd.DataFrame) -> None:
+    mean = [-4.0, -3.0, -3.9, -5.0, -2.0, -4.05]
+    out = rank.rank_table(
+        candidates, mean, [0.1] * 6, "pi", "target", target=-4.0, tolerance=0.2
+    )
+    assert out["rank"].tolist()[0] == 1
+    assert out["rank"].tolist()[5] == 2
+    assert out["rank"].tolist()[2] == 3
+
+
+# --------------------------------------------------------------------------- Pareto
+
+
+def test_pareto_ranks_on_a_hand_made_example() -> None:
+    # Columns: score (max), supply risk (min).
+    points = np.array(
+        [
+            [3.0, 0.5],  # A: front 1 (best score)
+            [2.0, 0.2],  # B: front 1
+            [1.0, 0.1],  # C: front 1 (lowest risk)
+            [2.0, 0.6],  # D: dominated by A and B -> front 2
+            [1.0, 0.6],  # E: dominated by D -> front 3
+            [2.0, 0.2],  # F: equal to B -> front 1 as well
+            [np.nan, 0.0],  # G: no score -> no front
+            [0.5, 0.3],  # H: dominated by B and C -> front 2
+        ]
+    )
+    ranks = rank.pareto_ranks(points, [True, False])
+    np.testing.assert_array_equal(ranks, [1, 1, 1, 2, 3, 1, np.nan, 2])
+
+
+def test_pareto_table_uses_ranked_rows_only() -> None:
+    df = pd.DataFrame(
+        {
+            "formula": ["A", "B", "C", "D"],
+            "score": [1.0, 2.0, 3.0, 0.5],
+            "supply_risk": [0.1, 0.2, 0.5, 0.05],
+            "cost_per_kg": [10.0, 5.0, 50.0, 1.0],
+            "rank": pd.array([3, 2, 1, pd.NA], dtype="Int64"),
+        }
+    )
+    out = rank.pareto_table(df)
+    assert out["pareto"].tolist() == [True, True, True, False]
+    assert out["pareto_rank"].tolist() == [1, 1, 1, pd.NA]
+    everything = rank.pareto_table(df, only_ranked=False)
+    assert everything["pareto"].tolist() == [True, True, True, True]
+    two = rank.pareto_table(df, {"score": "max", "cost_per_kg": "min"}, only_ranked=False)
+    assert two["pareto_rank"].tolist() == [2, 1, 1, 1]
+    with pytest.raises(KeyError, match="missing Pareto"):
+        rank.pareto_table(df, {"price": "min"})
+    with pytest.raises(ValueError, match="'max' or 'min'"):
+        rank.pareto_table(df, {"score": "up"})
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)),
+                min_size=1, max_size=25))
+def test_pareto_fronts_are_consistent(rows: list[tuple[int, int, int]]) -> None:
+    values = np.array(rows, dtype=float)
+    maximize = [True, False, False]
+    ranks = rank.pareto_ranks(values, maximize)
+    signed = values * np.where(maximize, 1.0, -1.0)
+
+    def dominates(a: np.ndarray, b: np.ndarray) -> bool:
+        return bool(np.all(a >= b) and np.any(a > b))
+
+    for i, point in enumerate(signed):
+        dominators = [ranks[j] for j, other in enumerate(signed) if dominates(other, point)]
+        # Every dominator sits on an earlier front, and some dominator on the one before.
+        assert all(r < ranks[i] for r in dominators)
+        assert ranks[i] == (max(dominators) + 1 if dominators else 1)
+
+
+def test_plot_pareto_writes_a_png(tmp_path) -> None:
+    df = pd.DataFrame(
+        {
+            "formula": ["Li3PS4", "Li6PS5Cl", "Li7La3Zr2O12", "Li2O"],
+            "score": [0.2, 0.5, 0.1, 0.05],
+            "supply_risk": [0.2, 0.25, 0.57, 0.22],
+            "rank": pd.array([2, 1, 3, 4], dtype="Int64"),
+        }
+    )
+    table = rank.pareto_table(df, {"score": "max", "supply_risk": "min"})
+    path = plot_pareto(table, "supply_risk", "score", tmp_path / "front.png",
+                       label_column="formula")
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000
+    assert [p.name for p in tmp_path.iterdir()] == ["front.png"]  # no temporary file left
+    with pytest.raises(KeyError):
+        plot_pareto(table, "cost_per_kg", "score", tmp_path / "other.png")

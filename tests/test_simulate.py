@@ -1,0 +1,216 @@
+"""Sequential-learning simulation: protocol, metrics, determinism and plots."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import BayesianRidge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from matgenome.plots import plot_discovery_curves
+from matgenome.simulate import (
+    RANDOM_EXPECTED,
+    SimulationResult,
+    Strategy,
+    _seed_model,
+    simulate_discovery,
+)
+
+
+class TreeSpread(RegressorMixin, BaseEstimator):
+    """A small random forest whose std is the spread of the per-tree predictions."""
+
+    def __init__(self, n_estimators: int = 30, random_state: int | None = None) -> None:
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> TreeSpread:
+        self.forest_ = RandomForestRegressor(
+            n_estimators=self.n_estimators, random_state=self.random_state, n_jobs=1
+        ).fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray, return_std: bool = False):  # type: ignore[override]
+        per_tree = np.stack([tree.predict(X) for tree in self.forest_.estimators_])
+        mean = per_tree.mean(axis=0)
+        return (mean, per_tree.std(axis=0)) if return_std else mean
+
+
+def linear_data(n: int = 150, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth synthetic property: a linear model fits it almost exactly (oracle-like)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n, 3))
+    y = X @ np.array([2.0, 1.0, -1.0]) + 0.05 * rng.normal(size=n)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def oracle_run() -> SimulationResult:
+    X, y = linear_data()
+    return simulate_discovery(
+        X, y, BayesianRidge, strategies=("ei", "mei", "mu", "random"), n_initial=8,
+        batch_size=2, n_iterations=15, n_trials=20, seed=3,
+    )
+
+
+def test_oracle_like_model_beats_random(oracle_run: SimulationResult) -> None:
+    summary = oracle_run.summary()
+    for strategy in ("ei", "mei"):
+        assert summary.loc[strategy, "daf_1"] > 2.0
+        assert summary.loc[strategy, "daf_5"] > 2.0
+        assert (
+            summary.loc[strategy, "targets_found_mean"]
+            > 2 * summary.loc["random", "targets_found_mean"]
+        )
+    assert summary.loc[RANDOM_EXPECTED, "daf_1"] == 1.0
+    assert oracle_run.n_trials == 20 and oracle_run.budget == 30
+
+
+def test_protocol_invariants(oracle_run: SimulationResult) -> None:
+    _, y = linear_data()
+    targets = y >= np.quantile(y, 0.9)
+    assert oracle_run.n_targets == targets.sum() == 15
+    assert oracle_run.target_threshold == pytest.approx(np.quantile(y, 0.9))
+    # Initial rows hold no target, so every target is still in the pool.
+    assert not targets[oracle_run.initial].any()
+    np.testing.assert_array_equal(oracle_run.pool_targets, 15)
+    np.testing.assert_array_equal(oracle_run.pool_size, 150 - 8)
+    for name in oracle_run.strategies:
+        picks, found = oracle_run.picks[name], oracle_run.found[name]
+        assert picks.shape == (20, 30) and found.shape == (20, 31)
+        for trial in range(20):
+            assert len(set(picks[trial])) == 30  # never measured twice
+            assert not set(picks[trial]) & set(oracle_run.initial[trial])
+        np.testing.assert_array_equal(found[:, 1:], np.cumsum(targets[picks], axis=1))
+
+
+def test_random_expectation_and_daf_by_hand(oracle_run: SimulationResult) -> None:
+    # Pool of N = 142 rows holding K = 15 targets: E[draws to the n-th] = n (N+1)/(K+1).
+    assert oracle_run.random_expected(1) == pytest.approx(143 / 16)
+    assert oracle_run.random_expected(3) == pytest.approx(3 * 143 / 16)
+    needed = oracle_run.experiments_to("ei", 3)
+    assert oracle_run.daf("ei", 3) == pytest.approx((3 * 143 / 16) / needed.mean())
+    np.testing.assert_allclose(oracle_run.random_expected_curve()[[0, 16]], [0, 16 * 15 / 142])
+
+
+def test_experiments_to_counts_individual_experiments() -> None:
+    found = np.array([[0, 0, 1, 1, 2], [0, 1, 1, 1, 1]])
+    zeros = np.zeros_like(found)
+    result = SimulationResult(
+        strategies=("s",), found={"s": found}, found_top={"s": zeros},
+        picks={"s": np.zeros((2, 4), dtype=np.int64)}, initial=np.zeros((2, 3), dtype=np.int64),
+        pool_size=np.array([9, 9]), pool_targets=np.array([4, 4]), pool_top=np.array([1, 1]),
+        target_threshold=1.0, top_threshold=2.0, n_targets=4, n_top=1,
+    )
+    np.testing.assert_array_equal(result.experiments_to("s", 1), [2, 1])
+    np.testing.assert_array_equal(result.experiments_to("s", 2), [4, np.nan])
+    assert result.daf("s", 1) == pytest.approx((10 / 5) / 1.5)
+    assert math.isnan(result.daf("s", 2))  # not reached in every trial
+    row = result.summary().loc["s"]
+    assert row["first_target_found"] == 1.0 and row["first_target_mean"] == 1.5
+    assert math.isnan(row["daf_3"]) and row["top_fraction_mean"] == 0.0
+
+
+def test_simulated_random_agrees_with_the_expectation() -> None:
+    X, y = linear_data(100, seed=1)
+    result = simulate_discovery(
+        X, y, BayesianRidge, strategies=("random",), n_initial=5, n_iterations=95,
+        n_trials=300, seed=11,
+    )
+    first = result.experiments_to("random", 1)
+    assert not np.isnan(first).any()
+    # (N + 1) / (K + 1) = 96 / 11; the standard error over 300 trials is about 0.5.
+    assert first.mean() == pytest.approx(96 / 11, abs=1.5)
+    assert result.summary().loc["random", "top_fraction_mean"] == 1.0  # whole pool measured
+
+
+def test_same_seed_same_result_with_a_seeded_forest() -> None:
+    X, y = linear_data(60, seed=2)
+    kwargs = dict(
+        strategies=("ucb", "random"), n_initial=6, batch_size=4, n_iterations=3, n_trials=2
+    )
+    first = simulate_discovery(X, y, lambda: TreeSpread(10), seed=5, **kwargs)
+    second = simulate_discovery(X, y, lambda: TreeSpread(10), seed=5, **kwargs)
+    other = simulate_discovery(X, y, lambda: TreeSpread(10), seed=6, **kwargs)
+    for name in ("ucb", "random"):
+        np.testing.assert_array_equal(first.picks[name], second.picks[name])
+    np.testing.assert_array_equal(first.initial, second.initial)
+    assert not np.array_equal(first.initial, other.initial)
+    assert first.to_dict() == second.to_dict()
+
+
+def test_unset_random_states_are_seeded_and_fixed_ones_kept() -> None:
+    rng = np.random.default_rng(0)
+    seeded = _seed_model(TreeSpread(), rng)
+    assert isinstance(seeded.random_state, int)
+    assert _seed_model(TreeSpread(random_state=7), rng).random_state == 7
+    pipeline = make_pipeline(StandardScaler(), TreeSpread())
+    assert isinstance(_seed_model(pipeline, rng).get_params()["treespread__random_state"], int)
+
+
+def test_budget_cuts_the_last_batch_and_minimise_flips_targets() -> None:
+    X, y = linear_data(80, seed=4)
+    result = simulate_discovery(
+        X, y, BayesianRidge, strategies=("mei",), n_initial=5, batch_size=4, n_iterations=10,
+        budget=10, n_trials=2, seed=0, objective="min",
+    )
+    assert result.budget == 10
+    assert result.target_threshold == pytest.approx(np.quantile(y, 0.1))
+    lowest = y <= np.quantile(y, 0.1)
+    assert not lowest[result.initial].any()
+    np.testing.assert_array_equal(result.found["mei"][:, -1], lowest[result.picks["mei"]].sum(1))
+    assert result.found["mei"][:, -1].min() >= 5  # the model finds the low values quickly
+
+
+def test_initial_rows_may_include_targets_when_asked() -> None:
+    X, y = linear_data(40, seed=5)
+    result = simulate_discovery(
+        X, y, BayesianRidge, strategies=("random",), n_initial=30, n_iterations=5,
+        n_trials=20, seed=0, exclude_targets_from_initial=False,
+    )
+    assert result.pool_targets.min() < result.n_targets  # some trial started with a target
+    with pytest.raises(ValueError, match="initial rows"):
+        simulate_discovery(X, y, BayesianRidge, n_initial=37, n_trials=1)
+
+
+def test_strategy_objects_and_validation() -> None:
+    X, y = linear_data(50, seed=6)
+    result = simulate_discovery(
+        X, y, BayesianRidge, n_initial=5, n_iterations=4, n_trials=2, seed=1,
+        strategies=[Strategy("explore", "ucb", kappa=5.0), Strategy("pi", "pi"), "mli"],
+    )
+    assert result.strategies == ("explore", "pi", "mli")
+    assert result.settings["strategies"][0]["kappa"] == 5.0
+    with pytest.raises(ValueError, match="unique"):
+        simulate_discovery(X, y, BayesianRidge, strategies=("ei", "ei"), n_trials=1)
+    with pytest.raises(ValueError, match="unknown acquisition"):
+        Strategy("x", "greedy")
+    with pytest.raises(ValueError, match="finite"):
+        simulate_discovery(X, np.where(y > 0, np.nan, y), BayesianRidge, n_trials=1)
+
+
+def test_to_dict_is_strict_json(oracle_run: SimulationResult) -> None:
+    payload = oracle_run.to_dict()
+    text = json.dumps(payload, allow_nan=False)
+    back = json.loads(text)
+    assert back["n_trials"] == 20
+    assert back["strategies"]["ei"]["found"] == oracle_run.found["ei"].tolist()
+    names = [row["strategy"] for row in back["summary"]]
+    assert names == ["ei", "mei", "mu", "random", RANDOM_EXPECTED]
+    assert back["settings"]["seed"] == 3
+
+
+def test_plot_discovery_curves_writes_pngs(oracle_run: SimulationResult, tmp_path) -> None:
+    for top in (False, True):
+        path = plot_discovery_curves(oracle_run, tmp_path / "plots" / f"yield_{top}.png", top=top)
+        data = path.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "yield_False.png", "yield_True.png"
+    ]
