@@ -1,5 +1,5 @@
-"""Batch scoring: stream a table through a model chunk by chunk, in order, on one machine
-or on a Dask cluster.
+"""Batch work: stream a table through a model or a featurizer chunk by chunk, in order, on
+one machine or on a Dask cluster.
 
 One output row per input row, always, in the input order: rows that cannot be scored keep
 their cells, get empty predictions and say why in the ``error`` column.
@@ -7,6 +7,7 @@ their cells, get empty predictions and say why in the ``error`` column.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from matgenome.io import InputError, TableWriter, detect_formula_column, iter_ta
 from matgenome.modelfile import TrainedModel
 
 OUTPUT_COLUMNS = ("prediction", "uncertainty", "error")
+ChunkTransform = Callable[[pd.DataFrame, str], pd.DataFrame]
 DEFAULT_CHUNKSIZE = 50_000
 
 
@@ -28,9 +30,9 @@ class BatchSummary:
     rows_scored: int = 0
     rows_failed: int = 0
 
-    def line(self, output: Path) -> str:
-        return (f"{self.rows_read} rows read, {self.rows_scored} scored, "
-                f"{self.rows_failed} not scored (see the error column), written to {output}")
+    def line(self, output: Path, verb: str = "scored") -> str:
+        return (f"{self.rows_read} rows read, {self.rows_scored} {verb}, "
+                f"{self.rows_failed} not {verb} (see the error column), written to {output}")
 
 
 def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -> pd.DataFrame:
@@ -63,8 +65,44 @@ def count_rows(path: Path) -> int | None:
     return max(lines - 1, 0)
 
 
+def featurize_frame(preset: str, frame: pd.DataFrame, formula_column: str) -> pd.DataFrame:
+    """Return ``frame`` with the preset's feature columns and an ``error`` column added."""
+    from matgenome.featurize import compute_features, feature_labels
+
+    labels = feature_labels(preset)
+    clash = [c for c in (*labels, "error") if c in frame.columns]
+    if clash:
+        raise InputError(f"the input already has column(s) {', '.join(map(repr, clash[:5]))}")
+    values, errors = compute_features(frame[formula_column].tolist(), preset=preset)
+    features = pd.DataFrame(values, columns=labels, index=frame.index)
+    return pd.concat([frame, features, pd.Series(errors, index=frame.index, name="error")],
+                     axis=1)
+
+
 def score_file(
     model: TrainedModel,
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    **options,
+) -> BatchSummary:
+    """Score every row of ``input_path`` with ``model``; see ``process_file`` for options."""
+    return process_file(functools.partial(score_frame, model), input_path, output_path,
+                        **options)
+
+
+def featurize_file(
+    preset: str,
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    **options,
+) -> BatchSummary:
+    """Add the preset's features to every row of ``input_path``; options as ``process_file``."""
+    return process_file(functools.partial(featurize_frame, preset), input_path, output_path,
+                        **options)
+
+
+def process_file(
+    transform: ChunkTransform,
     input_path: str | os.PathLike,
     output_path: str | os.PathLike,
     formula_column: str | None = None,
@@ -73,38 +111,41 @@ def score_file(
     progress: Callable[[int], None] | None = None,
     encoding: str = "utf-8-sig",
 ) -> BatchSummary:
-    """Score every row of ``input_path`` and write the table to ``output_path`` atomically.
+    """Stream ``input_path`` through ``transform`` chunk by chunk and write ``output_path``
+    atomically, one output row per input row, in order.
 
     Args:
+        transform: ``transform(chunk, formula_column) -> chunk`` adding columns, including
+            ``error``; it must be picklable to run on Dask workers.
         formula_column: the formula column; detected from common names when None.
         chunksize: rows per chunk (bounds memory: a few hundred bytes per row in flight).
-        scheduler: None to score here; ``"local"`` for a local Dask cluster; or the address
-            of a Dask scheduler (``tcp://host:8786``) to score chunks on its workers.
+        scheduler: None to work here; ``"local"`` for a local Dask cluster; or the address
+            of a Dask scheduler (``tcp://host:8786``) to run chunks on its workers.
         progress: called with the number of rows finished after each chunk.
     """
     chunks = iter_table(input_path, chunksize=chunksize, encoding=encoding)
     summary = BatchSummary()
     with TableWriter(output_path) as writer:
-        for scored in _scored_chunks(model, chunks, formula_column, scheduler):
-            summary.rows_read += len(scored)
-            failed = int((scored["error"] != "").sum())
+        for done in _transformed_chunks(transform, chunks, formula_column, scheduler):
+            summary.rows_read += len(done)
+            failed = int((done["error"] != "").sum())
             summary.rows_failed += failed
-            summary.rows_scored += len(scored) - failed
-            writer.write(scored)
+            summary.rows_scored += len(done) - failed
+            writer.write(done)
             if progress is not None:
-                progress(len(scored))
+                progress(len(done))
     return summary
 
 
-def _scored_chunks(
-    model: TrainedModel,
+def _transformed_chunks(
+    transform: ChunkTransform,
     chunks: Iterator[pd.DataFrame],
     formula_column: str | None,
     scheduler: str | None,
 ) -> Iterator[pd.DataFrame]:
     first = next(chunks)
     column = detect_formula_column(list(first.columns), formula_column)
-    score_frame(model, first.iloc[:0], column)  # fail fast on clashing column names
+    transform(first.iloc[:0], column)  # fail fast on clashing column names
 
     def all_chunks() -> Iterator[pd.DataFrame]:
         yield first
@@ -112,18 +153,18 @@ def _scored_chunks(
 
     if scheduler is None:
         for chunk in all_chunks():
-            yield score_frame(model, chunk, column)
+            yield transform(chunk, column)
         return
-    yield from _scored_on_dask(model, all_chunks(), column, scheduler)
+    yield from _on_dask(transform, all_chunks(), column, scheduler)
 
 
-def _scored_on_dask(
-    model: TrainedModel,
+def _on_dask(
+    transform: ChunkTransform,
     chunks: Iterator[pd.DataFrame],
     column: str,
     scheduler: str,
 ) -> Iterator[pd.DataFrame]:
-    """Score chunks on Dask workers, a bounded number in flight, yielding results in order."""
+    """Run chunks on Dask workers, a bounded number in flight, yielding results in order."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -136,10 +177,11 @@ def _scored_on_dask(
         raise InputError(f"could not connect to the Dask scheduler {scheduler}: {exc}") from None
     try:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
-        shared_model = client.scatter(model, broadcast=True)
+        # Send the transform (and the model inside it) to every worker once, not per chunk.
+        shared = client.scatter(transform, broadcast=True)
         in_flight: deque = deque()
         for chunk in chunks:
-            in_flight.append(client.submit(score_frame, shared_model, chunk, column, pure=False))
+            in_flight.append(client.submit(_apply, shared, chunk, column, pure=False))
             # Keep two chunks per worker queued: enough to stay busy, bounded memory.
             if len(in_flight) >= 2 * workers:
                 yield in_flight.popleft().result()
@@ -149,3 +191,7 @@ def _scored_on_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _apply(transform: ChunkTransform, chunk: pd.DataFrame, column: str) -> pd.DataFrame:
+    return transform(chunk, column)

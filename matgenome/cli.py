@@ -166,10 +166,7 @@ def _predict_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--formula-column", help="formula column (detected when omitted)")
     parser.add_argument("--top", type=int, default=0, metavar="N",
                         help="also print the N rows with the highest prediction")
-    parser.add_argument("--chunksize", type=int, default=50_000, help="rows per chunk")
-    parser.add_argument("--scheduler", help="score on Dask: 'local' for a local cluster, or "
-                        "a scheduler address such as tcp://10.0.0.5:8786")
-    parser.add_argument("--encoding", default="utf-8-sig", help="input text encoding")
+    _add_batch_args(parser)
 
 
 @command(
@@ -178,19 +175,13 @@ def _predict_args(parser: argparse.ArgumentParser) -> None:
     "matgenome predict datasets/examples/candidates.csv --output scored.csv --top 10",
 )(_predict_args)
 def run_predict(args: argparse.Namespace) -> int:
-    from matgenome.batch import count_rows, score_file
-    from matgenome.io import check_input_path, check_output_path
+    from matgenome.batch import score_file
     from matgenome.modelfile import load_model
 
-    check_input_path(args.input)
-    output = check_output_path(args.output, [args.input])
-    if args.chunksize < 1:
-        raise InputError("--chunksize must be at least 1")
+    output = _checked_paths(args)
     model = load_model(args.model)
-    with _progress(args, total=count_rows(Path(args.input)), unit="rows") as bar:
-        summary = score_file(model, args.input, output, formula_column=args.formula_column,
-                             chunksize=args.chunksize, scheduler=args.scheduler,
-                             progress=bar.update, encoding=args.encoding)
+    with _progress(args, total=_count(args.input), unit="rows") as bar:
+        summary = score_file(model, args.input, output, **_batch_options(args, bar))
     if args.top:
         _print_top(output, args.top, model.target)
     print(summary.line(output))
@@ -206,6 +197,65 @@ def _print_top(path: Path, n: int, target: str) -> None:
     top = frame.dropna(subset=["prediction"]).nlargest(n, "prediction")
     print(f"top {len(top)} by predicted {target} (uncertainty = 1 standard deviation):")
     print(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+# --- featurize ---------------------------------------------------------------------------
+
+
+def _featurize_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="CSV/TSV/Excel/Parquet table with a formula column")
+    parser.add_argument("--output", "-o", required=True, help="output table")
+    parser.add_argument("--preset", default="magpie", help="feature preset, or several joined "
+                        "with '+' (default magpie; see --list-presets)")
+    parser.add_argument("--formula-column", help="formula column (detected when omitted)")
+    _add_batch_args(parser)
+
+
+def _add_batch_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chunksize", type=int, default=50_000, help="rows per chunk")
+    parser.add_argument("--scheduler", help="run chunks on Dask: 'local' for a local "
+                        "cluster, or a scheduler address such as tcp://10.0.0.5:8786")
+    parser.add_argument("--encoding", default="utf-8-sig", help="input text encoding")
+
+
+@command(
+    "featurize",
+    "add descriptor columns to every row of a table (one output row per input row)",
+    "matgenome featurize datasets/examples/candidates.csv --preset magpie -o features.csv",
+)(_featurize_args)
+def run_featurize(args: argparse.Namespace) -> int:
+    from matgenome.batch import featurize_file
+    from matgenome.featurize import list_presets
+
+    presets = list_presets()
+    unknown = [p for p in args.preset.split("+") if p not in presets]
+    if unknown:
+        raise InputError(f"unknown preset {unknown[0]!r}; presets: {', '.join(presets)}")
+    output = _checked_paths(args)
+    with _progress(args, total=_count(args.input), unit="rows") as bar:
+        summary = featurize_file(args.preset, args.input, output, **_batch_options(args, bar))
+    print(summary.line(output, verb="featurized"))
+    return 0
+
+
+def _checked_paths(args: argparse.Namespace) -> Path:
+    from matgenome.io import check_input_path, check_output_path
+
+    check_input_path(args.input)
+    if args.chunksize < 1:
+        raise InputError("--chunksize must be at least 1")
+    return check_output_path(args.output, [args.input])
+
+
+def _count(path: str) -> int | None:
+    from matgenome.batch import count_rows
+
+    return count_rows(Path(path))
+
+
+def _batch_options(args: argparse.Namespace, bar) -> dict:
+    return {"formula_column": args.formula_column, "chunksize": args.chunksize,
+            "scheduler": args.scheduler, "progress": bar.update, "encoding": args.encoding}
 
 
 # --- build-default-model -----------------------------------------------------------------
