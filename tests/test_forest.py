@@ -53,3 +53,14 @@ def test_unknown_kind_is_rejected() -> None:
     X, y = noisy_line(50, 0)
     with pytest.raises(ValueError, match="kind"):
         UncertainForestRegressor(kind="svm").fit(X, y)
+
+
+def test_fast_tree_path_equals_scikit_learn_predict() -> None:
+    X, y = noisy_line(300, 4)
+    X[::7, 1] = np.nan  # missing values take the trees' learned missing-value branch
+    model = UncertainForestRegressor(n_estimators=20, random_state=0).fit(X, y)
+    X_new, _ = noisy_line(200, 5)
+    X_new[::5, 1] = np.nan
+    expected = np.stack([tree.predict(X_new) for tree in model.forest_.estimators_])
+    np.testing.assert_array_equal(model._tree_predictions(X_new), expected)
+    np.testing.assert_allclose(model.predict(X_new), model.forest_.predict(X_new), rtol=1e-12)

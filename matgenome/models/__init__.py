@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from matgenome.composition import parse_many
 from matgenome.models.forest import UncertainForestRegressor
 
 __all__ = ["Prediction", "UncertainForestRegressor", "make_model", "predict_formulas"]
@@ -71,19 +70,27 @@ def make_model(
 
 
 def predict_formulas(estimator: Pipeline, formulas: Iterable[object]) -> Prediction:
-    """Predict every formula; rows that fail to parse or featurize get NaN and a reason."""
-    compositions, errors = parse_many(formulas)
-    n = len(compositions)
+    """Predict every formula; rows that fail to parse or featurize get NaN and a reason.
+
+    The formulas are featurized once, in bulk, with the pipeline's own preset, and only the
+    rows that featurized are passed to the regressor.
+    """
+    from matgenome.featurize import compute_features
+
+    featurizer, regressor = estimator[0], estimator[-1]
+    X, errors = compute_features(list(formulas), preset=featurizer.preset)
+    n = len(errors)
     mean, std, noise = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    good = np.array([c is not None for c in compositions], dtype=bool)
+    good = np.array([not e for e in errors], dtype=bool)
     if good.any():
-        rows = [c for c in compositions if c is not None]
-        m, s = estimator.predict(rows, return_std=True)
-        mean[good], std[good] = m, s
-        regressor = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-        noise[good] = getattr(regressor, "noise_std_", np.nan)
+        if hasattr(regressor, "predict_components"):
+            m, epistemic, observation = regressor.predict_components(X[good])
+            mean[good], noise[good] = m, observation
+            std[good] = np.sqrt(epistemic**2 + observation**2)
+        else:
+            mean[good], std[good] = regressor.predict(X[good], return_std=True)
     not_finite = good & ~(np.isfinite(mean) & np.isfinite(std))
     for i in np.flatnonzero(not_finite):
         errors[i] = "the model returned a non-finite prediction"
-        mean[i] = std[i] = np.nan
-    return Prediction(mean=mean, std=std, error=errors, noise=noise)
+        mean[i] = std[i] = noise[i] = np.nan
+    return Prediction(mean=mean, std=std, error=list(errors), noise=noise)
