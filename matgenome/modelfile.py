@@ -8,6 +8,8 @@ A model directory holds
                    training data and its SHA-256, metrics with their protocol, intended use
                    and limits, library versions;
 ``MODEL_CARD.md``  the same card as a readable page;
+``training_data.csv``  the training rows (formula, target, censor), so that ranking can mark
+                   known compositions and the applicability domain can be checked;
 ``manifest.json``  the format version, the library versions, and the SHA-256 of every
                    other file.
 
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from matgenome.models import Prediction, predict_formulas
 from matgenome.resources import shipped_path
@@ -40,6 +43,7 @@ FORMAT_VERSION = 1
 ESTIMATOR_FILE = "model.skops"
 CARD_FILE = "card.json"
 CARD_PAGE = "MODEL_CARD.md"
+TRAINING_FILE = "training_data.csv"
 MANIFEST_FILE = "manifest.json"
 DEFAULT_MODEL_NAME = "obelix_conductivity"
 
@@ -58,7 +62,7 @@ class TrainedModel:
     estimator: Any
     card: dict[str, Any]
     path: Path | None = None
-    _domain: Any = field(default=None, repr=False)
+    training_data: pd.DataFrame | None = field(default=None, repr=False)
 
     def predict(self, formulas: Iterable[object]) -> Prediction:
         """Mean and one-standard-deviation uncertainty for every formula (NaN + reason
@@ -124,14 +128,15 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
         _strip_zip_timestamps(staging / ESTIMATOR_FILE)
         (staging / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
         (staging / CARD_PAGE).write_text(render_card(card))
+        names = [ESTIMATOR_FILE, CARD_FILE, CARD_PAGE]
+        if model.training_data is not None:
+            model.training_data.to_csv(staging / TRAINING_FILE, index=False)
+            names.append(TRAINING_FILE)
         manifest = {
             "format": "matgenome-model",
             "format_version": FORMAT_VERSION,
             "versions": card["versions"],
-            "files": {
-                name: sha256_file(staging / name)
-                for name in (ESTIMATOR_FILE, CARD_FILE, CARD_PAGE)
-            },
+            "files": {name: sha256_file(staging / name) for name in names},
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         _replace_directory(staging, directory)
@@ -180,7 +185,11 @@ def load_model(directory: str | os.PathLike | None = None) -> TrainedModel:
     card = json.loads((directory / CARD_FILE).read_text())
     _check_versions(directory, manifest)
     estimator = _load_estimator(directory / ESTIMATOR_FILE)
-    return TrainedModel(estimator=estimator, card=card, path=directory)
+    training = None
+    if TRAINING_FILE in manifest["files"]:
+        training = pd.read_csv(directory / TRAINING_FILE, keep_default_na=False,
+                               dtype={"formula": str, "censor": str})
+    return TrainedModel(estimator=estimator, card=card, path=directory, training_data=training)
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:

@@ -86,7 +86,14 @@ def train_model(
     used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
     elements = sorted({str(el) for c in rows for el in c.elements})
     model_card = _card(card or {}, estimator, used, report, censored, preset, seed, elements)
-    return TrainedModel(estimator=estimator, card=model_card), report
+    # Every row with a valid formula and target is kept as known data, censored ones too.
+    known = np.array([not f and not t for f, t in zip(formula_errors, targets.errors,
+                                                      strict=True)])
+    training_data = pd.DataFrame({"formula": formulas[known].to_numpy(),
+                                  "target": targets.values[known],
+                                  "censor": targets.censor[known]})
+    return TrainedModel(estimator=estimator, card=model_card,
+                        training_data=training_data), report
 
 
 def _skip(report: TrainingReport, reason: str, row: int, message: str) -> None:

@@ -98,3 +98,15 @@ def test_refuses_to_overwrite_a_non_model_directory(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="refusing"):
         save_model(TrainedModel({}, {}), tmp_path / "data")
     assert (tmp_path / "data" / "keep.txt").read_text() == "x"
+
+
+def test_training_data_round_trip_and_is_hashed(tmp_path: Path) -> None:
+    import pandas as pd
+
+    data = pd.DataFrame({"formula": ["Li2O", "NA"], "target": [-3.0, -10.0],
+                         "censor": ["", "<"]})
+    path = save_model(TrainedModel({}, {"name": "t"}, training_data=data), tmp_path / "t")
+    pd.testing.assert_frame_equal(load_model(path).training_data, data)
+    (path / "training_data.csv").write_text("formula,target,censor\nLi2O,5,\n")
+    with pytest.raises(ModelFileError, match=r"training_data\.csv"):
+        load_model(path)

@@ -122,10 +122,19 @@ class UncertainForestRegressor(RegressorMixin, BaseEstimator):
     def _components(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         check_is_fitted(self, "forest_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
-        per_tree = self._tree_predictions(X)
+        # Running sums instead of a (trees x rows) matrix keep memory flat on big batches.
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        total = np.zeros(len(X32))
+        total_sq = np.zeros(len(X32))
+        for tree in self.forest_.estimators_:
+            values = tree.tree_.predict(X32)[:, 0]
+            total += values
+            total_sq += values * values
+        n = len(self.forest_.estimators_)
+        mean = total / n
+        spread = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
         scale = self.uncertainty_scale_
-        mean = per_tree.mean(axis=0)
-        return mean, scale * per_tree.std(axis=0), np.full_like(mean, scale * self.noise_std_)
+        return mean, scale * spread, np.full_like(mean, scale * self.noise_std_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
