@@ -104,7 +104,7 @@ def test_train_reports_censored_and_bad_rows(
                                                        range(1, 9)]
     source = tmp_path / "lab.csv"
     pd.DataFrame(rows, columns=["formula", "sigma"]).to_csv(source, index=False)
-    code, out, err = run(["train", str(source), "--target-column", "sigma", "--log10",
+    code, out, _ = run(["train", str(source), "--target-column", "sigma", "--log10",
                           "--n-estimators", "10", "-o", str(tmp_path / "m")], capsys)
     assert code == 0
     assert "9 of 13 rows used" in out
