@@ -60,7 +60,7 @@ def write_input(path: Path, rows: int, garbage: float, seed: int) -> np.ndarray:
 
 def run_predict(source: Path, output: Path, chunksize: int) -> tuple[float, float]:
     """Run ``matgenome predict`` in a child process; return (seconds, peak RSS in MB)."""
-    command = [sys.executable, "-m", "matgenome.cli", "predict", str(source), "-o",
+    command = [sys.executable, "-m", "matgenome", "predict", str(source), "-o",
                str(output), "--chunksize", str(chunksize), "-q"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()

@@ -19,7 +19,8 @@ import pandas as pd
 from matgenome.io import InputError, TableWriter, detect_formula_column, iter_table
 from matgenome.modelfile import TrainedModel
 
-OUTPUT_COLUMNS = ("prediction", "uncertainty", "error")
+OUTPUT_COLUMNS = ("prediction", "uncertainty", "in_domain", "domain_distance",
+                  "domain_reason", "error")
 ChunkTransform = Callable[[pd.DataFrame, str], pd.DataFrame]
 DEFAULT_CHUNKSIZE = 50_000
 
@@ -36,7 +37,9 @@ class BatchSummary:
 
 
 def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -> pd.DataFrame:
-    """Return ``frame`` with ``prediction``, ``uncertainty`` and ``error`` columns added."""
+    """Return ``frame`` with ``prediction``, ``uncertainty`` (one standard deviation),
+    ``in_domain``, ``domain_distance``, ``domain_reason`` (when the model has a domain model)
+    and ``error`` columns added."""
     clash = [c for c in OUTPUT_COLUMNS if c in frame.columns]
     if clash:
         raise InputError(
@@ -47,6 +50,10 @@ def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -
     out = frame.copy()
     out["prediction"] = prediction.mean
     out["uncertainty"] = prediction.std
+    if len(prediction.in_domain):
+        out["in_domain"] = prediction.in_domain
+        out["domain_distance"] = prediction.domain_distance
+        out["domain_reason"] = prediction.domain_reason
     out["error"] = prediction.error
     return out
 

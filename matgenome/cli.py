@@ -90,6 +90,8 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=("random_forest", "extra_trees"),
                         default="random_forest", help="tree ensemble")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--mobile-ion", help="element every in-domain candidate must contain, "
+                        "e.g. Li for a Li-ion conductivity model")
     parser.add_argument("--name", help="model name recorded in the model card")
     parser.add_argument("--output", "-o", required=True, help="model directory to write")
 
@@ -135,8 +137,8 @@ def run_train(args: argparse.Namespace) -> int:
     model, report = train_model(
         formulas, targets, preset=preset, censored=args.censored,
         n_estimators=args.n_estimators, kind=args.kind, seed=args.seed,
-        card={"name": args.name or Path(args.output).name, "target": target,
-              "source": source},
+        mobile_ion=args.mobile_ion,
+        card={"name": args.name or Path(args.output).name, "target": target, "source": source},
     )
     for reason, example in report.examples.items():
         log.warning("skipped %d rows: %s, e.g. %s", len(report.skipped[reason]), reason,
@@ -333,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_optional_commands() -> None:
     """Import modules that register further commands (kept apart to keep this file short)."""
+    import matgenome.cli_discovery  # noqa: F401  (registers generate, rank, screen, simulate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -366,4 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the imported module so that commands registered by other modules (which
+    # import matgenome.cli) land in the same registry.
+    from matgenome.cli import main as registered_main
+
+    sys.exit(registered_main())

@@ -26,6 +26,7 @@ DEFAULT_RECIPE: dict[str, Any] = {
     "kind": "random_forest",
     "n_estimators": 300,
     "censored": "drop",
+    "mobile_ion": "Li",
 }
 
 

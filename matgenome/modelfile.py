@@ -8,6 +8,7 @@ A model directory holds
                    training data and its SHA-256, metrics with their protocol, intended use
                    and limits, library versions;
 ``MODEL_CARD.md``  the same card as a readable page;
+``domain.skops``   the applicability-domain model (``matgenome.domain.DomainModel``);
 ``training_data.csv``  the training rows (formula, target, censor), so that ranking can mark
                    known compositions and the applicability domain can be checked;
 ``manifest.json``  the format version, the library versions, and the SHA-256 of every
@@ -44,6 +45,7 @@ ESTIMATOR_FILE = "model.skops"
 CARD_FILE = "card.json"
 CARD_PAGE = "MODEL_CARD.md"
 TRAINING_FILE = "training_data.csv"
+DOMAIN_FILE = "domain.skops"
 MANIFEST_FILE = "manifest.json"
 DEFAULT_MODEL_NAME = "obelix_conductivity"
 
@@ -63,11 +65,12 @@ class TrainedModel:
     card: dict[str, Any]
     path: Path | None = None
     training_data: pd.DataFrame | None = field(default=None, repr=False)
+    domain: Any = field(default=None, repr=False)
 
     def predict(self, formulas: Iterable[object]) -> Prediction:
         """Mean and one-standard-deviation uncertainty for every formula (NaN + reason
-        for rows that cannot be scored)."""
-        return predict_formulas(self.estimator, formulas)
+        for rows that cannot be scored), with applicability-domain flags."""
+        return predict_formulas(self.estimator, formulas, domain=self.domain)
 
     @property
     def target(self) -> str:
@@ -129,6 +132,10 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
         (staging / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
         (staging / CARD_PAGE).write_text(render_card(card))
         names = [ESTIMATOR_FILE, CARD_FILE, CARD_PAGE]
+        if model.domain is not None:
+            sio.dump(model.domain, staging / DOMAIN_FILE, compression=zipfile.ZIP_DEFLATED)
+            _strip_zip_timestamps(staging / DOMAIN_FILE)
+            names.append(DOMAIN_FILE)
         if model.training_data is not None:
             model.training_data.to_csv(staging / TRAINING_FILE, index=False)
             names.append(TRAINING_FILE)
@@ -189,7 +196,10 @@ def load_model(directory: str | os.PathLike | None = None) -> TrainedModel:
     if TRAINING_FILE in manifest["files"]:
         training = pd.read_csv(directory / TRAINING_FILE, keep_default_na=False,
                                dtype={"formula": str, "censor": str})
-    return TrainedModel(estimator=estimator, card=card, path=directory, training_data=training)
+    domain = _load_estimator(directory / DOMAIN_FILE) if DOMAIN_FILE in manifest["files"] \
+        else None
+    return TrainedModel(estimator=estimator, card=card, path=directory, training_data=training,
+                        domain=domain)
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:

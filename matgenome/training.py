@@ -10,6 +10,7 @@ import pandas as pd
 
 from matgenome.composition import parse_many
 from matgenome.datasets import data_hash
+from matgenome.domain import DomainModel
 from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
 from matgenome.models import DEFAULT_PRESET, make_model
@@ -44,6 +45,7 @@ def train_model(
     kind: str = "random_forest",
     seed: int = 0,
     n_jobs: int | None = None,
+    mobile_ion: str | None = None,
     card: dict[str, Any] | None = None,
 ) -> tuple[TrainedModel, TrainingReport]:
     """Fit a model on the usable rows and return it with a report of skipped rows.
@@ -55,6 +57,8 @@ def train_model(
         censored: ``drop`` leaves bound-only rows (``<1E-10``) out; ``bound`` trains on the
             bound as if it were the value (biased; kept for comparison).
         n_estimators, kind, seed, n_jobs: the ensemble's settings.
+        mobile_ion: element every in-domain candidate must contain (``"Li"`` for a Li-ion
+            conductivity model); None for properties without one.
         card: model-card fields to record (name, target, source, intended use, limits).
     """
     if censored not in CENSORED_TREATMENTS:
@@ -83,17 +87,20 @@ def train_model(
     estimator = make_model(preset=preset, n_estimators=n_estimators, kind=kind,
                            random_state=seed, n_jobs=n_jobs)
     estimator.fit(rows, y)
+    domain = DomainModel(mobile_ion=mobile_ion).fit(
+        [str(c.formula) for c in rows], estimator[0].transform(rows))
     used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
     elements = sorted({str(el) for c in rows for el in c.elements})
-    model_card = _card(card or {}, estimator, used, report, censored, preset, seed, elements)
+    model_card = _card(card or {}, estimator, used, report, censored, preset, seed, elements,
+                       mobile_ion)
     # Every row with a valid formula and target is kept as known data, censored ones too.
     known = np.array([not f and not t for f, t in zip(formula_errors, targets.errors,
                                                       strict=True)])
     training_data = pd.DataFrame({"formula": formulas[known].to_numpy(),
                                   "target": targets.values[known],
                                   "censor": targets.censor[known]})
-    return TrainedModel(estimator=estimator, card=model_card,
-                        training_data=training_data), report
+    return TrainedModel(estimator=estimator, card=model_card, training_data=training_data,
+                        domain=domain), report
 
 
 def _skip(report: TrainingReport, reason: str, row: int, message: str) -> None:
@@ -110,6 +117,7 @@ def _card(
     preset: str,
     seed: int,
     elements: list[str],
+    mobile_ion: str | None,
 ) -> dict[str, Any]:
     regressor = estimator[-1]
     card: dict[str, Any] = {
@@ -124,6 +132,7 @@ def _card(
             "noise_std": float(getattr(regressor, "noise_std_", 0.0)),
         },
         "seed": seed,
+        "domain": {"class": "matgenome.domain.DomainModel", "mobile_ion": mobile_ion},
         "training_data": {
             "source": given.get("source", "user data"),
             "rows_read": report.rows_read,

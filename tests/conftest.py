@@ -18,7 +18,7 @@ def small_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train = load("obelix", "train")
     targets = TargetValues(train["target"].to_numpy(float), train["censor"].to_numpy(str),
                            [""] * len(train))
-    model, _ = train_model(train["formula"], targets, n_estimators=40, seed=0,
+    model, _ = train_model(train["formula"], targets, n_estimators=40, seed=0, mobile_ion="Li",
                            card={"name": "small", "target": {"name": "log10 sigma",
                                                              "unit": "log10(S/cm)"}})
     return save_model(model, tmp_path_factory.mktemp("models") / "small")

@@ -39,12 +39,16 @@ def test_predict_keeps_every_row_in_order_and_flags_bad_ones(
     scored = pd.read_csv(output, keep_default_na=False)
     assert scored["composition"].tolist() == formulas
     assert scored.columns.tolist() == ["id", "composition", "note", "prediction",
-                                       "uncertainty", "error"]
+                                       "uncertainty", "in_domain", "domain_distance",
+                                       "domain_reason", "error"]
     bad = scored["error"] != ""
     assert bad.tolist() == [False, False, True, True, False, True, False]
     assert "unknown element 'Xx'" in scored.loc[2, "error"]
     assert "empty" in scored.loc[3, "error"] and "unbalanced" in scored.loc[5, "error"]
     assert (scored.loc[bad, "prediction"] == "").all()
+    assert (~scored.loc[bad, "in_domain"]).all()
+    assert scored.loc[bad, "domain_reason"].eq("not scored").all()
+    assert scored.loc[~bad, "domain_distance"].astype(float).gt(0).all()
     good = scored.loc[~bad, ["prediction", "uncertainty"]].astype(float)
     assert np.isfinite(good.to_numpy()).all() and (good["uncertainty"] > 0).all()
     assert "7 rows read, 4 scored, 3 not scored" in out
@@ -151,7 +155,7 @@ def test_datasets_lists_every_dataset(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "matgenome.cli", "--version"],
+    result = subprocess.run([sys.executable, "-m", "matgenome", "--version"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0 and result.stdout.startswith("matgenome ")
 

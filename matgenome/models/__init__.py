@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -27,12 +28,17 @@ class Prediction:
     ``mean`` and ``std`` (one standard deviation of the prediction, in target units) are
     NaN where the row could not be scored, and ``error`` says why ("" where scored).
     ``noise`` is the model's estimate of the observation noise, kept apart from ``std``.
+    With a domain model, ``in_domain``, ``domain_distance`` and ``domain_reason`` say
+    whether each row resembles the training data (the prediction is never altered).
     """
 
     mean: np.ndarray
     std: np.ndarray
     error: list[str]
     noise: np.ndarray = field(default_factory=lambda: np.empty(0))
+    in_domain: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    domain_distance: np.ndarray = field(default_factory=lambda: np.empty(0))
+    domain_reason: list[str] = field(default_factory=list)
 
     @property
     def scored(self) -> np.ndarray:
@@ -69,16 +75,20 @@ def make_model(
     )
 
 
-def predict_formulas(estimator: Pipeline, formulas: Iterable[object]) -> Prediction:
+def predict_formulas(
+    estimator: Pipeline, formulas: Iterable[object], domain: Any = None
+) -> Prediction:
     """Predict every formula; rows that fail to parse or featurize get NaN and a reason.
 
     The formulas are featurized once, in bulk, with the pipeline's own preset, and only the
-    rows that featurized are passed to the regressor.
+    rows that featurized are passed to the regressor (and to ``domain``, a fitted
+    ``matgenome.domain.DomainModel``, when given).
     """
     from matgenome.featurize import compute_features
 
     featurizer, regressor = estimator[0], estimator[-1]
-    X, errors = compute_features(list(formulas), preset=featurizer.preset)
+    formulas = list(formulas)
+    X, errors = compute_features(formulas, preset=featurizer.preset)
     n = len(errors)
     mean, std, noise = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     good = np.array([not e for e in errors], dtype=bool)
@@ -93,4 +103,23 @@ def predict_formulas(estimator: Pipeline, formulas: Iterable[object]) -> Predict
     for i in np.flatnonzero(not_finite):
         errors[i] = "the model returned a non-finite prediction"
         mean[i] = std[i] = noise[i] = np.nan
-    return Prediction(mean=mean, std=std, error=list(errors), noise=noise)
+    prediction = Prediction(mean=mean, std=std, error=list(errors), noise=noise)
+    if domain is not None:
+        _assess_domain(prediction, domain, formulas, X, good)
+    return prediction
+
+
+def _assess_domain(prediction: Prediction, domain: Any, formulas: list[object],
+                   X: np.ndarray, good: np.ndarray) -> None:
+    n = len(formulas)
+    prediction.in_domain = np.zeros(n, dtype=bool)
+    prediction.domain_distance = np.full(n, np.nan)
+    prediction.domain_reason = ["not scored" if not ok else "" for ok in good]
+    if not good.any():
+        return
+    rows = np.flatnonzero(good)
+    assessed = domain.assess([formulas[i] for i in rows], X[good])
+    prediction.in_domain[rows] = assessed["in_domain"].to_numpy(bool)
+    prediction.domain_distance[rows] = assessed["domain_distance"].to_numpy(float)
+    for i, reason in zip(rows, assessed["reasons"], strict=True):
+        prediction.domain_reason[i] = reason

@@ -1,0 +1,308 @@
+"""Discovery-loop commands: generate, rank, screen, simulate.
+
+Registered on the ``matgenome`` command by ``matgenome.cli``; each is a thin layer over
+``matgenome.generate``, ``matgenome.screen`` and ``matgenome.simulate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from matgenome.cli import command, log
+from matgenome.io import InputError
+
+TOP_COLUMNS = ("rank", "formula", "family", "prediction", "uncertainty", "score", "in_domain",
+               "known_value", "supply_risk", "pareto")
+
+
+# --- generate ----------------------------------------------------------------------------
+
+
+def _generation_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("candidate generation")
+    group.add_argument("--family", action="append", help="seed family (repeatable; default "
+                       "all): garnet, NASICON, perovskite, LISICON, thio-LISICON, LGPS, "
+                       "argyrodite, halide, anti-perovskite, Li3N, thiophosphate, LiPON")
+    group.add_argument("--method", action="append", choices=("doping", "substitution", "grid"),
+                       help="generator (repeatable; default doping)")
+    group.add_argument("--max-dopants", type=int, default=1, help="dopants per candidate")
+    group.add_argument("--steps", type=int, default=5, help="amounts per dopant range")
+    group.add_argument("--elements", help="comma-separated elements for --method grid")
+    group.add_argument("--max-atoms", type=int, default=12, help="atoms per grid formula")
+    group.add_argument("--substitution-threshold", type=float, default=0.02,
+                       help="minimum substitution probability for --method substitution")
+    group.add_argument("--seeds", help="seed YAML file or directory (default: shipped seeds/)")
+    group.add_argument("--max-candidates", type=int, help="random subsample of this size")
+    group.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def _generate(args: argparse.Namespace, known: pd.DataFrame | None) -> pd.DataFrame:
+    from matgenome.generate import generate_candidates
+
+    elements = [e.strip() for e in args.elements.split(",")] if args.elements else None
+    methods = tuple(args.method or ("doping",))
+    if "grid" in methods and not elements:
+        raise InputError("--method grid needs --elements, e.g. --elements Li,P,S,Cl")
+    return generate_candidates(
+        families=args.family, methods=methods, max_dopants=args.max_dopants,
+        steps=args.steps, known=known, seed=args.seed, seeds_path=args.seeds,
+        substitution_threshold=args.substitution_threshold, grid_elements=elements,
+        grid_max_atoms=args.max_atoms, max_candidates=args.max_candidates,
+    )
+
+
+def _generate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", "-o", required=True, help="candidate table to write")
+    parser.add_argument("--known", help="table (formula, target) or shipped dataset name "
+                        "whose compositions are marked known with their measured value")
+    _generation_args(parser)
+
+
+@command("generate", "generate candidate compositions from seed families, substitution or "
+         "charge-neutral grids", "matgenome generate --family garnet --family argyrodite "
+         "--known obelix -o candidates.csv")(_generate_args)
+def run_generate(args: argparse.Namespace) -> int:
+    from matgenome.io import write_table
+
+    known = _known_table(args.known) if args.known else None
+    candidates = _generate(args, known)
+    write_table(candidates, args.output)
+    n_known = int(candidates["known"].sum()) if "known" in candidates else 0
+    print(f"{len(candidates)} candidates ({n_known} already measured) written to "
+          f"{args.output}")
+    return 0
+
+
+def _known_table(source: str) -> pd.DataFrame:
+    from matgenome.datasets import DATASETS, load
+    from matgenome.io import read_table
+
+    if source in DATASETS:
+        frame = load(source)
+        return frame.loc[~frame["censored"], ["formula", "target"]]
+    table = read_table(source)
+    missing = {"formula", "target"} - set(table.columns)
+    if missing:
+        raise InputError(f"--known {source} needs columns 'formula' and 'target'")
+    return table
+
+
+# --- rank and screen ---------------------------------------------------------------------
+
+
+def _rank_settings_args(parser: argparse.ArgumentParser, acquisition: str = "ei",
+                        threshold: float | None = None) -> None:
+    group = parser.add_argument_group("ranking")
+    group.add_argument("--acquisition", default=acquisition,
+                       choices=("mean", "ucb", "ei", "pi", "mli", "mei", "mu"),
+                       help="score: predicted mean, upper confidence bound, expected "
+                       "improvement over the best measured value, probability of beating "
+                       f"--threshold, or Citrine's MLI/MEI/MU (default {acquisition})")
+    group.add_argument("--objective", default="max", choices=("max", "min", "target"),
+                       help="maximise (default), minimise, or hit --target-value")
+    group.add_argument("--threshold", dest="rank_threshold", type=float, default=threshold,
+                       help="threshold for --acquisition pi, in model units "
+                       "(e.g. -3 for 1 mS/cm with the default model)"
+                       + (f"; default {threshold}" if threshold is not None else ""))
+    group.add_argument("--target-value", type=float, help="value to hit with --objective target")
+    group.add_argument("--tolerance", type=float, help="window around --target-value")
+    group.add_argument("--kappa", type=float, default=2.0, help="UCB exploration weight")
+    group.add_argument("--require", help="comma-separated elements every candidate must have")
+    group.add_argument("--exclude", help="comma-separated elements no candidate may have")
+    group.add_argument("--max-elements", type=int, help="most distinct elements")
+    group.add_argument("--min-li-fraction", type=float, help="least Li atomic fraction")
+    group.add_argument("--top", type=int, default=15, help="rows to print (default 15)")
+    group.add_argument("--plot", help="write the Pareto front (score vs supply risk) as PNG")
+
+
+def _rank_settings(args: argparse.Namespace):
+    from matgenome.screen import RankSettings
+
+    constraints: dict[str, object] = {}
+    if args.require:
+        constraints["required_elements"] = [e.strip() for e in args.require.split(",")]
+    if args.exclude:
+        constraints["excluded_elements"] = [e.strip() for e in args.exclude.split(",")]
+    if args.max_elements:
+        constraints["max_elements"] = args.max_elements
+    if args.min_li_fraction is not None:
+        constraints["min_mobile_fraction"] = args.min_li_fraction
+    acquisition = {"mean": "mean", "pi": "probability"}.get(args.acquisition, args.acquisition)
+    if acquisition == "probability" and args.rank_threshold is None and args.objective != "target":
+        raise InputError("--acquisition pi needs --threshold")
+    if args.objective == "target" and args.target_value is None:
+        raise InputError("--objective target needs --target-value")
+    return RankSettings(acquisition=acquisition, objective=args.objective,
+                        threshold=args.rank_threshold, target=args.target_value,
+                        tolerance=args.tolerance, kappa=args.kappa, constraints=constraints)
+
+
+def _rank_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="table of candidate compositions")
+    parser.add_argument("--output", "-o", required=True, help="ranked table to write")
+    parser.add_argument("--model", help="model directory (default: shipped OBELiX model)")
+    parser.add_argument("--formula-column", help="formula column (detected when omitted)")
+    _rank_settings_args(parser)
+
+
+@command("rank", "rank candidates by an acquisition function with uncertainty, domain flag, "
+         "known values, supply risk and cost", "matgenome rank datasets/examples/candidates.csv "
+         "--acquisition pi --threshold -3 -o ranked.csv")(_rank_args)
+def run_rank(args: argparse.Namespace) -> int:
+    from matgenome.io import check_input_path, check_output_path, detect_formula_column, read_table
+    from matgenome.modelfile import load_model
+    from matgenome.screen import rank_candidates
+
+    check_input_path(args.input)
+    output = check_output_path(args.output, [args.input])
+    settings = _rank_settings(args)
+    frame = read_table(args.input)
+    column = detect_formula_column(list(frame.columns), args.formula_column)
+    model = load_model(args.model)
+    ranked = rank_candidates(model, frame, column, settings)
+    _finish_ranking(args, ranked, output, model, column)
+    return 0
+
+
+def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
+    from matgenome.io import write_table
+
+    write_table(ranked, output)
+    if args.plot:
+        from matgenome.plots import plot_pareto
+
+        plot_pareto(ranked, "supply_risk", "score", args.plot, label_column=column)
+    _print_top(ranked, args.top, model.target, column)
+    flagged = int((~ranked["in_domain"].astype(bool)).sum())
+    print(f"{len(ranked)} rows read, {int(ranked['rank'].notna().sum())} ranked, "
+          f"{flagged} outside the model's domain, "
+          f"{int((ranked['error'] != '').sum())} not scored; written to {output}")
+
+
+def _print_top(ranked: pd.DataFrame, n: int, target: str, column: str) -> None:
+    top = ranked[ranked["rank"].notna()].sort_values("rank").head(n)
+    shown = [c if c != "formula" else column for c in TOP_COLUMNS]
+    shown = [c for c in shown if c in top.columns]
+    print(f"top {len(top)} candidates; prediction = {target}, uncertainty = 1 sd:")
+    print(top[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
+def _screen_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", "-o", default="screen_results.csv",
+                        help="ranked candidates (default screen_results.csv)")
+    parser.add_argument("--model", help="model directory (default: shipped OBELiX model)")
+    _generation_args(parser)
+    # For conductivity, the default asks how likely a candidate beats 1 mS/cm, a practical
+    # bar for solid electrolytes; expected improvement over the best known material rewards
+    # very uncertain candidates instead.
+    _rank_settings_args(parser, acquisition="pi", threshold=-3.0)
+
+
+@command("screen", "the main job: generate candidates from the seed families, predict, rank, "
+         "write a table and print the top", "matgenome screen --family argyrodite --top 10")(
+    _screen_args)
+def run_screen(args: argparse.Namespace) -> int:
+    from matgenome.io import check_output_path
+    from matgenome.modelfile import load_model
+    from matgenome.screen import rank_candidates
+
+    output = check_output_path(args.output, [])
+    settings = _rank_settings(args)
+    model = load_model(args.model)
+    known = model.training_data
+    if known is not None:
+        known = known[known["censor"] == ""]
+    candidates = _generate(args, known)
+    log.info("generated %d candidates from %s", len(candidates),
+             ", ".join(args.family) if args.family else "all seed families")
+    ranked = rank_candidates(model, candidates, "formula", settings)
+    _finish_ranking(args, ranked, output, model, "formula")
+    return 0
+
+
+# --- simulate ----------------------------------------------------------------------------
+
+
+def _simulate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", nargs="?", help="labelled table (or use --dataset)")
+    parser.add_argument("--dataset", help="shipped dataset, e.g. obelix")
+    parser.add_argument("--formula-column", help="formula column (detected when omitted)")
+    parser.add_argument("--target-column", help="target column (with INPUT)")
+    parser.add_argument("--log10", action="store_true", help="model log10 of the target")
+    parser.add_argument("--objective", choices=("max", "min"), default="max")
+    parser.add_argument("--preset", default="magpie", help="feature preset (default magpie)")
+    parser.add_argument("--strategies", default="ei,ucb,mli,mei,mu,random",
+                        help="comma-separated acquisition strategies and 'random'")
+    parser.add_argument("--trials", type=int, default=20, help="seeded trials (default 20)")
+    parser.add_argument("--initial", type=int, default=10, help="random starting rows")
+    parser.add_argument("--batch-size", type=int, default=1, help="picks per iteration")
+    parser.add_argument("--iterations", type=int, default=50, help="iterations per trial")
+    parser.add_argument("--n-estimators", type=int, default=100, help="trees per model")
+    parser.add_argument("--seed", type=int, default=0, help="base random seed")
+    parser.add_argument("--output", "-o", help="JSON result file")
+    parser.add_argument("--plot", help="PNG of the discovery curves")
+
+
+@command("simulate", "sequential-learning simulation: acquisition functions against random "
+         "picking, with discovery yield and acceleration factors",
+         "matgenome simulate --dataset obelix --trials 20 --plot curves.png")(_simulate_args)
+def run_simulate(args: argparse.Namespace) -> int:
+    from matgenome.featurize import compute_features
+    from matgenome.models.forest import UncertainForestRegressor
+    from matgenome.simulate import simulate_discovery
+
+    formulas, y = _labelled(args)
+    X, errors = compute_features(formulas, preset=args.preset)
+    keep = np.array([not e for e in errors]) & np.isfinite(y)
+    X, y = X[keep], y[keep]
+    log.info("simulating on %d labelled rows (%d left out)", len(y), int((~keep).sum()))
+
+    def factory() -> UncertainForestRegressor:
+        return UncertainForestRegressor(n_estimators=args.n_estimators, random_state=None)
+
+    result = simulate_discovery(
+        X, y, factory, strategies=[s.strip() for s in args.strategies.split(",")],
+        n_initial=args.initial, batch_size=args.batch_size, n_iterations=args.iterations,
+        n_trials=args.trials, seed=args.seed, objective=args.objective,
+    )
+    summary = result.summary()
+    print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
+    if args.output:
+        from matgenome.io import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    if args.plot:
+        from matgenome.plots import plot_discovery_curves
+
+        plot_discovery_curves(result, args.plot)
+    print(f"{len(y)} rows, {args.trials} trials per strategy"
+          + (f"; result written to {args.output}" if args.output else ""))
+    return 0
+
+
+def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
+    """Formulas and exact targets (censored rows left out) of the simulation data."""
+    from matgenome.io import detect_formula_column, parse_target_values, read_table, require_column
+
+    if bool(args.input) == bool(args.dataset):
+        raise InputError("give either an INPUT file or --dataset NAME")
+    if args.dataset:
+        from matgenome.datasets import load
+
+        frame = load(args.dataset)
+        frame = frame[~frame["censored"]]
+        return frame["formula"].tolist(), frame["target"].to_numpy(float)
+    table = read_table(args.input)
+    column = detect_formula_column(list(table.columns), args.formula_column)
+    if not args.target_column:
+        raise InputError("--target-column is required with an INPUT file")
+    require_column(list(table.columns), args.target_column)
+    targets = parse_target_values(table[args.target_column], log10=args.log10)
+    y = np.where(targets.censor == "", targets.values, np.nan)
+    return table[column].tolist(), y

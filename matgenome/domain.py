@@ -1,0 +1,141 @@
+"""Applicability domain: flag candidates a model trained on some compositions cannot judge.
+
+A regressor always returns a number, even for a composition made of elements it never saw
+or far from every training row in descriptor space. :class:`DomainModel` is fitted on the
+same training compositions and descriptors as the model and reports, per candidate:
+
+``in_domain``
+    True when no reason below applies;
+``domain_distance``
+    the mean Euclidean distance to the ``n_neighbors`` nearest training rows in
+    standardised descriptor space, divided by the 95th percentile (``percentile``) of the
+    same quantity over the training rows (each measured against the others). Values above
+    ``max_distance`` (default 1.0) are "far";
+``unseen_elements``
+    elements absent from every training composition;
+``reasons``
+    ``unseen elements: ...``, ``no mobile ion (Li)`` for a model of ion conduction,
+    ``far from training data (distance 1.84)``, or ``unparseable formula``.
+
+The domain model only reports: it never changes a prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from matgenome.composition import CompositionError, parse_composition
+
+
+class DomainModel(BaseEstimator):
+    """Distance- and element-based applicability domain of a composition model.
+
+    Args:
+        n_neighbors: training rows averaged in the distance.
+        percentile: percentile of the training distances used as the unit of distance.
+        max_distance: relative distance above which a candidate is out of domain.
+        mobile_ion: element every in-domain composition must contain (``"Li"`` for a Li-ion
+            conductivity model); None disables the check.
+        check_elements: flag elements never seen in training.
+
+    Attributes (after ``fit``):
+        elements_: training elements; imputer_, scaler_: descriptor preprocessing;
+        neighbors_: nearest-neighbour index over unique training rows;
+        reference_distance_: the ``percentile``-th percentile of training distances.
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        percentile: float = 95.0,
+        max_distance: float = 1.0,
+        mobile_ion: str | None = None,
+        check_elements: bool = True,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.percentile = percentile
+        self.max_distance = max_distance
+        self.mobile_ion = mobile_ion
+        self.check_elements = check_elements
+
+    def fit(self, formulas: Sequence[str], X: np.ndarray) -> DomainModel:
+        """Learn the training elements and descriptor-space density."""
+        X = np.asarray(X, dtype=float)
+        if len(formulas) != len(X):
+            raise ValueError(f"{len(formulas)} formulas but {len(X)} descriptor rows")
+        self.elements_ = sorted(set().union(*(_elements(f) or set() for f in formulas)))
+        self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+        Z = np.unique(self.scaler_fit_transform(X), axis=0)
+        k = min(self.n_neighbors, len(Z) - 1)
+        if k < 1:
+            raise ValueError("DomainModel needs at least two distinct training rows")
+        self.n_neighbors_ = k
+        self.neighbors_ = NearestNeighbors(n_neighbors=k + 1).fit(Z)
+        # Each training row against the others: drop the zero distance to itself.
+        distances, _ = self.neighbors_.kneighbors(Z)
+        training = distances[:, 1:].mean(axis=1)
+        self.reference_distance_ = max(float(np.percentile(training, self.percentile)), 1e-12)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def scaler_fit_transform(self, X: np.ndarray) -> np.ndarray:
+        """Fit the standardiser on imputed training descriptors and return them scaled."""
+        self.scaler_ = StandardScaler().fit(self.imputer_.transform(X))
+        return self.scaler_.transform(self.imputer_.transform(X))
+
+    def distance(self, X: np.ndarray) -> np.ndarray:
+        """Mean distance to the nearest training rows, relative to the reference distance."""
+        check_is_fitted(self, "neighbors_")
+        Z = self.scaler_.transform(self.imputer_.transform(np.asarray(X, dtype=float)))
+        distances, _ = self.neighbors_.kneighbors(Z, n_neighbors=self.n_neighbors_)
+        return distances.mean(axis=1) / self.reference_distance_
+
+    def assess(self, formulas: Sequence[str], X: np.ndarray) -> pd.DataFrame:
+        """Per candidate: ``in_domain``, ``domain_distance``, ``unseen_elements``, ``reasons``."""
+        check_is_fitted(self, "neighbors_")
+        if len(formulas) != len(X):
+            raise ValueError(f"{len(formulas)} formulas but {len(X)} descriptor rows")
+        distance = self.distance(X)
+        known = set(self.elements_)
+        rows = []
+        for formula, dist in zip(formulas, distance, strict=True):
+            reasons, unseen = self._reasons(formula, float(dist), known)
+            rows.append(
+                {
+                    "in_domain": not reasons,
+                    "domain_distance": float(dist),
+                    "unseen_elements": " ".join(unseen),
+                    "reasons": "; ".join(reasons),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _reasons(self, formula: str, dist: float, known: set[str]) -> tuple[list[str], list[str]]:
+        elements = _elements(formula)
+        if elements is None:
+            return ["unparseable formula"], []
+        reasons = []
+        unseen = sorted(elements - known) if self.check_elements else []
+        if unseen:
+            reasons.append(f"unseen elements: {', '.join(unseen)}")
+        if self.mobile_ion and self.mobile_ion not in elements:
+            reasons.append(f"no mobile ion ({self.mobile_ion})")
+        if not np.isfinite(dist) or dist > self.max_distance:
+            reasons.append(f"far from training data (distance {dist:.2f})")
+        return reasons, unseen
+
+
+def _elements(formula: object) -> set[str] | None:
+    """Element symbols of a formula, or None if it cannot be parsed."""
+    try:
+        return {el.symbol for el in parse_composition(formula).elements}
+    except CompositionError:
+        return None

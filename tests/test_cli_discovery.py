@@ -1,0 +1,98 @@
+"""Discovery commands end to end: generate, rank, screen, simulate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matgenome.cli import main
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_generate_marks_known_compositions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "cands.csv"
+    code, out, _ = run(["generate", "--family", "garnet", "--known", "obelix", "-o",
+                        str(output)], capsys)
+    assert code == 0
+    frame = pd.read_csv(output)
+    assert len(frame) > 20 and set(frame["family"]) == {"garnet"}
+    assert frame["known"].any()
+    assert frame.loc[frame["known"], "known_value"].notna().all()
+    assert f"{len(frame)} candidates" in out
+
+
+def test_rank_keeps_rows_and_adds_columns(
+    tmp_path: Path, small_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, output, plot = tmp_path / "in.csv", tmp_path / "ranked.csv", tmp_path / "p.png"
+    formulas = ["Li6PS5Cl", "Li7La3Zr2O12", "Qq", "NaCl", "Li10GeP2S12", "Li3YCl6"]
+    pd.DataFrame({"formula": formulas, "tag": list("abcdef")}).to_csv(source, index=False)
+    code, out, _ = run(["rank", str(source), "--model", str(small_model_dir), "-o",
+                        str(output), "--acquisition", "pi", "--threshold", "-3",
+                        "--exclude", "Ge", "--plot", str(plot)], capsys)
+    assert code == 0
+    ranked = pd.read_csv(output, keep_default_na=False)
+    assert ranked["formula"].tolist() == formulas and ranked["tag"].tolist() == list("abcdef")
+    for column in ("rank", "score", "prediction", "uncertainty", "in_domain", "known_value",
+                   "supply_risk", "pareto"):
+        assert column in ranked.columns
+    assert ranked.loc[2, "rank"] == "" and "Qq" in ranked.loc[2, "error"]
+    assert ranked.loc[4, "rank"] == "" and "Ge" in ranked.loc[4, "reason"]
+    assert str(ranked.loc[3, "in_domain"]) == "False"  # NaCl has no Li
+    assert "no mobile ion" in ranked.loc[3, "domain_reason"]
+    ranks = pd.to_numeric(ranked["rank"], errors="coerce").dropna().sort_values()
+    assert ranks.tolist() == [1, 2, 3, 4]
+    scores = pd.to_numeric(ranked["score"], errors="coerce")
+    order = ranked.assign(score=scores, r=pd.to_numeric(ranked["rank"], errors="coerce"))
+    by_rank = order.dropna(subset=["r"]).sort_values("r")["score"].to_numpy()
+    assert np.all(np.diff(by_rank) <= 0)
+    known = pd.to_numeric(ranked.loc[0, "known_value"])
+    assert np.isfinite(known)  # Li6PS5Cl was measured in OBELiX's training split
+    assert plot.stat().st_size > 1000
+    assert "top 4 candidates" in out
+
+
+def test_screen_runs_on_shipped_seeds(
+    tmp_path: Path, small_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "screen.csv"
+    code, out, _ = run(["screen", "--model", str(small_model_dir), "--family", "argyrodite",
+                        "--top", "5", "-o", str(output)], capsys)
+    assert code == 0
+    ranked = pd.read_csv(output)
+    assert len(ranked) > 10 and ranked["rank"].min() == 1
+    assert "top 5 candidates" in out and "argyrodite" in out
+
+
+def test_simulate_writes_json_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result, plot = tmp_path / "sim.json", tmp_path / "sim.png"
+    code, out, _ = run(["simulate", "--dataset", "obelix", "--trials", "2", "--iterations",
+                        "5", "--n-estimators", "10", "--strategies", "ei,random", "-o",
+                        str(result), "--plot", str(plot)], capsys)
+    assert code == 0
+    data = json.loads(result.read_text())
+    assert data and plot.stat().st_size > 1000
+    assert "ei" in out and "random" in out
+
+
+def test_rank_needs_threshold_for_pi(
+    tmp_path: Path, small_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("formula\nLi2O\n")
+    code, _, err = run(["rank", str(source), "--model", str(small_model_dir), "-o",
+                        str(tmp_path / "o.csv"), "--acquisition", "pi"], capsys)
+    assert code == 2 and "needs --threshold" in err
