@@ -1,5 +1,48 @@
-"""matgenome: data-driven materials discovery from composition-property data."""
+"""matgenome: data-driven materials discovery from composition-property data.
+
+The main entry points, importable from the package itself::
+
+    from matgenome import load_dataset, featurize, train, load_model, evaluate, generate, rank
+
+They are loaded on first use, so ``import matgenome`` stays fast.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import Any
+
 __version__ = "0.1.0"
+
+# Public name -> (module, attribute).
+_EXPORTS = {
+    "load_dataset": ("matgenome.datasets", "load"),
+    "list_datasets": ("matgenome.datasets", "list_datasets"),
+    "parse_composition": ("matgenome.composition", "parse_composition"),
+    "CompositionError": ("matgenome.composition", "CompositionError"),
+    "featurize": ("matgenome.featurize", "featurize"),
+    "CompositionFeaturizer": ("matgenome.featurize", "CompositionFeaturizer"),
+    "train": ("matgenome.training", "train"),
+    "load_model": ("matgenome.modelfile", "load_model"),
+    "save_model": ("matgenome.modelfile", "save_model"),
+    "evaluate": ("matgenome.evaluate", "evaluate"),
+    "generate": ("matgenome.generate", "generate_candidates"),
+    "rank": ("matgenome.screen", "rank_candidates"),
+    "simulate": ("matgenome.simulate", "simulate_discovery"),
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'matgenome' has no attribute {name!r}") from None
+    value = getattr(import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 import warnings
@@ -128,13 +129,13 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
         card["versions"] = library_versions()
         card["format_version"] = FORMAT_VERSION
         sio.dump(model.estimator, staging / ESTIMATOR_FILE, compression=zipfile.ZIP_DEFLATED)
-        _strip_zip_timestamps(staging / ESTIMATOR_FILE)
+        _make_reproducible(staging / ESTIMATOR_FILE)
         (staging / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
         (staging / CARD_PAGE).write_text(render_card(card))
         names = [ESTIMATOR_FILE, CARD_FILE, CARD_PAGE]
         if model.domain is not None:
             sio.dump(model.domain, staging / DOMAIN_FILE, compression=zipfile.ZIP_DEFLATED)
-            _strip_zip_timestamps(staging / DOMAIN_FILE)
+            _make_reproducible(staging / DOMAIN_FILE)
             names.append(DOMAIN_FILE)
         if model.training_data is not None:
             model.training_data.to_csv(staging / TRAINING_FILE, index=False)
@@ -154,15 +155,35 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
     return directory
 
 
-def _strip_zip_timestamps(path: Path) -> None:
-    """Rewrite a zip with fixed entry times, so the same model gives the same bytes."""
+_OBJECT_ID = re.compile(r'("__id__": )(\d+)|"(\d+)\.npy"')
+
+
+def _make_reproducible(path: Path) -> None:
+    """Rewrite a skops zip so that the same model always gives the same bytes.
+
+    skops names array files and memo entries after ``id()`` of the objects, which changes
+    from run to run; they are renumbered in order of first appearance in the schema, and
+    entry times are fixed.
+    """
     with zipfile.ZipFile(path) as source:
-        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+        entries = {info.filename: source.read(info) for info in source.infolist()}
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        old = match.group(2) or match.group(3)
+        new = numbers.setdefault(old, str(len(numbers) + 1))
+        return f"{match.group(1)}{new}" if match.group(1) else f'"{new}.npy"'
+
+    schema = _OBJECT_ID.sub(renumber, entries.pop("schema.json").decode())
+    renamed = {"schema.json": schema.encode()}
+    for name, data in entries.items():
+        stem = name.removesuffix(".npy")
+        renamed[f"{numbers[stem]}.npy" if stem in numbers else name] = data
     with zipfile.ZipFile(path, "w") as target:
-        for name, data in entries:
+        for name in sorted(renamed):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(info, data)
+            target.writestr(info, renamed[name])
 
 
 def _replace_directory(staging: Path, directory: Path) -> None:

@@ -160,3 +160,40 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return repr(value)
+
+
+def train(
+    data: pd.DataFrame | list | pd.Series,
+    target: str | np.ndarray | list | pd.Series | None = None,
+    *,
+    formula_column: str | None = None,
+    log10: bool = False,
+    unit: str | None = None,
+    **options: Any,
+) -> TrainedModel:
+    """Train a model from a DataFrame (column names) or from formulas and target values.
+
+    Examples:
+        ``train(frame, "sigma", log10=True)`` with a formula column detected by name;
+        ``train(["Li2O", ...], [1e-3, ...], log10=True)``; target cells may be text such as
+        ``<1E-10`` (censored) or ``3 × 10^-4``. Further options go to ``train_model``
+        (``preset``, ``censored``, ``n_estimators``, ``kind``, ``seed``, ``mobile_ion``,
+        ``card``).
+    """
+    from matgenome.io import detect_formula_column, parse_target_values, require_column
+
+    if isinstance(data, pd.DataFrame):
+        if not isinstance(target, str):
+            raise ValueError("with a DataFrame, target must be the name of its target column")
+        column = detect_formula_column(list(data.columns), formula_column)
+        formulas = data[column]
+        values = data[require_column(list(data.columns), target)]
+    else:
+        if target is None:
+            raise ValueError("give the target values")
+        formulas, values = pd.Series(list(data)), list(target)
+    if len(formulas) != len(values):
+        raise ValueError(f"{len(formulas)} formulas but {len(values)} target values")
+    parsed = parse_target_values(list(values), log10=log10, unit=unit)
+    model, _ = train_model(formulas, parsed, **options)
+    return model
