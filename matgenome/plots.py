@@ -1,4 +1,5 @@
-"""PNG figures: discovery yield curves of a simulation and the Pareto front of a ranking.
+"""PNG figures: model evaluation (parity, residuals, uncertainty calibration), discovery
+yield curves of a simulation and the Pareto front of a ranking.
 
 Figures are drawn with matplotlib's Agg renderer on ``Figure`` objects (not ``pyplot``), so
 nothing here changes the global backend or needs a display, and every file is written
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 # Axis labels, with units, for the columns matgenome writes.
 AXIS_LABELS: dict[str, str] = {
     "score": "Acquisition score (higher is better)",
+    "prediction": "Predicted log10(σ / S cm⁻¹)",
+    "uncertainty": "Predictive std of log10(σ / S cm⁻¹)",
     "pred_mean": "Predicted log10(σ / S cm⁻¹)",
     "pred_std": "Predictive std of log10(σ / S cm⁻¹)",
     "supply_risk": "Supply risk (max HHI / 10 000, 0–1)",
@@ -152,3 +155,91 @@ def plot_pareto(
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
     return save_png_atomic(figure, path)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _finite(*arrays: object) -> tuple[np.ndarray, ...]:
+    values = [np.asarray(a, dtype=float) for a in arrays]
+    keep = np.logical_and.reduce([np.isfinite(v) for v in values])
+    return tuple(v[keep] for v in values)
+
+
+def parity_figure(y_true: object, y_pred: object, std: object | None = None, *,
+                  quantity: str = "log10(σ / S cm⁻¹)", title: str | None = None) -> Figure:
+    """Predicted against measured values, with ±1 std error bars when ``std`` is given."""
+    if std is None:
+        true, pred = _finite(y_true, y_pred)
+        err = None
+    else:
+        true, pred, err = _finite(y_true, y_pred, std)
+    figure = _new_figure(5.2, 5.0)
+    axes = figure.add_subplot()
+    axes.errorbar(true, pred, yerr=err, fmt="o", ms=3.5, alpha=0.7, elinewidth=0.6,
+                  color="tab:blue", ecolor="0.6")
+    low = float(min(true.min(), pred.min())) if len(true) else 0.0
+    high = float(max(true.max(), pred.max())) if len(true) else 1.0
+    axes.plot([low, high], [low, high], "k--", lw=1, label="y = x")
+    mae = float(np.mean(np.abs(pred - true))) if len(true) else float("nan")
+    axes.set_xlabel(f"Measured {quantity}")
+    axes.set_ylabel(f"Predicted {quantity}")
+    axes.set_title(title or f"Parity ({len(true)} rows, MAE {mae:.3g})")
+    axes.legend(loc="upper left")
+    return figure
+
+
+def residual_figure(y_true: object, y_pred: object, *,
+                    quantity: str = "log10(σ / S cm⁻¹)") -> Figure:
+    """Residuals (predicted - measured) against the measured value, and their histogram."""
+    true, pred = _finite(y_true, y_pred)
+    residual = pred - true
+    figure = _new_figure(8.0, 3.8)
+    left, right = figure.subplots(1, 2, width_ratios=[2, 1])
+    left.scatter(true, residual, s=10, alpha=0.7)
+    left.axhline(0, color="k", lw=1)
+    left.set_xlabel(f"Measured {quantity}")
+    left.set_ylabel(f"Residual, predicted - measured ({quantity})")
+    right.hist(residual, bins=30, color="tab:blue", alpha=0.8)
+    right.set_xlabel(f"Residual ({quantity})")
+    right.set_ylabel("Rows")
+    return figure
+
+
+def calibration_figure(y_true: object, y_pred: object, std: object) -> Figure:
+    """Observed coverage of central Gaussian intervals against their nominal coverage.
+
+    A calibrated model follows the diagonal; the shaded area is the miscalibration area.
+    """
+    from scipy.stats import norm
+
+    true, pred, sigma = _finite(y_true, y_pred, std)
+    nominal = np.linspace(0.01, 0.99, 50)
+    z = np.abs(pred - true) / np.where(sigma > 0, sigma, np.nan)
+    observed = np.array([np.nanmean(z <= norm.ppf(0.5 + q / 2)) for q in nominal])
+    area = float(np.trapezoid(np.abs(observed - nominal), nominal))
+    figure = _new_figure(5.0, 4.8)
+    axes = figure.add_subplot()
+    axes.plot(nominal, observed, color="tab:blue", label="model")
+    axes.fill_between(nominal, nominal, observed, color="tab:blue", alpha=0.2)
+    axes.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+    axes.set_xlabel("Nominal coverage of the central interval")
+    axes.set_ylabel("Observed fraction of rows inside it")
+    axes.set_title(f"Uncertainty calibration (miscalibration area {area:.3f})")
+    axes.legend(loc="upper left")
+    return figure
+
+
+def plot_evaluation(y_true: object, y_pred: object, std: object | None,
+                    directory: str | os.PathLike[str], *,
+                    quantity: str = "log10(σ / S cm⁻¹)") -> list[Path]:
+    """Write parity.png, residuals.png and (with ``std``) calibration.png to ``directory``."""
+    directory = Path(directory)
+    paths = [save_png_atomic(parity_figure(y_true, y_pred, std, quantity=quantity),
+                             directory / "parity.png"),
+             save_png_atomic(residual_figure(y_true, y_pred, quantity=quantity),
+                             directory / "residuals.png")]
+    if std is not None:
+        paths.append(save_png_atomic(calibration_figure(y_true, y_pred, std),
+                                     directory / "calibration.png"))
+    return paths

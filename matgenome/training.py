@@ -26,9 +26,17 @@ class TrainingReport:
     rows_used: int
     skipped: dict[str, list[int]] = field(default_factory=dict)  # reason -> row numbers
     examples: dict[str, str] = field(default_factory=dict)  # reason -> one example message
+    duplicates: dict[str, float] = field(default_factory=dict)  # repeated compositions
 
     def summary(self) -> str:
         parts = [f"{self.rows_used} of {self.rows_read} rows used"]
+        if self.duplicates.get("compositions"):
+            d = self.duplicates
+            parts.append(
+                f"{d['compositions']:.0f} compositions measured more than once "
+                f"({d['rows']:.0f} rows; spread max-min median {d['median_spread']:.3g}, "
+                f"largest {d['max_spread']:.3g})"
+            )
         for reason, rows in self.skipped.items():
             shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
             parts.append(f"{len(rows)} skipped: {reason} (rows {shown})")
@@ -84,6 +92,7 @@ def train_model(
                          + report.summary())
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = targets.values[use]
+    report.duplicates = duplicate_spread(rows, y)
     estimator = make_model(preset=preset, n_estimators=n_estimators, kind=kind,
                            random_state=seed, n_jobs=n_jobs)
     estimator.fit(rows, y)
@@ -101,6 +110,30 @@ def train_model(
                                   "censor": targets.censor[known]})
     return TrainedModel(estimator=estimator, card=model_card, training_data=training_data,
                         domain=domain), report
+
+
+def duplicate_spread(compositions: list, values: np.ndarray) -> dict[str, float]:
+    """How often the same composition appears, and how far apart its values are.
+
+    Repeated measurements are kept for training (they carry the measurement noise); this
+    only reports them. Compositions are compared by atomic fractions rounded to 1e-4.
+    """
+    from matgenome.generate import composition_key
+
+    keys = pd.Series([composition_key(c) for c in compositions])
+    frame = pd.DataFrame({"key": keys, "value": values})
+    groups = frame.groupby("key")["value"]
+    sizes = groups.size()
+    repeated = sizes[sizes > 1].index
+    if len(repeated) == 0:
+        return {"compositions": 0.0, "rows": 0.0}
+    spread = (groups.max() - groups.min())[repeated]
+    return {
+        "compositions": float(len(repeated)),
+        "rows": float(sizes[repeated].sum()),
+        "median_spread": float(spread.median()),
+        "max_spread": float(spread.max()),
+    }
 
 
 def _skip(report: TrainingReport, reason: str, row: int, message: str) -> None:
@@ -138,6 +171,7 @@ def _card(
             "rows_read": report.rows_read,
             "rows_used": report.rows_used,
             "skipped": {k: len(v) for k, v in report.skipped.items()},
+            "repeated_compositions": report.duplicates,
             "censored_treatment": censored,
             "sha256": data_hash(used),
             "target_range": [float(used["target"].min()), float(used["target"].max())],

@@ -168,3 +168,26 @@ def test_every_command_help_has_an_example(capsys: pytest.CaptureFixture[str]) -
             main([name, "--help"])
         assert exit_info.value.code == 0
         assert "example:" in capsys.readouterr().out
+
+
+def test_excel_with_units_and_censored_values_trains_without_editing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cells = ["1.2 × 10^-1", "<1e-7", "3.1E-2", "0.5", "2×10⁻³", ">10", "4.4e-4", "1,5",
+             "9.0x10^-2", "6e-5", "1.1e-1"]
+    formulas = ["Li6PS5Cl", "Li2O", "Li7La3Zr2O12", "Li10GeP2S12", "Li3YCl6", "Li7P3S11",
+                "Li3N", "Li3PS4", "Li6PS5Br", "Li1.3Al0.3Ti1.7(PO4)3", "Li6PS5Cl"]
+    source = tmp_path / "lab.xlsx"
+    pd.DataFrame({"Composition": formulas, "σ (mS/cm)": cells, "T (°C)": 25}).to_excel(
+        source, index=False)
+    code, out, err = run(["train", str(source), "--target-column", "σ (mS/cm)",
+                          "--target-unit", "mS/cm", "--log10", "--n-estimators", "10",
+                          "-o", str(tmp_path / "m")], capsys)
+    assert code == 0, err
+    assert "8 of 11 rows used" in out
+    assert "censored target (bound only) (rows 1, 5)" in out
+    assert "unusable target (rows 7)" in out
+    assert "1 compositions measured more than once" in out
+    data = load_model(tmp_path / "m").training_data
+    li6 = data.loc[data["formula"] == "Li6PS5Cl", "target"].to_numpy()
+    np.testing.assert_allclose(sorted(li6), sorted(np.log10([1.2e-4, 1.1e-4])))
