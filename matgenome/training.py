@@ -222,6 +222,12 @@ def train(
         column = detect_formula_column(list(data.columns), formula_column)
         formulas = data[column]
         values = data[require_column(list(data.columns), target)]
+        if "censor" in data.columns and target == "target":
+            # A table from matgenome.datasets.load: the bounds are flagged in 'censor'.
+            parsed = parse_target_values(list(values), log10=log10, unit=unit)
+            parsed.censor = data["censor"].fillna("").astype(str).to_numpy()
+            model, _ = train_model(formulas, parsed, **options)
+            return model
     else:
         if target is None:
             raise ValueError("give the target values")
