@@ -260,6 +260,91 @@ def _batch_options(args: argparse.Namespace, bar) -> dict:
             "scheduler": args.scheduler, "progress": bar.update, "encoding": args.encoding}
 
 
+# --- evaluate ----------------------------------------------------------------------------
+
+
+def _evaluate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="a shipped dataset (obelix, matbench_expt_gap, ...) or a "
+                        "CSV/TSV/Excel/Parquet table")
+    parser.add_argument("--protocol", choices=("obelix", "matbench", "kfold", "group", "loco"),
+                        help="splits: a shipped dataset's official protocol by default; "
+                        "kfold (random), group (GroupKFold by --group-column) or loco "
+                        "(leave-one-cluster-out in descriptor space) for any table")
+    parser.add_argument("--group-column", help="column to group by with --protocol group, "
+                        "e.g. family or doi")
+    parser.add_argument("--n-splits", type=int, default=5, help="folds or clusters (5)")
+    parser.add_argument("--preset", help="feature preset (default: the dataset's recipe)")
+    parser.add_argument("--formula-column", help="formula column of a table")
+    parser.add_argument("--target-column", help="target column of a table")
+    parser.add_argument("--log10", action="store_true", help="evaluate log10 of the target")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
+    parser.add_argument("--output", "-o", help="JSON result (versions, data hash, protocol, "
+                        "metrics and per-row predictions)")
+    parser.add_argument("--plot", metavar="DIR", help="write parity, residual and "
+                        "calibration PNGs to DIR")
+
+
+@command(
+    "evaluate",
+    "evaluate a model honestly: official splits or grouped/cluster CV, accuracy and "
+    "uncertainty metrics",
+    "matgenome evaluate obelix --plot eval_plots -o obelix_eval.json",
+)(_evaluate_args)
+def run_evaluate(args: argparse.Namespace) -> int:
+    from matgenome.datasets import DATASETS
+    from matgenome.evaluation import evaluate
+
+    data = args.data if args.data in DATASETS else _evaluation_table(args)
+    if args.protocol == "group" and not args.group_column:
+        raise InputError("--protocol group needs --group-column (e.g. family or doi)")
+    result = evaluate(data, protocol=args.protocol, features=args.preset,
+                      group_column=args.group_column, n_splits=args.n_splits,
+                      random_state=args.seed, output=args.output)
+    print(result.table())
+    if args.plot:
+        _plot_evaluation(result, args.plot)
+    rows = len(result.predictions)
+    print(f"{rows} predictions over {len(result.fold_metrics) or 1} split(s)"
+          + (f"; result written to {args.output}" if args.output else ""))
+    return 0
+
+
+def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
+    from matgenome.io import (
+        detect_formula_column,
+        parse_target_values,
+        read_table,
+        require_column,
+    )
+
+    table = read_table(args.data)
+    column = detect_formula_column(list(table.columns), args.formula_column)
+    if not args.target_column:
+        raise InputError("--target-column is required for a table")
+    require_column(list(table.columns), args.target_column)
+    targets = parse_target_values(table[args.target_column], log10=args.log10)
+    usable = targets.usable
+    frame = table[usable].rename(columns={column: "formula"}).reset_index(drop=True)
+    frame["target"] = targets.values[usable]
+    frame["censored"] = targets.censor[usable] != ""
+    frame.attrs["dataset"] = Path(args.data).name
+    skipped = int((~usable).sum())
+    if skipped:
+        log.warning("left out %d rows with unusable targets", skipped)
+    return frame
+
+
+def _plot_evaluation(result, directory: str) -> None:
+    from matgenome.plots import plot_evaluation
+
+    predictions = result.predictions
+    if "censored" in predictions:
+        predictions = predictions[~predictions["censored"].astype(bool)]
+    std = predictions.get("y_std")
+    for path in plot_evaluation(predictions["y_true"], predictions["y_pred"], std, directory):
+        print(f"wrote {path}")
+
+
 # --- build-default-model -----------------------------------------------------------------
 
 
