@@ -73,7 +73,7 @@ class DomainModel(BaseEstimator):
             raise ValueError(f"{len(formulas)} formulas but {len(X)} descriptor rows")
         self.elements_ = sorted(set().union(*(_elements(f) or set() for f in formulas)))
         self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
-        Z = np.unique(self.scaler_fit_transform(X), axis=0)
+        Z = np.unique(self._fit_scaler(X), axis=0)
         k = min(self.n_neighbors, len(Z) - 1)
         if k < 1:
             raise ValueError("DomainModel needs at least two distinct training rows")
@@ -86,7 +86,7 @@ class DomainModel(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def scaler_fit_transform(self, X: np.ndarray) -> np.ndarray:
+    def _fit_scaler(self, X: np.ndarray) -> np.ndarray:
         """Fit the standardiser on imputed training descriptors and return them scaled."""
         self.scaler_ = StandardScaler().fit(self.imputer_.transform(X))
         return self.scaler_.transform(self.imputer_.transform(X))

@@ -11,7 +11,11 @@ what composition-property data need:
 * the across-tree standard deviation is only a relative uncertainty. It is rescaled on
   held-out residuals, either out-of-bag (``calibration="oob"``, bootstrap forests, as
   Citrine's lolo does) or from an internal K-fold over the training rows
-  (``calibration="cv"``, any forest). The fitted variance model is
+  (``calibration="cv"``, any forest), or from a K-fold that keeps clusters of similar
+  compositions together (``calibration="cluster"``): data sets such as OBELiX come in
+  series of doped variants from one paper, and a candidate from a new paper has no such
+  near-twin in training, so random folds would make the intervals too narrow. The fitted
+  variance model is
   ``total^2 = (scale * tree_std)^2 + noise^2``: ``epistemic = scale * tree_std`` shrinks
   with more data near a candidate, ``noise`` is the homoscedastic scatter of repeat
   measurements and model error that no amount of data removes.
@@ -24,13 +28,14 @@ import math
 import numpy as np
 from scipy import optimize
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.cluster import KMeans
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 
 _KINDS = ("extra_trees", "random_forest")
-_CALIBRATIONS = ("cv", "oob", "none")
+_CALIBRATIONS = ("cv", "cluster", "oob", "none")
 
 
 class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
@@ -46,9 +51,11 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
             extra trees. ``calibration="oob"`` needs it.
         average_duplicates: average the targets of rows with identical descriptors before
             training (repeat measurements of one composition).
-        calibration: ``cv`` (internal K-fold), ``oob`` (out-of-bag) or ``none`` (raw tree
-            spread).
-        cv: folds of the internal K-fold for ``calibration="cv"``.
+        calibration: ``cv`` (internal K-fold), ``cluster`` (internal K-fold over k-means
+            clusters of the standardised descriptors), ``oob`` (out-of-bag) or ``none``
+            (raw tree spread).
+        cv: folds of the internal K-fold for ``calibration="cv"`` or ``"cluster"``.
+        cluster_size: mean rows per k-means cluster for ``calibration="cluster"``.
         noise: fit a homoscedastic noise term beside the scaled tree spread.
         random_state: seed of the trees and folds.
         n_jobs: parallel jobs of the forest.
@@ -69,6 +76,7 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
         average_duplicates: bool = True,
         calibration: str = "cv",
         cv: int = 5,
+        cluster_size: int = 8,
         noise: bool = True,
         random_state: int | None = 0,
         n_jobs: int | None = None,
@@ -81,6 +89,7 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
         self.average_duplicates = average_duplicates
         self.calibration = calibration
         self.cv = cv
+        self.cluster_size = cluster_size
         self.noise = noise
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -118,6 +127,11 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
             "noise": noise,
         }
 
+    def predict_components(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, epistemic std, noise std)``; the total std is their root sum of squares."""
+        parts = self.predict_uncertainty(X)
+        return parts["mean"], parts["epistemic"], parts["noise"]
+
     def _check_params(self) -> None:
         if self.kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}, got {self.kind!r}")
@@ -151,13 +165,24 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
             ok = np.isfinite(mean)
             return (y - mean)[ok], spread[ok]
         residual, spread = np.empty(len(y)), np.empty(len(y))
-        folds = KFold(self.cv, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(X):
+        for train, test in self._folds(X):
             weight = None if sample_weight is None else sample_weight[train]
             forest = clone(self.forest_).fit(X[train], y[train], sample_weight=weight)
             mean, spread[test] = _tree_mean_std(forest, X[test])
             residual[test] = y[test] - mean
         return residual, spread
+
+
+    def _folds(self, X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Internal calibration folds: random, or whole k-means clusters of similar rows."""
+        if self.calibration == "cv":
+            return list(KFold(self.cv, shuffle=True, random_state=self.random_state).split(X))
+        scale = X.std(axis=0)
+        Z = (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+        n_clusters = int(np.clip(len(X) // max(self.cluster_size, 1), self.cv, len(X)))
+        labels = KMeans(n_clusters, n_init=3, random_state=self.random_state).fit_predict(Z)
+        folds = GroupKFold(self.cv, shuffle=True, random_state=self.random_state)
+        return list(folds.split(X, groups=labels))
 
 
 def fit_variance_model(

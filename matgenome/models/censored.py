@@ -25,7 +25,7 @@ censored rows; without ``censored`` every row counts as a measurement.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -94,6 +94,11 @@ class CensoredRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict_uncertainty(X)
 
+    def predict_components(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The wrapped model's ``(mean, epistemic std, noise std)``."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_components(X)
+
     def _impute(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray) -> np.ndarray:
         """Values that stand in for the censored targets during training."""
         bound = y[censored]
@@ -117,5 +122,6 @@ class CensoredRegressor(RegressorMixin, BaseEstimator):
         if self.strategy == "iterative":
             return np.minimum(mean, bound)
         a = (bound - mean) / scatter
-        # Mills ratio with a floor on the cdf: far above the bound the mean drops to it.
-        return mean - scatter * stats.norm.pdf(a) / np.maximum(stats.norm.cdf(a), 1e-12)
+        # Inverse Mills ratio pdf(a) / cdf(a) in log space: stable far below the mean too.
+        mills = np.exp(stats.norm.logpdf(a) - special.log_ndtr(a))
+        return mean - scatter * mills

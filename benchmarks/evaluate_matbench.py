@@ -1,0 +1,182 @@
+"""Benchmark the recommended composition models on Matbench v0.1 (official five folds).
+
+For each task, trains on ``fold != k`` and tests on ``fold == k`` for k = 0..4 and reports
+the mean and population std (ddof=0) over folds: MAE for regression, balanced accuracy of
+labels thresholded at 0.5 and ROC-AUC of probabilities for classification. The reference
+baselines (training median or class prior; a plain random forest on Magpie features) run
+in the same process. Prints a table and writes ``benchmarks/results/evaluate_matbench.json``.
+
+Usage::
+
+    python benchmarks/evaluate_matbench.py [--quick] [--seeds 1] [--tasks expt_gap,steels]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+
+from matgenome.featurize import compute_features
+from matgenome.models.recipes import get_recipe
+
+# ``matgenome.evaluate`` is also a function exported by the package: import the module.
+ev = importlib.import_module("matgenome.evaluate")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TASKS = ("expt_gap", "steels", "expt_is_metal", "glass")
+# Leaderboard references (Matbench v0.1), for the printed table only.
+LEADERBOARD = {
+    "expt_gap": "MODNet 0.333 eV, CrabNet 0.346 eV",
+    "steels": "TPOT-Mat 79.9 MPa, AutoML-Mat 82.3 MPa, MODNet 87.8 MPa",
+    "expt_is_metal": "AMMExpress balanced accuracy 0.921",
+    "glass": "MODNet balanced accuracy 0.960",
+}
+
+
+def entries(task: str, trees: int, baseline_trees: int) -> dict[str, tuple[str, Callable]]:
+    """Benchmark entries of a task: name -> (feature preset, seed -> unfitted model)."""
+    recipe = get_recipe(f"matbench_{task}")
+    classification = task in ("expt_is_metal", "glass")
+    forest = RandomForestClassifier if classification else RandomForestRegressor
+    dummy = (
+        (lambda seed: DummyClassifier(strategy="prior"))
+        if classification
+        else (lambda seed: DummyRegressor(strategy="median"))
+    )
+    return {
+        "training median/prior": ("magpie", dummy),
+        "random forest (magpie)": (
+            "magpie",
+            lambda seed: make_pipeline(
+                SimpleImputer(strategy="median", keep_empty_features=True),
+                forest(baseline_trees, random_state=seed, n_jobs=1),
+            ),
+        ),
+        "recommended": (
+            f"recipe:{recipe.name}",
+            lambda seed: recipe.make_model(random_state=seed, n_estimators=trees, n_jobs=1),
+        ),
+    }
+
+
+def run_task(task: str, seeds: int, trees: int, baseline_trees: int) -> dict[str, Any]:
+    """Evaluate every entry of a task on the five official folds."""
+    frame, name = ev.load_table(f"matbench_{task}")
+    task_kind = frame.attrs.get("task", "regression")
+    splits = ev.make_splits(frame, "matbench")
+    features: dict[str, np.ndarray] = {}
+    out: dict[str, Any] = {}
+    for entry, (preset, factory) in entries(task, trees, baseline_trees).items():
+        if preset not in features:
+            features[preset] = _featurize(frame["formula"].tolist(), preset)
+        results = []
+        for seed in range(1 if entry.startswith("training") else seeds):
+            results.append(
+                ev.run_protocol(
+                    frame, features[preset], lambda f=factory, s=seed: f(s), splits,
+                    dataset=name, protocol={"name": "matbench", "seed": seed}, task=task_kind,
+                    allow_leakage=True,  # official folds as published; leaks go to the notes
+                )
+            )
+        out[entry] = _summarise(results, preset, task_kind,
+                                keep_predictions=entry == "recommended")
+        print(f"  {task:<14} {entry:<24} done ({out[entry]['runtime_seconds']:.0f} s)",
+              file=sys.stderr)
+    return out
+
+
+def _featurize(formulas: list[str], preset: str) -> np.ndarray:
+    """A preset of matgenome.featurize, or ``recipe:<name>`` for a recipe's own features."""
+    if preset.startswith("recipe:"):
+        return get_recipe(preset.removeprefix("recipe:")).featurize(formulas)
+    return compute_features(formulas, preset)[0]
+
+
+def _summarise(results: list[ev.EvaluationResult], preset: str, task: str,
+               keep_predictions: bool) -> dict[str, Any]:
+    """Fold mean ± fold std of each seed, and the spread of the fold means over seeds."""
+    keys = (
+        [("classification", "balanced_accuracy"), ("classification", "roc_auc")]
+        if task == "classification"
+        else [("regression", "mae"), ("regression", "rmse"), ("regression", "r2")]
+    )
+    summary = {}
+    for section, metric in keys:
+        means = [r.metrics[section][metric]["mean"] for r in results]
+        stds = [r.metrics[section][metric]["std"] for r in results]
+        summary[f"{section}.{metric}"] = {
+            "mean": float(np.mean(means)), "fold_std": float(np.mean(stds)),
+            "seed_std": float(np.std(means)), "seed_means": means,
+        }
+    first = results[0].to_dict()
+    if not keep_predictions:
+        first["predictions"] = {}
+    return {
+        "features": preset,
+        "model": first["model"],
+        "seeds": len(results),
+        "summary": summary,
+        "notes": first["notes"],
+        "runtime_seconds": float(sum(r.runtime_seconds for r in results)),
+        "seed0": {k: first[k] for k in ("metrics", "fold_metrics", "predictions")},
+    }
+
+
+def print_table(task: str, results: dict[str, Any]) -> None:
+    """One row per entry: mean ± fold std (and ± seed std over seeds)."""
+    print(f"\nmatbench_{task}  (leaderboard: {LEADERBOARD[task]})")
+    for entry, result in results.items():
+        cells = [
+            f"{key.split('.')[1]} {stat['mean']:.4f} ± {stat['fold_std']:.4f} "
+            f"(seeds ± {stat['seed_std']:.4f})"
+            for key, stat in result["summary"].items()
+        ]
+        print(f"  {entry:<24} {' | '.join(cells)}  [{result['runtime_seconds']:.0f} s]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 trees, one seed")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per model (default 1)")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma list of tasks")
+    parser.add_argument("--baseline-trees", type=int, default=100,
+                        help="trees of the plain random-forest baseline (default 100)")
+    parser.add_argument("--output", type=Path, default=RESULTS / "evaluate_matbench.json")
+    args = parser.parse_args(argv)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown:
+        parser.error(f"unknown tasks {unknown}; expected some of {TASKS}")
+    trees, seeds = (100, 1) if args.quick else (500, args.seeds)
+    baseline_trees = min(args.baseline_trees, trees)
+    start = time.perf_counter()
+    report: dict[str, Any] = {
+        "benchmark": "matbench", "quick": args.quick, "seeds": seeds, "trees": trees,
+        "baseline_trees": baseline_trees,
+        "versions": ev.software_versions(), "tasks": {},
+    }
+    for task in tasks:
+        frame, _ = ev.load_table(f"matbench_{task}")
+        report["tasks"][task] = {"data_sha256": ev.table_hash(frame),
+                                 "entries": run_task(task, seeds, trees, baseline_trees)}
+        print_table(task, report["tasks"][task]["entries"])
+    report["runtime_seconds"] = round(time.perf_counter() - start, 1)
+    path = ev.write_json_atomic(report, args.output)
+    print(f"\nwrote {path} ({report['runtime_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
