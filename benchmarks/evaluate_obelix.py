@@ -31,12 +31,12 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 
 from matgenome.domain import DomainModel
-from matgenome.featurize import compute_features
+from matgenome.features import compute_features
 from matgenome.models.forest import UncertainForestRegressor
 from matgenome.models.recipes import get_recipe
 
-# ``matgenome.evaluate`` is also a function exported by the package: import the module.
-ev = importlib.import_module("matgenome.evaluate")
+# ``matgenome.evaluation`` is also a function exported by the package: import the module.
+ev = importlib.import_module("matgenome.evaluation")
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HEADLINE = (
@@ -137,7 +137,7 @@ def _splits(frame, protocol: str, X: np.ndarray, seed: int) -> list[ev.Split]:
 
 
 def _featurize(formulas: list[str], preset: str) -> np.ndarray:
-    """A preset of matgenome.featurize, or ``recipe:<name>`` for a recipe's own features."""
+    """A preset of matgenome.features, or ``recipe:<name>`` for a recipe's own features."""
     if preset.startswith("recipe:"):
         return get_recipe(preset.removeprefix("recipe:")).featurize(formulas)
     return compute_features(formulas, preset)[0]

@@ -56,12 +56,12 @@ from pymatgen.core import Composition  # noqa: E402
 
 import matgenome  # noqa: E402
 from matgenome.composition import parse_composition  # noqa: E402
-from matgenome.featurize import compute_features  # noqa: E402
-from matgenome.featurize._elements import Z_OF, guesser_oxidation_states  # noqa: E402
-from matgenome.featurize._encode import encode, fast_parse  # noqa: E402
-from matgenome.featurize._samples import random_formulas, shipped_formulas  # noqa: E402
-from matgenome.featurize.api import compute_blocks  # noqa: E402
-from matgenome.featurize.presets import resolve_preset  # noqa: E402
+from matgenome.features import compute_features  # noqa: E402
+from matgenome.features._elements import Z_OF, guesser_oxidation_states  # noqa: E402
+from matgenome.features._encode import encode, fast_parse  # noqa: E402
+from matgenome.features._samples import random_formulas, shipped_formulas  # noqa: E402
+from matgenome.features.api import compute_blocks  # noqa: E402
+from matgenome.features.presets import resolve_preset  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "featurize_vs_matminer.json"
 FACTORIES: dict[str, Callable[[], object]] = {
@@ -131,7 +131,7 @@ def compare(preset: str, ours: np.ndarray, reference: np.ndarray) -> dict[str, o
     """Maximum absolute difference and NaN agreement where matminer gives a value."""
     if preset == "ion_property":
         # matminer raises (NaN row) for non-integer amounts; matgenome still computes
-        # those rows (documented in matgenome/featurize/ion.py), so compare the others.
+        # those rows (documented in matgenome/features/ion.py), so compare the others.
         defined = ~np.isnan(reference).all(axis=1)
         ours, reference = ours[defined], reference[defined]
     same_nan = bool(np.array_equal(np.isnan(ours), np.isnan(reference)))

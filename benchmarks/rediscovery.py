@@ -24,7 +24,7 @@ Protocol:
 * Configurations: a plain scikit-learn random forest on Magpie features (the baseline),
   and matgenome's ``UncertainForestRegressor`` (random forest or extra trees, ``magpie``
   or ``electrolyte`` preset), each ranked by its predicted mean and by the probability
-  P(log10 sigma > -3) under its predictive N(mean, std) (``matgenome.rank.probability``).
+  P(log10 sigma > -3) under its predictive N(mean, std) (``matgenome.ranking.probability``).
   All are reported.
 * Selection without the test families: the headline matgenome configuration is the one
   with the highest mean enrichment in a validation protocol that never sees the held-out
@@ -63,9 +63,9 @@ from _common import (
 from sklearn.ensemble import RandomForestRegressor
 
 from matgenome.datasets import data_hash, load
-from matgenome.featurize import compute_features
+from matgenome.features import compute_features
 from matgenome.models.forest import UncertainForestRegressor
-from matgenome.rank import order_by_score, probability
+from matgenome.ranking import order_by_score, probability
 
 HELD_OUT_FAMILIES: tuple[str, ...] = ("argyrodite", "LGPS", "thio-LISICON")
 VALIDATION_FAMILIES: tuple[str, ...] = ("NASICON", "perovskite", "garnet")

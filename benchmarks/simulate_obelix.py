@@ -1,7 +1,7 @@
 """Sequential-learning benchmark on OBELiX: do acquisition functions find fast conductors
 sooner than random picking?
 
-Protocol (see ``matgenome.simulate`` for the simulation itself, after Borg et al., Digital
+Protocol (see ``matgenome.simulation`` for the simulation itself, after Borg et al., Digital
 Discovery 2, 327 (2023)):
 
 * Candidates: the uncensored OBELiX rows. Repeated measurements of one composition (the
@@ -20,7 +20,7 @@ Discovery 2, 327 (2023)):
   reported.
 * Metrics per strategy: experiments to the 1st, 3rd and 5th target (mean ± std over the
   trials that reached them, and the fraction that did), the discovery acceleration factor
-  DAF_n (as in ``matgenome.simulate``: exact random expectation / mean experiments of the
+  DAF_n (as in ``matgenome.simulation``: exact random expectation / mean experiments of the
   strategy; undefined unless every trial reached n targets within the budget) with a
   bootstrap interval over trials, targets found within the budget (also relative to the
   random expectation) and the fraction of the top 1% found.
@@ -60,10 +60,10 @@ from _common import (
 )
 
 from matgenome.datasets import data_hash, load
-from matgenome.featurize import compute_features
+from matgenome.features import compute_features
 from matgenome.models.forest import UncertainForestRegressor
 from matgenome.plots import save_png_atomic
-from matgenome.simulate import RANDOM_EXPECTED, SimulationResult, simulate_discovery
+from matgenome.simulation import RANDOM_EXPECTED, SimulationResult, simulate_discovery
 
 STRATEGIES: tuple[str, ...] = ("ei", "ucb", "pi", "mei", "mli", "mu", "random")
 PRESETS: tuple[str, ...] = ("magpie", "electrolyte")

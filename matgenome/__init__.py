@@ -20,15 +20,15 @@ _EXPORTS = {
     "list_datasets": ("matgenome.datasets", "list_datasets"),
     "parse_composition": ("matgenome.composition", "parse_composition"),
     "CompositionError": ("matgenome.composition", "CompositionError"),
-    "featurize": ("matgenome.featurize", "featurize"),
-    "CompositionFeaturizer": ("matgenome.featurize", "CompositionFeaturizer"),
+    "featurize": ("matgenome.features", "featurize"),
+    "CompositionFeaturizer": ("matgenome.features", "CompositionFeaturizer"),
     "train": ("matgenome.training", "train"),
     "load_model": ("matgenome.modelfile", "load_model"),
     "save_model": ("matgenome.modelfile", "save_model"),
-    "evaluate": ("matgenome.evaluate", "evaluate"),
-    "generate": ("matgenome.generate", "generate_candidates"),
+    "evaluate": ("matgenome.evaluation", "evaluate"),
+    "generate": ("matgenome.generation", "generate_candidates"),
     "rank": ("matgenome.screen", "rank_candidates"),
-    "simulate": ("matgenome.simulate", "simulate_discovery"),
+    "simulate": ("matgenome.simulation", "simulate_discovery"),
 }
 
 __all__ = ["__version__", *_EXPORTS]

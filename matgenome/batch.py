@@ -74,7 +74,7 @@ def count_rows(path: Path) -> int | None:
 
 def featurize_frame(preset: str, frame: pd.DataFrame, formula_column: str) -> pd.DataFrame:
     """Return ``frame`` with the preset's feature columns and an ``error`` column added."""
-    from matgenome.featurize import compute_features, feature_labels
+    from matgenome.features import compute_features, feature_labels
 
     labels = feature_labels(preset)
     clash = [c for c in (*labels, "error") if c in frame.columns]

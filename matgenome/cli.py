@@ -227,7 +227,7 @@ def _add_batch_args(parser: argparse.ArgumentParser) -> None:
 )(_featurize_args)
 def run_featurize(args: argparse.Namespace) -> int:
     from matgenome.batch import featurize_file
-    from matgenome.featurize import list_presets
+    from matgenome.features import list_presets
 
     presets = list_presets()
     unknown = [p for p in args.preset.split("+") if p not in presets]

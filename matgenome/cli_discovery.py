@@ -1,7 +1,7 @@
 """Discovery-loop commands: generate, rank, screen, simulate.
 
 Registered on the ``matgenome`` command by ``matgenome.cli``; each is a thin layer over
-``matgenome.generate``, ``matgenome.screen`` and ``matgenome.simulate``.
+``matgenome.generation``, ``matgenome.screen`` and ``matgenome.simulation``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _generation_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate(args: argparse.Namespace, known: pd.DataFrame | None) -> pd.DataFrame:
-    from matgenome.generate import generate_candidates
+    from matgenome.generation import generate_candidates
 
     elements = [e.strip() for e in args.elements.split(",")] if args.elements else None
     methods = tuple(args.method or ("doping",))
@@ -252,9 +252,9 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
          "picking, with discovery yield and acceleration factors",
          "matgenome simulate --dataset obelix --trials 20 --plot curves.png")(_simulate_args)
 def run_simulate(args: argparse.Namespace) -> int:
-    from matgenome.featurize import compute_features
+    from matgenome.features import compute_features
     from matgenome.models.forest import UncertainForestRegressor
-    from matgenome.simulate import simulate_discovery
+    from matgenome.simulation import simulate_discovery
 
     formulas, y = _labelled(args)
     X, errors = compute_features(formulas, preset=args.preset)

@@ -19,7 +19,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from matgenome.simulate import SimulationResult
+    from matgenome.simulation import SimulationResult
 
 # Axis labels, with units, for the columns matgenome writes.
 AXIS_LABELS: dict[str, str] = {
@@ -121,7 +121,7 @@ def plot_pareto(
 ) -> Path:
     """Scatter ``y`` against ``x`` for every row, highlighting the Pareto front.
 
-    ``front_column`` is a boolean column (from :func:`matgenome.rank.pareto_table`); rows with
+    ``front_column`` is a boolean column (from :func:`matgenome.ranking.pareto_table`); rows with
     a NaN in ``x`` or ``y`` are left out. The front points are not joined by a line: the front
     may have been computed over more objectives than the two plotted. Up to ``max_labels``
     front points are annotated with ``label_column`` (e.g. the formula). Axis labels default

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from matgenome.modelfile import TrainedModel
-from matgenome.rank import Constraints, pareto_table, rank_table
+from matgenome.ranking import Constraints, pareto_table, rank_table
 from matgenome.supply import add_supply_columns
 
 RANK_COLUMNS = ("rank", "score", "prediction", "uncertainty", "in_domain", "known_value")
@@ -26,7 +26,7 @@ RANK_COLUMNS = ("rank", "score", "prediction", "uncertainty", "in_domain", "know
 
 @dataclass
 class RankSettings:
-    """How to turn predictions into a ranking (see ``matgenome.rank``)."""
+    """How to turn predictions into a ranking (see ``matgenome.ranking``)."""
 
     acquisition: str = "ei"
     objective: str = "max"
@@ -74,7 +74,7 @@ def rank_candidates(
 
 def _known_values(model: TrainedModel, formulas: list[object]) -> np.ndarray:
     """The mean measured value of each formula's composition in the training data."""
-    from matgenome.generate import composition_key, known_values
+    from matgenome.generation import composition_key, known_values
 
     values = np.full(len(formulas), np.nan)
     if model.training_data is None or model.training_data.empty:
@@ -91,7 +91,7 @@ def _known_values(model: TrainedModel, formulas: list[object]) -> np.ndarray:
 
 def _best_measured(model: TrainedModel, objective: str, target: float | None) -> float | None:
     """The best exact measured value in the training data, the incumbent for EI and MLI."""
-    from matgenome.rank import best_known
+    from matgenome.ranking import best_known
 
     data = model.training_data
     if data is None or data.empty:

@@ -118,7 +118,7 @@ def duplicate_spread(compositions: list, values: np.ndarray) -> dict[str, float]
     Repeated measurements are kept for training (they carry the measurement noise); this
     only reports them. Compositions are compared by atomic fractions rounded to 1e-4.
     """
-    from matgenome.generate import composition_key
+    from matgenome.generation import composition_key
 
     keys = pd.Series([composition_key(c) for c in compositions])
     frame = pd.DataFrame({"key": keys, "value": values})

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from matgenome.batch import count_rows, featurize_file, score_file
-from matgenome.featurize import featurize
+from matgenome.features import featurize
 from matgenome.modelfile import load_model
 
 

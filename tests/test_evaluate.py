@@ -1,4 +1,4 @@
-"""Tests of matgenome.evaluate: metrics, leakage-free splits and result files."""
+"""Tests of matgenome.evaluation: metrics, leakage-free splits and result files."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression
 
-# ``matgenome.evaluate`` is also a function exported by the package: import the module.
-ev = importlib.import_module("matgenome.evaluate")
+# ``matgenome.evaluation`` is also a function exported by the package: import the module.
+ev = importlib.import_module("matgenome.evaluation")
 
 
 def test_regression_metrics_match_hand_computed_values() -> None:

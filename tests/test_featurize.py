@@ -1,4 +1,4 @@
-"""Public API of matgenome.featurize: arrays, frames, presets and the sklearn transformer."""
+"""Public API of matgenome.features: arrays, frames, presets and the sklearn transformer."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks
 
 from matgenome.composition import CompositionError
-from matgenome.featurize import (
+from matgenome.features import (
     DEFAULT_PRESET,
     CompositionFeaturizer,
     compute_features,
@@ -24,9 +24,9 @@ from matgenome.featurize import (
     list_presets,
     preset_info,
 )
-from matgenome.featurize._elements import SYMBOLS
-from matgenome.featurize._encode import parse_one
-from matgenome.featurize._samples import random_formulas
+from matgenome.features._elements import SYMBOLS
+from matgenome.features._encode import parse_one
+from matgenome.features._samples import random_formulas
 
 FORMULAS = ["Li7La3Zr2O12", "Li6PS5Cl", "Li10GeP2S12", "Li3YCl6", "Li1.3Al0.3Ti1.7(PO4)3"]
 MATMINER_PRESETS = ["magpie", "stoichiometry", "valence_orbital", "ion_property",

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matgenome.featurize import compute_features, feature_labels, featurize
-from matgenome.featurize._encode import encode
-from matgenome.featurize._oxidation import assign_oxidation_states, state_tables
+from matgenome.features import compute_features, feature_labels, featurize
+from matgenome.features._encode import encode
+from matgenome.features._oxidation import assign_oxidation_states, state_tables
 
 EXAMPLES = [
     "Li7La3Zr2O12",

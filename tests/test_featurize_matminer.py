@@ -33,9 +33,9 @@ from matminer.featurizers.composition import (
 )
 
 from matgenome.composition import parse_composition
-from matgenome.featurize import compute_features, feature_labels
-from matgenome.featurize._elements import Z_OF, guesser_oxidation_states
-from matgenome.featurize._samples import random_formulas, shipped_formulas
+from matgenome.features import compute_features, feature_labels
+from matgenome.features._elements import Z_OF, guesser_oxidation_states
+from matgenome.features._samples import random_formulas, shipped_formulas
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-9
@@ -183,7 +183,7 @@ def test_ion_property_non_integer_rows_ask_for_some_integer_multiple() -> None:
 def test_compound_possible_matches_pymatgen_guesser_on_small_integer_formulas() -> None:
     from pymatgen.core import Composition, Element
 
-    from matgenome.featurize.ion import charge_neutral_possible
+    from matgenome.features.ion import charge_neutral_possible
 
     rng = np.random.default_rng(8)
     checked = 0
@@ -205,7 +205,7 @@ def test_compound_possible_matches_pymatgen_guesser_on_small_integer_formulas() 
 
 
 def test_compound_possible_on_large_counts() -> None:
-    from matgenome.featurize.ion import charge_neutral_possible
+    from matgenome.features.ion import charge_neutral_possible
 
     fe, s, o, li = 26, 16, 8, 3
     # Fe(2,3) x1000 spans 2000..3000; S(-2,2,4,6) x1250 reaches -2500: Fe500(2+)Fe500(3+).

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matgenome.composition import CompositionError, parse_composition
-from matgenome.featurize._elements import SYMBOLS, Z_OF
-from matgenome.featurize._encode import encode, fast_parse, parse_one
-from matgenome.featurize._samples import random_formulas, shipped_formulas
+from matgenome.features._elements import SYMBOLS, Z_OF
+from matgenome.features._encode import encode, fast_parse, parse_one
+from matgenome.features._samples import random_formulas, shipped_formulas
 
 
 def reference(text: object) -> tuple[tuple[int, ...], tuple[float, ...]] | str:

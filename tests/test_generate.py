@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from matgenome.composition import parse_composition
-from matgenome.generate import (
+from matgenome.generation import (
     COLUMNS,
     Dopant,
     DopingError,

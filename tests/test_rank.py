@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import integrate
 from scipy.stats import norm
 
-from matgenome import rank
+import matgenome.ranking as rank
 from matgenome.plots import plot_pareto
 
 # Hand-computed standard normal values: Phi(0.2), phi(0.2), Phi(1), Phi(1) - Phi(-1).

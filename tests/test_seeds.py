@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from matgenome.composition import parse_composition
-from matgenome.generate import Family, SeedError, load_seeds, select_families
+from matgenome.generation import Family, SeedError, load_seeds, select_families
 from matgenome.resources import shipped_path
 
 REQUIRED_PARENTS = {

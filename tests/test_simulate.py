@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from matgenome.plots import plot_discovery_curves
-from matgenome.simulate import (
+from matgenome.simulation import (
     RANDOM_EXPECTED,
     SimulationResult,
     Strategy,

@@ -55,7 +55,7 @@ def make_model(
     n_jobs: int | None = None,
 ) -> Pipeline:
     """A composition -> property pipeline: featurizer plus calibrated tree ensemble."""
-    from matgenome.featurize import CompositionFeaturizer
+    from matgenome.features import CompositionFeaturizer
 
     return Pipeline(
         [
@@ -84,7 +84,7 @@ def predict_formulas(
     rows that featurized are passed to the regressor (and to ``domain``, a fitted
     ``matgenome.domain.DomainModel``, when given).
     """
-    from matgenome.featurize import compute_features
+    from matgenome.features import compute_features
 
     featurizer, regressor = estimator[0], estimator[-1]
     formulas = list(formulas)

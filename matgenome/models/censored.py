@@ -18,7 +18,7 @@ regressor and decides what the wrapped model sees for those rows:
     ``mu - s * phi(a) / Phi(a)`` with ``a = (bound - mu) / s`` and ``s`` the scatter of
     the uncensored residuals (a Tobit-style conditional mean).
 
-``fit(X, y, censored=mask)`` is the interface ``matgenome.evaluate`` uses to hand over
+``fit(X, y, censored=mask)`` is the interface ``matgenome.evaluation`` uses to hand over
 censored rows; without ``censored`` every row counts as a measurement.
 """
 

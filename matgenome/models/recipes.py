@@ -3,7 +3,7 @@
 Each recipe was selected by cross-validation inside the training data only (grouped by
 source paper for OBELiX, inner folds of the official training folds for Matbench) and is
 documented with its measured test scores in ``benchmarks/``. A recipe is a feature preset
-of ``matgenome.featurize`` plus a factory of an unfitted scikit-learn estimator:
+of ``matgenome.features`` plus a factory of an unfitted scikit-learn estimator:
 
 >>> recipe = get_recipe("obelix")
 >>> X, _ = compute_features(formulas, recipe.features)          # doctest: +SKIP
@@ -44,7 +44,7 @@ class Recipe:
 
     def featurize(self, formulas: Sequence[object]) -> np.ndarray:
         """The recipe's descriptor matrix of formulas (NaN rows where a formula fails)."""
-        from matgenome.featurize import compute_features
+        from matgenome.features import compute_features
 
         X, _errors = compute_features(list(formulas), self.features)
         if self.extra == "conduction":

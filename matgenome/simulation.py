@@ -19,7 +19,7 @@ materials discovery", Digital Discovery 2, 327 (2023)):
   on paired trials. Trial seeds come from one base seed through
   ``numpy.random.SeedSequence(seed).spawn(n_trials)``.
 * Each iteration fits a fresh model from ``model_factory`` on the labelled rows, scores the
-  unlabelled pool with the strategy's acquisition function (:mod:`matgenome.rank`) and labels
+  unlabelled pool with the strategy's acquisition function (:mod:`matgenome.ranking`) and labels
   the ``batch_size`` best; ties are broken at random (seeded). ``random`` picks uniformly.
   Iterations stop after ``n_iterations`` batches, at ``budget`` experiments, or when the
   pool is empty.
@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from matgenome.rank import ACQUISITIONS, acquisition_scores, order_by_score
+from matgenome.ranking import ACQUISITIONS, acquisition_scores, order_by_score
 
 DEFAULT_STRATEGIES: tuple[str, ...] = ("ei", "ucb", "mli", "mei", "mu", "random")
 DAF_TARGETS: tuple[int, ...] = (1, 3, 5)
@@ -67,7 +67,7 @@ FloatArray = NDArray[np.float64]
 class Strategy:
     """A named way of picking the next experiments.
 
-    ``acquisition`` is ``"random"`` or a name from :data:`matgenome.rank.ACQUISITIONS`;
+    ``acquisition`` is ``"random"`` or a name from :data:`matgenome.ranking.ACQUISITIONS`;
     ``kappa`` (for ``ucb``) and ``xi`` (for ``ei``) tune it. ``pi``/``probability`` use the
     target threshold, so they score the probability of being a target.
     """

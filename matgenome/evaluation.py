@@ -613,7 +613,7 @@ def evaluate(
             for the task (:func:`default_model`).
         protocol: ``obelix``, ``matbench``, ``kfold``, ``group`` or ``loco``; default: the
             official protocol of a shipped dataset, ``kfold`` for a table.
-        features: a feature preset name for ``matgenome.featurize``, a function of the
+        features: a feature preset name for ``matgenome.features``, a function of the
             formula list returning the matrix, or a precomputed matrix aligned with the
             table's rows; default: the featurizer of the dataset's recipe
             (``matgenome.models.recipes``), else the ``default`` preset.
@@ -666,8 +666,8 @@ def default_model(task: str, dataset: str = "") -> Any:
 
 
 def featurize(formulas: Sequence[str], preset: str = "default") -> np.ndarray:
-    """Descriptors of formulas from ``matgenome.featurize`` (rows that fail are NaN)."""
-    from matgenome.featurize import compute_features
+    """Descriptors of formulas from ``matgenome.features`` (rows that fail are NaN)."""
+    from matgenome.features import compute_features
 
     X, _errors = compute_features(list(formulas), preset)
     return np.asarray(X, dtype=float)

@@ -1,0 +1,46 @@
+"""Smoke test: both benchmark scripts run end to end with --quick and write valid output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+VERSION_KEYS = {"python", "numpy", "sklearn", "pymatgen", "matminer", "matgenome"}
+
+
+def run_script(name: str, output: Path) -> dict:
+    """Run ``benchmarks/<name>.py --quick`` into ``output`` and return the JSON it wrote."""
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), "--quick", "--output", str(output)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "wrote" in completed.stdout
+    return json.loads(output.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["simulate_obelix", "rediscovery"])
+def test_quick_run_writes_results(name: str, tmp_path: Path) -> None:
+    output = tmp_path / f"{name}.json"
+    report = run_script(name, output)
+    assert report["quick"] is True
+    assert set(report["versions"]) >= VERSION_KEYS
+    assert len(report["data"].get("data_hash") or report["data"]["raw_data_hash"]) == 64
+    assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+    if name == "simulate_obelix":
+        assert output.with_suffix(".png").stat().st_size > 0
+        assert set(report["configurations"]) == {
+            "magpie+RF", "magpie+ET", "electrolyte+RF", "electrolyte+ET"}
+        strategies = report["configurations"]["magpie+RF"]["strategies"]
+        assert set(strategies) == {"ei", "ucb", "pi", "mei", "mli", "mu", "random"}
+    else:
+        for pool in report["test"]["per_seed"]:
+            assert 1.0 <= pool["ceiling"] <= 1.0 / pool["base_rate"] + 1e-9
+        summary = report["test"]["summary"]
+        assert "RF magpie (plain sklearn) | mean" in summary["results"]
+        assert report["selection"]["chosen"] in report["validation"]["pooled"]["results"]
