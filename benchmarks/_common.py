@@ -27,7 +27,7 @@ try:  # a source checkout without an installed package still runs the benchmarks
 except ImportError:  # pragma: no cover - depends on how the package is installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from matgenome.composition import CompositionError, parse_composition  # noqa: E402
+from matgenome.evaluation import composition_key, composition_keys  # noqa: E402, F401
 from matgenome.io import atomic_path  # noqa: E402
 
 # Import name -> distribution name, for packages without a module-level __version__.
@@ -116,32 +116,6 @@ def format_table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> st
              for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def composition_key(formula: object, decimals: int = 6) -> str:
-    """Canonical key of a reduced composition: sorted symbols with atomic fractions.
-
-    ``Li2O``, ``OLi2`` and ``Li4O2`` share a key, so repeated measurements of one
-    composition can be grouped; unparseable formulas keep their stripped text.
-    """
-    try:
-        composition = parse_composition(formula)
-    except CompositionError:
-        return f"?{str(formula).strip()}"
-    parts = sorted((el.symbol, round(float(x), decimals))
-                   for el, x in composition.fractional_composition.items())
-    return " ".join(f"{symbol}{amount:g}" for symbol, amount in parts)
-
-
-def composition_keys(formulas: Iterable[object]) -> np.ndarray:
-    """:func:`composition_key` of every formula, parsing each spelling once."""
-    cache: dict[object, str] = {}
-    keys = []
-    for formula in formulas:
-        if formula not in cache:
-            cache[formula] = composition_key(formula)
-        keys.append(cache[formula])
-    return np.asarray(keys, dtype=object)
 
 
 class Stopwatch:
