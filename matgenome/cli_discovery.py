@@ -242,7 +242,7 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--initial", type=int, default=10, help="random starting rows")
     parser.add_argument("--batch-size", type=int, default=1, help="picks per iteration")
     parser.add_argument("--iterations", type=int, default=50, help="iterations per trial")
-    parser.add_argument("--n-estimators", type=int, default=100, help="trees per model")
+    parser.add_argument("--n-estimators", type=int, default=50, help="trees per model (50)")
     parser.add_argument("--seed", type=int, default=0, help="base random seed")
     parser.add_argument("--output", "-o", help="JSON result file")
     parser.add_argument("--plot", help="PNG of the discovery curves")
@@ -250,7 +250,8 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
 
 @command("simulate", "sequential-learning simulation: acquisition functions against random "
          "picking, with discovery yield and acceleration factors",
-         "matgenome simulate --dataset obelix --trials 20 --plot curves.png")(_simulate_args)
+         "matgenome simulate --dataset obelix --strategies ei,ucb,random --iterations 30 "
+         "--plot curves.png")(_simulate_args)
 def run_simulate(args: argparse.Namespace) -> int:
     from matgenome.features import compute_features
     from matgenome.models.forest import UncertainForestRegressor
