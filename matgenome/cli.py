@@ -134,6 +134,8 @@ def run_train(args: argparse.Namespace) -> int:
                   "transform": "log10" if args.log10 else "none"}
         source = str(args.input)
     preset = args.preset or DEFAULT_PRESET
+    log.info("training on %d rows: %s features, %d trees (%s)", len(formulas), preset,
+             args.n_estimators, args.kind)
     model, report = train_model(
         formulas, targets, preset=preset, censored=args.censored,
         n_estimators=args.n_estimators, kind=args.kind, seed=args.seed,
@@ -297,6 +299,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     data = args.data if args.data in DATASETS else _evaluation_table(args)
     if args.protocol == "group" and not args.group_column:
         raise InputError("--protocol group needs --group-column (e.g. family or doi)")
+    log.info("evaluating on %s with protocol %s", args.data, args.protocol or "official")
     result = evaluate(data, protocol=args.protocol, features=args.preset,
                       group_column=args.group_column, n_splits=args.n_splits,
                       random_state=args.seed, output=args.output)

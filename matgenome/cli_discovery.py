@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from matgenome.cli import command, log
+from matgenome.cli import _progress, command, log
 from matgenome.io import InputError
 
 TOP_COLUMNS = ("rank", "formula", "family", "prediction", "uncertainty", "score", "in_domain",
@@ -266,11 +266,13 @@ def run_simulate(args: argparse.Namespace) -> int:
     def factory() -> UncertainForestRegressor:
         return UncertainForestRegressor(n_estimators=args.n_estimators, random_state=None)
 
-    result = simulate_discovery(
-        X, y, factory, strategies=[s.strip() for s in args.strategies.split(",")],
-        n_initial=args.initial, batch_size=args.batch_size, n_iterations=args.iterations,
-        n_trials=args.trials, seed=args.seed, objective=args.objective,
-    )
+    strategies = [s.strip() for s in args.strategies.split(",")]
+    with _progress(args, total=args.trials * len(strategies), unit="runs") as bar:
+        result = simulate_discovery(
+            X, y, factory, strategies=strategies, n_initial=args.initial,
+            batch_size=args.batch_size, n_iterations=args.iterations, n_trials=args.trials,
+            seed=args.seed, objective=args.objective, progress=bar.update,
+        )
     summary = result.summary()
     print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
     if args.output:

@@ -400,6 +400,7 @@ def simulate_discovery(
     exclude_targets_from_initial: bool = True,
     kappa: float = 2.0,
     xi: float = 0.0,
+    progress: Callable[[int], None] | None = None,
 ) -> SimulationResult:
     """Run ``n_trials`` seeded sequential-learning trials for every strategy.
 
@@ -443,6 +444,8 @@ def simulate_discovery(
             picks[strategy.name][trial] = _run_strategy(
                 strategy, model_factory, features, work, initial[trial], plan, target_cut, rng
             )
+            if progress is not None:
+                progress(1)  # one (trial, strategy) run finished
 
     in_initial = np.zeros((n_trials, work.size), dtype=bool)
     np.put_along_axis(in_initial, initial, True, axis=1)

@@ -16,13 +16,14 @@ messages and edge cases stay those of the reference parser.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from pymatgen.core import Composition
+from pymatgen.core import Composition, Element
 
 from matgenome.composition import (
     MAX_ELEMENTS,
@@ -135,10 +136,29 @@ def composition_to_parsed(text: object, composition: Composition) -> Parsed:
     return tuple(zs), tuple(float(value) for value in amounts.values())
 
 
+def _element_amounts(composition: Composition) -> Parsed | None:
+    """Atomic numbers and amounts of a composition of plain elements with valid amounts.
+
+    None (defer to ``parse_composition``) for species with oxidation states, dummy
+    species, and amounts that ``parse_composition`` rejects.
+    """
+    zs, amounts = [], []
+    for element, amount in composition.items():
+        if type(element) is not Element or not 0 < amount < math.inf:
+            return None
+        zs.append(element.Z)
+        amounts.append(float(amount))
+    return (tuple(zs), tuple(amounts)) if zs else None
+
+
 def parse_one(item: object) -> Parsed | CompositionError:
     """Parse one formula or composition, returning the error instead of raising it."""
     if type(item) is str:
         parsed = fast_parse(item)
+        if parsed is not None:
+            return parsed
+    elif type(item) is Composition:
+        parsed = _element_amounts(item)
         if parsed is not None:
             return parsed
     try:
@@ -255,24 +275,17 @@ def _batch_parse(strings: list[str]) -> tuple[list[Block], list[int]]:
     if not symbols:
         return [], list(range(n))
 
-    gap_codes: dict[str, int] = {}
-    gap_code = np.fromiter(
-        (gap_codes.setdefault(gap, len(gap_codes)) for gap in gaps), np.intp, len(gaps)
-    )
-    amount_of_gap, newlines_of_gap, junk_of_gap = _read_gaps(list(gap_codes))
-    amounts = amount_of_gap[gap_code]
-    newlines = newlines_of_gap[gap_code]
+    gap_ids, distinct_gaps = _first_positions(gaps)
+    amount_of_gap, newlines_of_gap, junk_of_gap = _read_gaps(list(distinct_gaps))
+    amounts = _spread(amount_of_gap, distinct_gaps, len(gaps))[gap_ids]
+    newlines = _spread(newlines_of_gap, distinct_gaps, len(gaps))[gap_ids]
     row = first_row + np.concatenate(([0], np.cumsum(newlines[:-1])))
     # After the last newline of a gap comes a prefix of the next formula's text.
-    deferred[(row + newlines)[junk_of_gap[gap_code]]] = True
+    deferred[(row + newlines)[_spread(junk_of_gap, distinct_gaps, len(gaps))[gap_ids]]] = True
 
-    symbol_codes: dict[str, int] = {}
-    symbol_code = np.fromiter(
-        (symbol_codes.setdefault(symbol, len(symbol_codes)) for symbol in symbols),
-        np.intp,
-        len(symbols),
-    )
-    z = np.array([Z_OF.get(symbol, 0) for symbol in symbol_codes], dtype=np.intp)[symbol_code]
+    symbol_ids, distinct_symbols = _first_positions(symbols)
+    z_of_symbol = np.array([Z_OF.get(symbol, 0) for symbol in distinct_symbols], dtype=np.intp)
+    z = _spread(z_of_symbol, distinct_symbols, len(symbols))[symbol_ids]
     # NaN amounts mark unreadable amount text.
     bad = (z == 0) | ~(amounts >= _AMOUNT_TOLERANCE) | ~(amounts < math.inf)
     deferred[row[bad]] = True
@@ -294,6 +307,20 @@ def _batch_parse(strings: list[str]) -> tuple[list[Block], list[int]]:
         blocks.append(Block(rows=rows, z=z[in_block].reshape(size),
                             amounts=amounts[in_block].reshape(size)))
     return blocks, np.flatnonzero(deferred).tolist()
+
+
+def _first_positions(items: list[str]) -> tuple[np.ndarray, dict[str, int]]:
+    """For each item, the position of its first occurrence; and {item: that position}."""
+    first: dict[str, int] = {}
+    positions = np.fromiter(map(first.setdefault, items, itertools.count()), np.intp, len(items))
+    return positions, first
+
+
+def _spread(values: np.ndarray, first: dict[str, int], size: int) -> np.ndarray:
+    """Place per-distinct-item values at their first positions in an array of ``size``."""
+    spread = np.zeros(size, dtype=values.dtype)
+    spread[np.fromiter(first.values(), np.intp, len(first))] = values
+    return spread
 
 
 def _read_gaps(gaps: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
