@@ -214,3 +214,18 @@ def test_batch_encoding_matches_one_by_one_on_generated_batches(formulas: list[s
             assert str(encoded.failures[row_number]) == expected
         else:
             assert rows[code] == expected
+
+
+def test_compositions_encode_like_their_formulas(shipped: list[str]) -> None:
+    from pymatgen.core import Composition
+
+    formulas = shipped[::3] + random_formulas(500, seed=5)
+    compositions = [parse_composition(f) for f in formulas]
+    by_string = _encoded_rows(formulas)
+    by_composition = _encoded_rows(compositions)
+    assert by_composition == by_string
+    decorated = Composition({"Fe2+": 1, "Fe3+": 2, "O2-": 4})
+    assert outcome(decorated) == ((26, 8), (3.0, 4.0))
+    assert outcome(Composition({"Li": 2, "O": 0.5})) == ((3, 8), (2.0, 0.5))
+    assert "must be positive" in str(outcome(Composition({"Li": 2, "O": -1}, allow_negative=True)))
+    assert "no elements" in str(outcome(Composition()))
