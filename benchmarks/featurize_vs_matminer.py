@@ -15,7 +15,7 @@ is also timed end to end from strings on N distinct formulas. A profile of the s
 arithmetic) shows where the time goes.
 
 Results are printed as a table and written to
-``benchmarks/results/featurize_vs_matminer.json`` (atomically).
+``benchmarks/results/featurize_vs_matminer.json`` (atomically; NaN becomes null).
 """
 
 from __future__ import annotations
@@ -27,24 +27,19 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import matminer  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pymatgen.core  # noqa: E402
 import pymatgen.core.composition  # noqa: E402
-import sklearn  # noqa: E402
+from _common import software_versions, write_json_atomic  # noqa: E402
 from matminer.featurizers.composition import (  # noqa: E402
     ElementFraction,
     ElementProperty,
@@ -54,7 +49,6 @@ from matminer.featurizers.composition import (  # noqa: E402
 )
 from pymatgen.core import Composition  # noqa: E402
 
-import matgenome  # noqa: E402
 from matgenome.composition import parse_composition  # noqa: E402
 from matgenome.features import compute_features  # noqa: E402
 from matgenome.features._elements import Z_OF, guesser_oxidation_states  # noqa: E402
@@ -203,17 +197,6 @@ def profile_string_path(formulas: list[str], repeats: int) -> dict[str, float]:
     }
 
 
-def write_atomically(path: Path, payload: dict[str, object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False
-    ) as handle:
-        json.dump(payload, handle, indent=2, sort_keys=False)
-        handle.write("\n")
-        temporary = Path(handle.name)
-    os.replace(temporary, path)
-
-
 def machine_info() -> dict[str, object]:
     info: dict[str, object] = {
         "platform": platform.platform(),
@@ -249,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.n, args.matminer_n, args.random = min(args.n, 20_000), 300, 1000
+        args.n = min(args.n, 20_000)
+        args.matminer_n = min(args.matminer_n, 300)
+        args.random = min(args.random, 1000)
 
     machine = machine_info()
     pool = formula_pool(args.random, args.seed)
@@ -287,15 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "benchmark": "featurize_vs_matminer",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "scikit-learn": sklearn.__version__,
-            "pymatgen": pymatgen.core.__version__,
-            "matminer": matminer.__version__,
-            "matgenome": matgenome.__version__,
-        },
+        "quick": args.quick,
+        "versions": software_versions(),
         "machine": machine,
         "settings": {
             "quick": args.quick,
@@ -313,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         "large": large_result,
         "profile_string_path_us_per_formula": profile,
     }
-    write_atomically(args.output, payload)
+    write_json_atomic(payload, args.output)
     print_table(payload)
     print(f"\nwrote {args.output}")
     failed = [name for name, result in presets.items() if not result["equivalent"]]

@@ -136,7 +136,7 @@ def _parse_component(text: str, component: str) -> dict[str, float]:
         raise CompositionError(text, "unbalanced parentheses: '(' without ')'")
     symbols = _SYMBOL.findall(component.replace("e-", "").replace("e+", ""))
     for symbol in symbols:
-        if symbol in {"e", "E"}:
+        if symbol == "e":  # an exponent; upper-case exponents were lowered before
             continue
         if not Element.is_valid_symbol(symbol):
             raise CompositionError(text, f"unknown element {symbol!r}")
@@ -145,7 +145,7 @@ def _parse_component(text: str, component: str) -> dict[str, float]:
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise CompositionError(text, _pymatgen_reason(exc)) from None
     amounts = {str(el): float(amount) for el, amount in parsed.items()}
-    for symbol in {s for s in symbols if s not in {"e", "E"}}:
+    for symbol in {s for s in symbols if s != "e"}:
         if Element(symbol).symbol not in amounts:
             raise CompositionError(text, f"amount of {symbol} is zero")
     return amounts

@@ -67,6 +67,7 @@ def test_obelix_hydrate_that_pymatgen_rejects() -> None:
         (float("nan"), "empty"),
         ("Xx2O", "unknown element 'Xx'"),
         ("LiX", "unknown element 'X'"),
+        ("LiE2", "unknown element 'E'"),
         ("Li7-xLa3Zr2O12", "unknown element 'x'"),
         ("Li-2O", "negative"),
         ("Li0O", "zero"),

@@ -86,15 +86,26 @@ def magpie_statistics(values: np.ndarray, amounts: np.ndarray) -> np.ndarray:
     Returns:
         (m, p * 6) array ordered property-major, statistic-minor, as matminer labels them.
     """
-    minimum = values.min(axis=-1)
-    maximum = values.max(axis=-1)
+    m = amounts.shape[0]
+    out = np.empty((m, values.shape[0], len(MAGPIE_STATS)))
+    minimum = values.min(axis=-1).T
+    maximum = values.max(axis=-1).T
     total = amounts.sum(axis=-1)
     mean = (values * amounts).sum(axis=-1) / total
-    avg_dev = (np.abs(values - mean[..., None]) * amounts).sum(axis=-1) / total
-    mode = np.where(mode_mask(amounts), values, np.inf).min(axis=-1)
-    stats = np.stack([minimum, maximum, maximum - minimum, mean, avg_dev, mode], axis=-1)
-    # (p, m, 6) -> (m, p, 6) -> (m, p * 6)
-    return stats.transpose(1, 0, 2).reshape(amounts.shape[0], -1)
+    out[:, :, 0] = minimum
+    out[:, :, 1] = maximum
+    out[:, :, 2] = maximum - minimum
+    out[:, :, 3] = mean.T
+    out[:, :, 4] = ((np.abs(values - mean[..., None]) * amounts).sum(axis=-1) / total).T
+    # Mode: the value of the element with the largest amount, or the smallest value among
+    # elements whose amounts tie with it (rare, so computed only for those rows).
+    tied = mode_mask(amounts)
+    rows = np.arange(m)
+    out[:, :, 5] = values[:, rows, amounts.argmax(axis=-1)].T
+    several = np.flatnonzero(tied.sum(axis=-1) > 1)
+    if several.size:
+        out[several, :, 5] = np.where(tied[several], values[:, several], np.inf).min(axis=-1).T
+    return out.reshape(m, -1)
 
 
 def compute_magpie(z: np.ndarray, amounts: np.ndarray) -> np.ndarray:
