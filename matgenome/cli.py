@@ -300,9 +300,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.protocol == "group" and not args.group_column:
         raise InputError("--protocol group needs --group-column (e.g. family or doi)")
     log.info("evaluating on %s with protocol %s", args.data, args.protocol or "official")
-    result = evaluate(data, protocol=args.protocol, features=args.preset,
-                      group_column=args.group_column, n_splits=args.n_splits,
-                      random_state=args.seed, output=args.output)
+    splits = 1 if (args.protocol or args.data) == "obelix" else args.n_splits
+    with _progress(args, total=splits, unit="splits") as bar:
+        result = evaluate(data, protocol=args.protocol, features=args.preset,
+                          group_column=args.group_column, n_splits=args.n_splits,
+                          random_state=args.seed, output=args.output, progress=bar.update)
     print(result.table())
     if args.plot:
         _plot_evaluation(result, args.plot)
