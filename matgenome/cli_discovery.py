@@ -178,10 +178,22 @@ def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str
 
         plot_pareto(ranked, "supply_risk", "score", args.plot, label_column=column)
     _print_top(ranked, args.top, model.target, column)
+    print(f"score: {_describe_score(args)}")
     flagged = int((~ranked["in_domain"].astype(bool)).sum())
     print(f"{len(ranked)} rows read, {int(ranked['rank'].notna().sum())} ranked, "
           f"{flagged} outside the model's domain, "
           f"{int((ranked['error'] != '').sum())} not scored; written to {output}")
+
+
+def _describe_score(args: argparse.Namespace) -> str:
+    names = {"mean": "predicted value", "ucb": f"upper confidence bound (kappa {args.kappa})",
+             "ei": "expected improvement over the best measured value",
+             "mli": "probability of beating the best measured value",
+             "mei": "predicted value (MEI)", "mu": "uncertainty (MU)"}
+    if args.acquisition == "pi" and args.objective != "target":
+        side = "above" if args.objective == "max" else "below"
+        return f"probability that the true value lies {side} {args.rank_threshold}"
+    return names.get(args.acquisition, args.acquisition) + f", objective {args.objective}"
 
 
 def _print_top(ranked: pd.DataFrame, n: int, target: str, column: str) -> None:
