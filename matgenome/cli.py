@@ -74,14 +74,48 @@ def run_datasets(args: argparse.Namespace) -> int:
 # --- train -------------------------------------------------------------------------------
 
 
-def _train_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", nargs="?", help="CSV/TSV/Excel/Parquet training table")
-    parser.add_argument("--dataset", help="train on a shipped dataset instead (e.g. obelix)")
+def add_labelled_args(parser: argparse.ArgumentParser) -> None:
+    """INPUT or --dataset, and how to read formulas and targets from INPUT."""
+    parser.add_argument("input", nargs="?", help="CSV/TSV/Excel/Parquet table of formulas "
+                        "and measured values")
+    parser.add_argument("--dataset", help="use a shipped dataset instead (e.g. obelix)")
     parser.add_argument("--formula-column", help="formula column (detected when omitted)")
     parser.add_argument("--target-column", help="target column (required with INPUT)")
     parser.add_argument("--log10", action="store_true", help="model log10 of the target")
     parser.add_argument("--target-unit", help="unit of the target cells, e.g. mS/cm; values "
                         "are converted to the base unit (S/cm, eV, MPa) before --log10")
+
+
+def load_labelled(args: argparse.Namespace):
+    """Formulas, parsed targets, the target's description and the source of the rows."""
+    from matgenome.io import detect_formula_column, parse_target_values, read_table, require_column
+
+    if bool(args.input) == bool(args.dataset):
+        raise InputError("give either an INPUT file or --dataset NAME")
+    if args.dataset:
+        from matgenome.datasets import DATASETS, load
+
+        frame = load(args.dataset)
+        info = DATASETS[args.dataset]
+        target = {"name": info.target, "unit": info.unit, "transform": "none"}
+        return (frame["formula"], _dataset_targets(frame), target,
+                f"shipped dataset {args.dataset}")
+    frame = read_table(args.input)
+    column = detect_formula_column(list(frame.columns), args.formula_column)
+    if not args.target_column:
+        raise InputError("--target-column is required with an INPUT file")
+    require_column(list(frame.columns), args.target_column)
+    targets = parse_target_values(frame[args.target_column], log10=args.log10,
+                                  unit=args.target_unit)
+    unit = args.target_unit or ""
+    target = {"name": args.target_column,
+              "unit": f"log10({unit})" if args.log10 and unit else unit,
+              "transform": "log10" if args.log10 else "none"}
+    return frame[column], targets, target, str(args.input)
+
+
+def _train_args(parser: argparse.ArgumentParser) -> None:
+    add_labelled_args(parser)
     parser.add_argument("--censored", choices=("drop", "bound"), default="drop",
                         help="bound-only targets such as <1E-10: drop them (default) or "
                         "train on the bound")
@@ -103,36 +137,11 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     "--target-column 'Ionic conductivity (S cm-1)' --log10 --output my_model",
 )(_train_args)
 def run_train(args: argparse.Namespace) -> int:
-    from matgenome.io import detect_formula_column, parse_target_values, read_table, require_column
     from matgenome.modelfile import save_model
     from matgenome.models import DEFAULT_PRESET
     from matgenome.training import train_model
 
-    if bool(args.input) == bool(args.dataset):
-        raise InputError("give either an INPUT file or --dataset NAME")
-    if args.dataset:
-        from matgenome.datasets import DATASETS, load
-
-        frame = load(args.dataset)
-        formulas = frame["formula"]
-        targets = _dataset_targets(frame)
-        info = DATASETS[args.dataset]
-        target = {"name": info.target, "unit": info.unit, "transform": "none"}
-        source = f"shipped dataset {args.dataset}"
-    else:
-        frame = read_table(args.input)
-        column = detect_formula_column(list(frame.columns), args.formula_column)
-        if not args.target_column:
-            raise InputError("--target-column is required with an INPUT file")
-        require_column(list(frame.columns), args.target_column)
-        formulas = frame[column]
-        targets = parse_target_values(frame[args.target_column], log10=args.log10,
-                                      unit=args.target_unit)
-        unit = args.target_unit or ""
-        target = {"name": args.target_column,
-                  "unit": f"log10({unit})" if args.log10 and unit else unit,
-                  "transform": "log10" if args.log10 else "none"}
-        source = str(args.input)
+    formulas, targets, target, source = load_labelled(args)
     preset = args.preset or DEFAULT_PRESET
     log.info("training on %d rows: %s features, %d trees (%s)", len(formulas), preset,
              args.n_estimators, args.kind)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from matgenome.cli import _progress, command, log
+from matgenome.cli import _progress, add_labelled_args, command, load_labelled, log
 from matgenome.io import InputError
 
 TOP_COLUMNS = ("rank", "formula", "family", "prediction", "uncertainty", "score", "in_domain",
@@ -241,11 +241,7 @@ def run_screen(args: argparse.Namespace) -> int:
 
 
 def _simulate_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", nargs="?", help="labelled table (or use --dataset)")
-    parser.add_argument("--dataset", help="shipped dataset, e.g. obelix")
-    parser.add_argument("--formula-column", help="formula column (detected when omitted)")
-    parser.add_argument("--target-column", help="target column (with INPUT)")
-    parser.add_argument("--log10", action="store_true", help="model log10 of the target")
+    add_labelled_args(parser)
     parser.add_argument("--objective", choices=("max", "min"), default="max")
     parser.add_argument("--preset", default="magpie", help="feature preset (default magpie)")
     parser.add_argument("--strategies", default="ei,ucb,mli,mei,mu,random",
@@ -302,22 +298,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
-    """Formulas and exact targets (censored rows left out) of the simulation data."""
-    from matgenome.io import detect_formula_column, parse_target_values, read_table, require_column
-
-    if bool(args.input) == bool(args.dataset):
-        raise InputError("give either an INPUT file or --dataset NAME")
-    if args.dataset:
-        from matgenome.datasets import load
-
-        frame = load(args.dataset)
-        frame = frame[~frame["censored"]]
-        return frame["formula"].tolist(), frame["target"].to_numpy(float)
-    table = read_table(args.input)
-    column = detect_formula_column(list(table.columns), args.formula_column)
-    if not args.target_column:
-        raise InputError("--target-column is required with an INPUT file")
-    require_column(list(table.columns), args.target_column)
-    targets = parse_target_values(table[args.target_column], log10=args.log10)
-    y = np.where(targets.censor == "", targets.values, np.nan)
-    return table[column].tolist(), y
+    """Formulas and exact targets (censored and unusable rows as NaN) of the simulation."""
+    formulas, targets, _, _ = load_labelled(args)
+    y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
+    return list(formulas), y
