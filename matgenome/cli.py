@@ -119,8 +119,13 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--censored", choices=("drop", "bound"), default="drop",
                         help="bound-only targets such as <1E-10: drop them (default) or "
                         "train on the bound")
-    parser.add_argument("--preset", default=None, help="feature preset (default: magpie)")
-    parser.add_argument("--n-estimators", type=int, default=300, help="trees (default 300)")
+    parser.add_argument("--recipe", help="a model recipe with calibrated uncertainty: "
+                        "'obelix' (electrolyte+conduction features, calibrated extra "
+                        "trees; the shipped conductivity model). Default: a random forest")
+    parser.add_argument("--preset", default=None,
+                        help="feature preset (default: the recipe's, or magpie)")
+    parser.add_argument("--n-estimators", type=int, default=None,
+                        help="trees (default: the recipe's, or 300)")
     parser.add_argument("--kind", choices=("random_forest", "extra_trees"),
                         default="random_forest", help="tree ensemble")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -138,15 +143,12 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
 )(_train_args)
 def run_train(args: argparse.Namespace) -> int:
     from matgenome.modelfile import save_model
-    from matgenome.models import DEFAULT_PRESET
     from matgenome.training import train_model
 
     formulas, targets, target, source = load_labelled(args)
-    preset = args.preset or DEFAULT_PRESET
-    log.info("training on %d rows: %s features, %d trees (%s)", len(formulas), preset,
-             args.n_estimators, args.kind)
+    log.info("training on %d rows (recipe: %s)", len(formulas), args.recipe or args.kind)
     model, report = train_model(
-        formulas, targets, preset=preset, censored=args.censored,
+        formulas, targets, preset=args.preset, recipe=args.recipe, censored=args.censored,
         n_estimators=args.n_estimators, kind=args.kind, seed=args.seed,
         mobile_ion=args.mobile_ion,
         card={"name": args.name or Path(args.output).name, "target": target, "source": source},

@@ -22,9 +22,7 @@ from matgenome.training import train_model
 
 # The recipe of the shipped conductivity model.
 DEFAULT_RECIPE: dict[str, Any] = {
-    "preset": "magpie",
-    "kind": "random_forest",
-    "n_estimators": 300,
+    "recipe": "obelix",
     "censored": "drop",
     "mobile_ion": "Li",
 }

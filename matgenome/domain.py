@@ -32,7 +32,9 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from matgenome.composition import CompositionError, parse_composition
+from matgenome.composition import CompositionError
+from matgenome.features._elements import SYMBOLS
+from matgenome.features._encode import parse_one
 
 
 class DomainModel(BaseEstimator):
@@ -135,7 +137,9 @@ class DomainModel(BaseEstimator):
 
 def _elements(formula: object) -> set[str] | None:
     """Element symbols of a formula, or None if it cannot be parsed."""
-    try:
-        return {el.symbol for el in parse_composition(formula).elements}
-    except CompositionError:
+    # The featurizer's parser: plain formulas skip pymatgen (most of the time on big
+    # batches), anything else goes through parse_composition with the same result.
+    parsed = parse_one(formula)
+    if isinstance(parsed, CompositionError):
         return None
+    return {SYMBOLS[z] for z in parsed[0]}

@@ -47,9 +47,10 @@ def train_model(
     formulas: pd.Series,
     targets: TargetValues,
     *,
-    preset: str = DEFAULT_PRESET,
+    preset: str | None = None,
+    recipe: str | None = None,
     censored: str = "drop",
-    n_estimators: int = 300,
+    n_estimators: int | None = None,
     kind: str = "random_forest",
     seed: int = 0,
     n_jobs: int | None = None,
@@ -61,10 +62,14 @@ def train_model(
     Args:
         formulas: formula strings, one per row.
         targets: parsed target values (``matgenome.io.parse_target_values``).
-        preset: feature preset.
+        preset: feature preset (default: the recipe's, or ``magpie``).
+        recipe: a recipe of ``matgenome.models.recipes`` with calibrated uncertainty
+            (``obelix``: its features and calibrated extra trees); None for the
+            out-of-bag calibrated forest set by ``kind`` and ``n_estimators``.
         censored: ``drop`` leaves bound-only rows (``<1E-10``) out; ``bound`` trains on the
             bound as if it were the value (biased; kept for comparison).
-        n_estimators, kind, seed, n_jobs: the ensemble's settings.
+        n_estimators, kind, seed, n_jobs: the ensemble's settings (default trees: the
+            recipe's, or 300).
         mobile_ion: element every in-domain candidate must contain (``"Li"`` for a Li-ion
             conductivity model); None for properties without one.
         card: model-card fields to record (name, target, source, intended use, limits).
@@ -93,8 +98,9 @@ def train_model(
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = targets.values[use]
     report.duplicates = duplicate_spread(rows, y)
-    estimator = make_model(preset=preset, n_estimators=n_estimators, kind=kind,
-                           random_state=seed, n_jobs=n_jobs)
+    preset, regressor = _regressor(recipe, preset, n_estimators, seed, n_jobs)
+    estimator = make_model(preset=preset, n_estimators=n_estimators or 300, kind=kind,
+                           random_state=seed, n_jobs=n_jobs, regressor=regressor)
     estimator.fit(rows, y)
     domain = DomainModel(mobile_ion=mobile_ion).fit(
         [str(c.formula) for c in rows], estimator[0].transform(rows))
@@ -110,6 +116,22 @@ def train_model(
                                   "censor": targets.censor[known]})
     return TrainedModel(estimator=estimator, card=model_card, training_data=training_data,
                         domain=domain), report
+
+
+def _regressor(recipe: str | None, preset: str | None, n_estimators: int | None,
+               seed: int, n_jobs: int | None) -> tuple[str, Any]:
+    """The feature preset and the regressor (None: the default forest) of a recipe."""
+    if recipe is None:
+        return preset or DEFAULT_PRESET, None
+    from matgenome.models.recipes import get_recipe
+
+    chosen = get_recipe(recipe)
+    options = {} if n_estimators is None else {"n_estimators": n_estimators}
+    regressor = chosen.make_model(random_state=seed, n_jobs=n_jobs, **options)
+    if not hasattr(regressor, "predict_components"):
+        raise ValueError(f"recipe {recipe!r} gives no calibrated uncertainty; use one with "
+                         "it (obelix) or none")
+    return preset or chosen.features, regressor
 
 
 def duplicate_spread(compositions: list, values: np.ndarray) -> dict[str, float]:
@@ -161,7 +183,8 @@ def _card(
         "estimator": {
             "class": f"{type(regressor).__module__}.{type(regressor).__qualname__}",
             "params": {k: _jsonable(v) for k, v in regressor.get_params().items()},
-            "uncertainty_scale": float(getattr(regressor, "uncertainty_scale_", 1.0)),
+            "uncertainty_scale": float(getattr(regressor, "uncertainty_scale_",
+                                               getattr(regressor, "scale_", 1.0))),
             "noise_std": float(getattr(regressor, "noise_std_", 0.0)),
         },
         "seed": seed,
@@ -211,7 +234,7 @@ def train(
         ``train(frame, "sigma", log10=True)`` with a formula column detected by name;
         ``train(["Li2O", ...], [1e-3, ...], log10=True)``; target cells may be text such as
         ``<1E-10`` (censored) or ``3 × 10^-4``. Further options go to ``train_model``
-        (``preset``, ``censored``, ``n_estimators``, ``kind``, ``seed``, ``mobile_ion``,
+        (``preset``, ``recipe``, ``censored``, ``n_estimators``, ``kind``, ``seed``, ``mobile_ion``,
         ``card``).
     """
     from matgenome.io import detect_formula_column, parse_target_values, require_column

@@ -298,18 +298,6 @@ def test_prior_balanced_classifier_moves_threshold_to_the_prior() -> None:
     assert model.predict(X[:1])[0] == 1
 
 
-def test_conduction_descriptors_of_a_simple_sulfide() -> None:
-    from matgenome.models.descriptors import LABELS, conduction_descriptors
-
-    row = dict(zip(LABELS, conduction_descriptors(["Li2S"])[0], strict=True))
-    assert row["li_frac"] == pytest.approx(2 / 3)
-    assert row["li_per_anion"] == pytest.approx(2.0)
-    assert row["anion_S"] == row["anion_chalc"] == pytest.approx(1.0)
-    assert row["anion_pol"] == pytest.approx(10.2)
-    assert row["charge_ratio"] == pytest.approx(1.0)  # 2 Li+ balance one S2-
-    assert np.isnan(conduction_descriptors(["Xx2O"])).all()
-
-
 def test_evaluate_entry_point_on_a_table(tmp_path) -> None:
     rng = np.random.default_rng(4)
     X = rng.normal(size=(30, 2))

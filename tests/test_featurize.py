@@ -158,7 +158,7 @@ def test_featurize_rejects_unknown_errors_mode() -> None:
 
 def test_list_presets() -> None:
     assert list_presets() == sorted(
-        ["default", "electrolyte", "element_fraction", "ion_property", "magpie",
+        ["conduction", "default", "electrolyte", "element_fraction", "ion_property", "magpie",
          "stoichiometry", "valence_orbital"]
     )
 

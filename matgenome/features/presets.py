@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from ._block import WARD_2018, FeatureBlock
+from .conduction import CONDUCTION
 from .electrolyte import ELECTROLYTE
 from .ion import ION_PROPERTY
 from .magpie import MAGPIE, VALENCE_ORBITAL
@@ -25,6 +26,7 @@ _BLOCKS: dict[str, FeatureBlock] = {
     for block in (MAGPIE, STOICHIOMETRY, VALENCE_ORBITAL, ION_PROPERTY, ELEMENT_FRACTION)
 }
 _BLOCKS["electrolyte"] = ELECTROLYTE
+_BLOCKS["conduction"] = CONDUCTION
 
 _NAMED: dict[str, tuple[str, ...]] = {
     "magpie": ("magpie",),
@@ -33,6 +35,7 @@ _NAMED: dict[str, tuple[str, ...]] = {
     "ion_property": ("ion_property",),
     "element_fraction": ("element_fraction",),
     "electrolyte": ("electrolyte", "magpie"),
+    "conduction": ("conduction",),
 }
 
 _DESCRIPTIONS: dict[str, str] = {

@@ -53,26 +53,27 @@ def make_model(
     min_samples_leaf: int = 1,
     random_state: int | None = 0,
     n_jobs: int | None = None,
+    regressor: Any = None,
 ) -> Pipeline:
-    """A composition -> property pipeline: featurizer plus calibrated tree ensemble."""
+    """A composition -> property pipeline: featurizer plus calibrated tree ensemble.
+
+    ``regressor`` replaces the default ``UncertainForestRegressor`` (and its settings here)
+    with any regressor whose ``predict(X, return_std=True)`` gives a mean and a std, such as
+    a recipe's model from ``matgenome.models.recipes``.
+    """
     from matgenome.features import CompositionFeaturizer
 
-    return Pipeline(
-        [
-            ("features", CompositionFeaturizer(preset=preset)),
-            (
-                "regressor",
-                UncertainForestRegressor(
-                    n_estimators=n_estimators,
-                    kind=kind,
-                    max_features=max_features,
-                    min_samples_leaf=min_samples_leaf,
-                    random_state=random_state,
-                    n_jobs=n_jobs,
-                ),
-            ),
-        ]
-    )
+    if regressor is None:
+        regressor = UncertainForestRegressor(
+            n_estimators=n_estimators,
+            kind=kind,
+            max_features=max_features,
+            min_samples_leaf=min_samples_leaf,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+    return Pipeline([("features", CompositionFeaturizer(preset=preset)),
+                     ("regressor", regressor)])
 
 
 def predict_formulas(

@@ -117,7 +117,8 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
     def predict_uncertainty(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Mean, total std (``uncertainty``), and its ``epistemic`` and ``noise`` parts."""
         check_is_fitted(self, "forest_")
-        mean, spread = _tree_mean_std(self.forest_, self.imputer_.transform(np.asarray(X, float)))
+        mean, spread = _running_mean_std(self.forest_,
+                                         self.imputer_.transform(np.asarray(X, float)))
         epistemic = self.scale_ * spread
         noise = np.full_like(mean, self.noise_std_)
         return {
@@ -211,6 +212,23 @@ def fit_variance_model(
     if not math.isfinite(scale) or not math.isfinite(noise_std):
         return float(np.sqrt(np.mean((residual / spread) ** 2))), 0.0
     return float(scale), float(noise_std)
+
+
+def _running_mean_std(forest, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std over the trees with running sums, so memory stays flat on big batches.
+
+    Trees split on float32 thresholds; converting once and calling the low-level tree skips
+    scikit-learn's per-tree input validation. Each tree's output equals ``tree.predict(X)``.
+    """
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    total, total_sq = np.zeros(len(X32)), np.zeros(len(X32))
+    for tree in forest.estimators_:
+        values = tree.tree_.predict(X32)[:, 0]
+        total += values
+        total_sq += values * values
+    n = len(forest.estimators_)
+    mean = total / n
+    return mean, np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
 
 
 def _tree_predictions(forest, X: np.ndarray) -> np.ndarray:
