@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmark scripts: versions, atomic JSON, tables, summaries.
+"""Shared helpers of the benchmark scripts: atomic JSON, tables, summaries, features.
 
 The scripts run as ``python benchmarks/<name>.py`` from a source checkout, so this module
 also puts the repository root on ``sys.path`` when matgenome is not installed.
@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,32 +25,12 @@ try:  # a source checkout without an installed package still runs the benchmarks
 except ImportError:  # pragma: no cover - depends on how the package is installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from matgenome.evaluation import composition_key, composition_keys  # noqa: E402, F401
+from matgenome.evaluation import (  # noqa: E402, F401
+    composition_key,
+    composition_keys,
+    software_versions,
+)
 from matgenome.io import atomic_path  # noqa: E402
-
-# Import name -> distribution name, for packages without a module-level __version__.
-VERSION_MODULES = {"numpy": "numpy", "pandas": "pandas", "scipy": "scipy",
-                   "sklearn": "scikit-learn", "pymatgen": "pymatgen", "matminer": "matminer",
-                   "matgenome": "matgenome"}
-
-
-def software_versions() -> dict[str, str]:
-    """Versions of Python and of the libraries a benchmark result depends on."""
-    versions = {"python": platform.python_version()}
-    for name, distribution in VERSION_MODULES.items():
-        try:
-            module = __import__(name)
-        except ImportError:
-            versions[name] = "not installed"
-            continue
-        version = getattr(module, "__version__", None)
-        if version is None:
-            try:
-                version = metadata.version(distribution)
-            except metadata.PackageNotFoundError:
-                version = "unknown"
-        versions[name] = str(version)
-    return versions
 
 
 def json_clean(value: Any) -> Any:
@@ -128,3 +106,13 @@ class Stopwatch:
         """Seconds of wall-clock and process CPU time so far."""
         return {"wall_s": round(time.perf_counter() - self.wall, 1),
                 "cpu_s": round(time.process_time() - self.cpu, 1)}
+
+
+def recipe_or_preset_features(formulas: list[str], preset: str) -> np.ndarray:
+    """A preset of matgenome.features, or ``recipe:<name>`` for a recipe's own features."""
+    from matgenome.features import compute_features
+    from matgenome.models.recipes import get_recipe
+
+    if preset.startswith("recipe:"):
+        return get_recipe(preset.removeprefix("recipe:")).featurize(formulas)
+    return compute_features(formulas, preset)[0]

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import recipe_or_preset_features
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 
-from matgenome.features import compute_features
 from matgenome.models.recipes import get_recipe
 
 # ``matgenome.evaluation`` is also a function exported by the package: import the module.
@@ -79,7 +79,7 @@ def run_task(task: str, seeds: int, trees: int, baseline_trees: int) -> dict[str
     out: dict[str, Any] = {}
     for entry, (preset, factory) in entries(task, trees, baseline_trees).items():
         if preset not in features:
-            features[preset] = _featurize(frame["formula"].tolist(), preset)
+            features[preset] = recipe_or_preset_features(frame["formula"].tolist(), preset)
         results = []
         for seed in range(1 if entry.startswith("training") else seeds):
             results.append(
@@ -94,13 +94,6 @@ def run_task(task: str, seeds: int, trees: int, baseline_trees: int) -> dict[str
         print(f"  {task:<14} {entry:<24} done ({out[entry]['runtime_seconds']:.0f} s)",
               file=sys.stderr)
     return out
-
-
-def _featurize(formulas: list[str], preset: str) -> np.ndarray:
-    """A preset of matgenome.features, or ``recipe:<name>`` for a recipe's own features."""
-    if preset.startswith("recipe:"):
-        return get_recipe(preset.removeprefix("recipe:")).featurize(formulas)
-    return compute_features(formulas, preset)[0]
 
 
 def _summarise(results: list[ev.EvaluationResult], preset: str, task: str,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import recipe_or_preset_features
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -32,7 +33,6 @@ from sklearn.pipeline import make_pipeline
 
 from matgenome.domain import DomainModel
 from matgenome.features import compute_features
-from matgenome.models.forest import UncertainForestRegressor
 from matgenome.models.recipes import get_recipe
 
 # ``matgenome.evaluation`` is also a function exported by the package: import the module.
@@ -61,12 +61,6 @@ def models(quick: bool) -> dict[str, tuple[str, Callable[[int], Any]]]:
                 RandomForestRegressor(trees, random_state=seed, n_jobs=1),
             ),
         ),
-        "shipped default (UncertainForestRegressor)": (
-            "magpie",
-            lambda seed: UncertainForestRegressor(
-                n_estimators=300, kind="random_forest", random_state=seed, n_jobs=1
-            ),
-        ),
         "recommended": (
             f"recipe:{recipe.name}",
             lambda seed: recipe.make_model(random_state=seed, n_estimators=trees, n_jobs=1),
@@ -83,7 +77,7 @@ def run(protocol: str, seeds: int, quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, (preset, factory) in models(quick).items():
         if preset not in features:
-            features[preset] = _featurize(frame["formula"].tolist(), preset)
+            features[preset] = recipe_or_preset_features(frame["formula"].tolist(), preset)
         X = features[preset]
         n_seeds = 1 if name == "training median" else seeds
         results = []
@@ -134,13 +128,6 @@ def _splits(frame, protocol: str, X: np.ndarray, seed: int) -> list[ev.Split]:
     if protocol == "loco":
         return ev.make_splits(frame, "loco", features=X, random_state=0)
     raise ValueError(f"unknown protocol {protocol!r}")
-
-
-def _featurize(formulas: list[str], preset: str) -> np.ndarray:
-    """A preset of matgenome.features, or ``recipe:<name>`` for a recipe's own features."""
-    if preset.startswith("recipe:"):
-        return get_recipe(preset.removeprefix("recipe:")).featurize(formulas)
-    return compute_features(formulas, preset)[0]
 
 
 def _summarise(results: list[ev.EvaluationResult], preset: str,

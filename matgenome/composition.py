@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pymatgen.core import Composition, Element
 
@@ -193,3 +193,23 @@ def parse_many(formulas: Iterable[object]) -> tuple[list[Composition | None], li
             compositions.append(result)
             errors.append("")
     return compositions, errors
+
+
+CompositionKey = tuple[tuple[str, float], ...]
+
+
+def composition_key(composition: object, decimals: int = 6) -> CompositionKey:
+    """Identity of a composition: (element, atomic fraction rounded to ``decimals``) pairs,
+    sorted by element, so that ``Li3PS4``, ``Li6P2S8`` and ``0.75Li2S-0.25P2S5`` agree.
+
+    ``composition`` is a formula, a ``Composition`` or an element -> amount mapping.
+
+    Raises:
+        CompositionError: the formula is not a valid composition.
+    """
+    if isinstance(composition, Mapping) and not isinstance(composition, Composition):
+        amounts = {str(el): float(a) for el, a in composition.items()}
+    else:
+        amounts = {str(el): float(a) for el, a in parse_composition(composition).items()}
+    total = sum(amounts.values())
+    return tuple(sorted((el, round(a / total, decimals)) for el, a in amounts.items()))

@@ -60,7 +60,8 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import GroupKFold, KFold
 
-from matgenome.composition import CompositionError, parse_composition
+from matgenome.composition import CompositionError
+from matgenome.composition import composition_key as _composition_key
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -85,11 +86,9 @@ def composition_key(formula: object, decimals: int = 6) -> str:
     group with identical spellings.
     """
     try:
-        composition = parse_composition(formula)
+        parts = _composition_key(formula, decimals)
     except CompositionError:
         return f"?{str(formula).strip()}"
-    fractions = composition.fractional_composition
-    parts = sorted((el.symbol, round(float(amount), decimals)) for el, amount in fractions.items())
     return " ".join(f"{symbol}{amount:g}" for symbol, amount in parts)
 
 

@@ -36,7 +36,13 @@ import pandas as pd
 import yaml
 from pymatgen.core import Composition, Element
 
-from matgenome.composition import CompositionError, parse_composition, parse_many
+from matgenome.composition import (
+    CompositionError,
+    CompositionKey,
+    parse_composition,
+    parse_many,
+)
+from matgenome.composition import composition_key as _composition_key
 from matgenome.resources import shipped_path
 
 if TYPE_CHECKING:
@@ -971,15 +977,10 @@ def _partitions(n: int, total: int, cap: int) -> Iterator[tuple[int, ...]]:
 
 
 def composition_key(composition: str | Composition | Mapping[str, float],
-                    decimals: int = KEY_DECIMALS) -> tuple[tuple[str, float], ...]:
-    """Identity of a composition: its atomic fractions rounded to ``decimals`` places,
-    sorted by element, so that ``Li3PS4``, ``Li6P2S8`` and ``0.75Li2S-0.25P2S5`` agree."""
-    if isinstance(composition, Mapping) and not isinstance(composition, Composition):
-        amounts = {str(el): float(a) for el, a in composition.items()}
-    else:
-        amounts = {str(el): float(a) for el, a in parse_composition(composition).items()}
-    total = sum(amounts.values())
-    return tuple(sorted((el, round(a / total, decimals)) for el, a in amounts.items()))
+                    decimals: int = KEY_DECIMALS) -> CompositionKey:
+    """:func:`matgenome.composition.composition_key` at the candidate tolerance (1e-4), so
+    that grid points a rounding apart count as one candidate."""
+    return _composition_key(composition, decimals)
 
 
 def known_values(known: pd.DataFrame, decimals: int = KEY_DECIMALS) -> dict[tuple, float]:
