@@ -6,9 +6,7 @@ also puts the repository root on ``sys.path`` when matgenome is not installed.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -29,35 +27,8 @@ from matgenome.evaluation import (  # noqa: E402, F401
     composition_key,
     composition_keys,
     software_versions,
+    write_json_atomic,
 )
-from matgenome.io import atomic_path  # noqa: E402
-
-
-def json_clean(value: Any) -> Any:
-    """Turn numpy values into Python ones and NaN/inf into None, recursively."""
-    if isinstance(value, dict):
-        return {str(k): json_clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return json_clean(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json_atomic(data: dict[str, Any], path: str | Path) -> Path:
-    """Write ``data`` as JSON via a temporary file renamed over ``path``."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(json_clean(data), indent=1, allow_nan=False)
-    with atomic_path(target) as temporary:
-        temporary.write_text(text + "\n", encoding="utf-8")
-        # mkstemp creates owner-only files; results are meant to be shared.
-        os.chmod(temporary, 0o644)
-    return target
 
 
 def mean_std(values: Iterable[float]) -> dict[str, float]:
@@ -116,3 +87,24 @@ def recipe_or_preset_features(formulas: list[str], preset: str) -> np.ndarray:
     if preset.startswith("recipe:"):
         return get_recipe(preset.removeprefix("recipe:")).featurize(formulas)
     return compute_features(formulas, preset)[0]
+
+
+def seed_summary(results: list[Any], preset: str, summary: dict[str, Any],
+                 keep_predictions: bool, sections: tuple[str, ...]) -> dict[str, Any]:
+    """One benchmark entry: the summary over seeds plus seed 0's full result.
+
+    ``results`` are ``EvaluationResult``s, one per seed; ``sections`` are the parts of seed
+    0's result to keep (its per-row predictions only with ``keep_predictions``).
+    """
+    first = results[0].to_dict()
+    if not keep_predictions:
+        first["predictions"] = {}
+    return {
+        "features": preset,
+        "model": first["model"],
+        "seeds": len(results),
+        "summary": summary,
+        "notes": first["notes"],
+        "runtime_seconds": float(sum(r.runtime_seconds for r in results)),
+        "seed0": {k: first[k] for k in sections},
+    }

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import recipe_or_preset_features
+from _common import recipe_or_preset_features, seed_summary
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -112,18 +112,8 @@ def _summarise(results: list[ev.EvaluationResult], preset: str, task: str,
             "mean": float(np.mean(means)), "fold_std": float(np.mean(stds)),
             "seed_std": float(np.std(means)), "seed_means": means,
         }
-    first = results[0].to_dict()
-    if not keep_predictions:
-        first["predictions"] = {}
-    return {
-        "features": preset,
-        "model": first["model"],
-        "seeds": len(results),
-        "summary": summary,
-        "notes": first["notes"],
-        "runtime_seconds": float(sum(r.runtime_seconds for r in results)),
-        "seed0": {k: first[k] for k in ("metrics", "fold_metrics", "predictions")},
-    }
+    return seed_summary(results, preset, summary, keep_predictions,
+                        ("metrics", "fold_metrics", "predictions"))
 
 
 def print_table(task: str, results: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import recipe_or_preset_features
+from _common import recipe_or_preset_features, seed_summary
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -145,19 +145,8 @@ def _summarise(results: list[ev.EvaluationResult], preset: str,
             "std": float(finite.std()) if finite.size else float("nan"),
             "values": values.tolist(),
         }
-    first = results[0].to_dict()
-    if not keep_predictions:
-        first["predictions"] = {}
-    return {
-        "features": preset,
-        "model": first["model"],
-        "seeds": len(results),
-        "summary": summary,
-        "notes": first["notes"],
-        "runtime_seconds": float(sum(r.runtime_seconds for r in results)),
-        "seed0": {k: first[k] for k in ("metrics", "pooled_metrics", "fold_metrics",
-                                        "predictions")},
-    }
+    return seed_summary(results, preset, summary, keep_predictions,
+                        ("metrics", "pooled_metrics", "fold_metrics", "predictions"))
 
 
 def _headline(metrics: dict[str, Any]) -> dict[str, float]:

@@ -142,3 +142,17 @@ formula_like = st.text(alphabet="LiOPSClaZr0123456789.()-·* eE", max_size=40)
 @given(formula_like)
 def test_formula_like_strings_parse_or_raise_composition_error(text: str) -> None:
     test_arbitrary_strings_parse_or_raise_composition_error.hypothesis.inner_test(text)
+
+
+def test_composition_key_is_shared_by_equivalent_spellings() -> None:
+    from pymatgen.core import Composition
+
+    from matgenome.composition import composition_key
+
+    key = composition_key("Li3PS4")
+    assert key == composition_key("Li6P2S8") == composition_key("0.75Li2S-0.25P2S5")
+    assert key == composition_key(Composition("Li3PS4")) == composition_key(
+        {"Li": 3, "P": 1, "S": 4})
+    assert key == (("Li", 0.375), ("P", 0.125), ("S", 0.5))
+    assert composition_key("Li1.00001O", decimals=4) == composition_key("LiO", decimals=4)
+    assert composition_key("Li1.00001O") != composition_key("LiO")
