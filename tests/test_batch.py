@@ -54,3 +54,27 @@ def test_dask_local_cluster_gives_identical_output(
     summary = score_file(model, table, there, chunksize=50, scheduler="local")
     assert summary.rows_read == 300 and summary.rows_failed == 2
     assert here.read_bytes() == there.read_bytes()
+
+
+def test_scoring_bad_rows_leaves_no_reference_cycles() -> None:
+    """Failed rows must not tie a whole batch into a cycle: streaming millions of rows
+    would keep every chunk alive until a full garbage collection."""
+    import gc
+
+    from matgenome.composition import CompositionError
+    from matgenome.features import compute_features
+
+    formulas = ["Li3PS4", "Xx2O", "", "Li2O)", "Li1.3Al0.3Ti1.7(PO4)3", "=cmd()"] * 20
+    compute_features(formulas, "magpie")  # warm caches
+    gc.collect()
+    X, errors = compute_features(formulas, "magpie")
+    del X, errors
+    gc.set_debug(gc.DEBUG_SAVEALL)  # keep what the collector finds, to inspect it
+    try:
+        gc.collect()
+        ours = [o for o in gc.garbage
+                if isinstance(o, CompositionError) or type(o).__name__ in ("Encoded", "Block")]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert ours == []

@@ -164,7 +164,10 @@ def parse_one(item: object) -> Parsed | CompositionError:
     try:
         return composition_to_parsed(item, parse_composition(item))
     except CompositionError as exc:
-        return exc
+        # A bare copy: the caught error's traceback holds this frame and, through it, the
+        # caller's batch that stores the error, a cycle that keeps whole batches alive
+        # until a full garbage collection (gigabytes when streaming millions of rows).
+        return CompositionError(exc.text, exc.reason)
 
 
 @dataclass(frozen=True)
