@@ -158,8 +158,8 @@ def test_featurize_rejects_unknown_errors_mode() -> None:
 
 def test_list_presets() -> None:
     assert list_presets() == sorted(
-        ["conduction", "default", "electrolyte", "element_fraction", "ion_property", "magpie",
-         "stoichiometry", "valence_orbital"]
+        ["alloy", "conduction", "default", "electrolyte", "element_fraction",
+         "ion_property", "magpie", "stoichiometry", "valence_orbital"]
     )
 
 

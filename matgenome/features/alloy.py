@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ._block import MATGENOME, WARD_2018, FeatureBlock
-from ._elements import N_ELEMENTS, SYMBOLS, Z_OF, magpie_data_dir, magpie_property
+from ._elements import N_ELEMENTS, Z_OF, magpie_data_dir, magpie_property
 from .stoichiometry import atomic_fractions
 
 ALLOY_LABELS: tuple[str, ...] = (
@@ -254,5 +254,4 @@ ALLOY = FeatureBlock(
     },
 )
 
-__all__ = ["ALLOY", "ALLOY_LABELS", "SYMBOLS", "compute_alloy", "compute_miedema",
-           "compute_yang"]
+__all__ = ["ALLOY", "ALLOY_LABELS", "compute_alloy", "compute_miedema", "compute_yang"]

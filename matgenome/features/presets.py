@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from ._block import WARD_2018, FeatureBlock
+from .alloy import ALLOY
 from .conduction import CONDUCTION
 from .electrolyte import ELECTROLYTE
 from .ion import ION_PROPERTY
@@ -27,6 +28,7 @@ _BLOCKS: dict[str, FeatureBlock] = {
 }
 _BLOCKS["electrolyte"] = ELECTROLYTE
 _BLOCKS["conduction"] = CONDUCTION
+_BLOCKS["alloy"] = ALLOY
 
 _NAMED: dict[str, tuple[str, ...]] = {
     "magpie": ("magpie",),
@@ -36,6 +38,7 @@ _NAMED: dict[str, tuple[str, ...]] = {
     "element_fraction": ("element_fraction",),
     "electrolyte": ("electrolyte", "magpie"),
     "conduction": ("conduction",),
+    "alloy": ("alloy",),
 }
 
 _DESCRIPTIONS: dict[str, str] = {

@@ -107,6 +107,23 @@ def classifier_model(random_state: int | None = 0, n_estimators: int = 500,
 # The conductivity recipe's features: 168 electrolyte (36 + Magpie 132) + 6 + 4 + 3 + 27.
 OBELIX_PRESET = "electrolyte+stoichiometry+valence_orbital+ion_property+conduction"
 
+def glass_model(random_state: int | None = 0, n_estimators: int = 500,
+                n_jobs: int | None = None) -> PriorBalancedClassifier:
+    """Metallic glass formation: extra trees (max_features 0.5), prior-balanced.
+
+    Chosen by 3-fold stratified cross-validation inside each official Matbench training
+    set (pooled over the five): ``max_features`` 0.5 with the Yang and Miedema ``alloy``
+    descriptors, balanced accuracy 0.867 against 0.860 for ``sqrt`` without them; kNN on
+    element fractions (0.823) and gradient boosting (0.857) lost.
+    """
+    trees = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        ExtraTreesClassifier(n_estimators, max_features=0.5, random_state=random_state,
+                             n_jobs=n_jobs),
+    )
+    return PriorBalancedClassifier(trees)
+
+
 RECIPES: dict[str, Recipe] = {
     "obelix": Recipe(
         "obelix", OBELIX_PRESET, conductivity_model,
@@ -127,8 +144,9 @@ RECIPES: dict[str, Recipe] = {
         "extra trees classifier, probabilities rebalanced to equal class priors",
     ),
     "matbench_glass": Recipe(
-        "matbench_glass", "default+element_fraction", classifier_model,
-        "extra trees classifier, probabilities rebalanced to equal class priors",
+        "matbench_glass", "default+element_fraction+alloy", glass_model,
+        "extra trees classifier (max_features 0.5) with Yang and Miedema alloy descriptors, "
+        "probabilities rebalanced to equal class priors",
     ),
 }
 
