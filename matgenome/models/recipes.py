@@ -113,10 +113,11 @@ def glass_model(random_state: int | None = 0, n_estimators: int = 500,
                 n_jobs: int | None = None) -> PriorBalancedClassifier:
     """Metallic glass formation: extra trees (max_features 0.5), prior-balanced.
 
-    Chosen by 3-fold stratified cross-validation inside each official Matbench training
-    set (pooled over the five): ``max_features`` 0.5 with the Yang and Miedema ``alloy``
-    descriptors, balanced accuracy 0.867 against 0.860 for ``sqrt`` without them; kNN on
-    element fractions (0.823) and gradient boosting (0.857) lost.
+    Chosen by ``benchmarks/select_matbench_glass.py`` (3-fold stratified cross-validation
+    inside each official Matbench training set, averaged over the five): ``max_features``
+    0.5 with the Yang and Miedema ``alloy`` descriptors, balanced accuracy 0.867 against
+    0.860 for ``sqrt`` without them and 0.866 for 0.3; kNN on element fractions (0.823)
+    and gradient boosting (0.857) lost.
     """
     trees = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
