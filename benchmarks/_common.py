@@ -108,3 +108,23 @@ def seed_summary(results: list[Any], preset: str, summary: dict[str, Any],
         "runtime_seconds": float(sum(r.runtime_seconds for r in results)),
         "seed0": {k: first[k] for k in sections},
     }
+
+
+def selected_candidates(parser: Any, only: str | None, candidates: dict[str, Any]) -> list[str]:
+    """Names from a ``--only`` comma list (default: all), or a parser error naming the unknown."""
+    names = [n.strip() for n in only.split(",")] if only else list(candidates)
+    unknown = sorted(set(names) - set(candidates))
+    if unknown:
+        parser.error(f"unknown candidates {unknown}; known: {', '.join(candidates)}")
+    return names
+
+
+def write_selection(benchmark: str, protocol: str, results: dict[str, Any], started: float,
+                    output: Path, **settings: Any) -> None:
+    """Write a model-selection result (versions, protocol, settings, candidates) as JSON."""
+    write_json_atomic({
+        "benchmark": benchmark, "versions": software_versions(), "protocol": protocol,
+        **settings, "candidates": results,
+        "runtime_seconds": round(time.perf_counter() - started, 1),
+    }, output)
+    print(f"\nwritten to {output}")

@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import format_table, write_json_atomic
+from _common import format_table, selected_candidates, write_selection
 from sklearn.base import clone
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -37,7 +36,6 @@ from matgenome.datasets import load
 from matgenome.features import compute_features
 from matgenome.models.classify import PriorBalancedClassifier
 
-ev = importlib.import_module("matgenome.evaluation")
 RESULTS = Path(__file__).resolve().parent / "results"
 TREES = 300
 BASE = "default+element_fraction"
@@ -90,10 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma list of candidate names (default: all)")
     parser.add_argument("--output", type=Path, default=RESULTS / "select_matbench_glass.json")
     args = parser.parse_args(argv)
-    names = [n.strip() for n in args.only.split(",")] if args.only else list(CANDIDATES)
-    unknown = sorted(set(names) - set(CANDIDATES))
-    if unknown:
-        parser.error(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)}")
+    names = selected_candidates(parser, args.only, CANDIDATES)
     frame = load("matbench_glass")
     y = frame["target"].to_numpy().astype(int)
     fold = frame["fold"].to_numpy(int)
@@ -116,14 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, r in results.items()]
     print("\nmatbench_glass, inner 3-fold CV on each official training set (mean of five)")
     print(format_table(rows, ("candidate", "features", "balanced accuracy", "ROC-AUC")))
-    write_json_atomic({
-        "benchmark": "select_matbench_glass", "versions": ev.software_versions(),
-        "protocol": "for each official fold k: StratifiedKFold(3, shuffle, seed k) on the rows "
-        "with fold != k; scores pooled over the inner folds, averaged over k",
-        "trees": TREES, "candidates": results,
-        "runtime_seconds": round(time.perf_counter() - start, 1),
-    }, args.output)
-    print(f"\nwritten to {args.output}")
+    write_selection("select_matbench_glass", "for each official fold k: StratifiedKFold(3, "
+                    "shuffle, seed k) on the rows with fold != k; scores pooled over the inner "
+                    "folds, averaged over k", results, start, args.output, trees=TREES)
     return 0
 
 

@@ -28,7 +28,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import format_table, recipe_or_preset_features, write_json_atomic
+from _common import (
+    format_table,
+    recipe_or_preset_features,
+    selected_candidates,
+    write_selection,
+)
 from sklearn.ensemble import (
     ExtraTreesRegressor,
     HistGradientBoostingRegressor,
@@ -97,7 +102,7 @@ CANDIDATES: dict[str, tuple[str, str, Factory]] = {
         TREES, max_features=1.0, random_state=seed, n_jobs=1))),
     "extra trees (max_features 0.1)": ("model", OBELIX_PRESET, _et(0.1)),
     "gradient boosting": ("model", OBELIX_PRESET, _hgb),
-    "kNN (k=5, standardised)": ("model", OBELIX_PRESET, _knn),
+    "kNN k=5 (standardised)": ("model", OBELIX_PRESET, _knn),
     "ridge (standardised)": ("model", OBELIX_PRESET,
                              lambda seed: _scaled(RidgeCV(np.logspace(-2, 4, 13)))),
     "stack: ET + boosting + kNN": ("model", OBELIX_PRESET, _stack),
@@ -157,10 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma list of candidate names (default: all)")
     parser.add_argument("--output", type=Path, default=RESULTS / "select_obelix_model.json")
     args = parser.parse_args(argv)
-    names = [n.strip() for n in args.only.split(",")] if args.only else list(CANDIDATES)
-    unknown = sorted(set(names) - set(CANDIDATES))
-    if unknown:
-        parser.error(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)}")
+    names = selected_candidates(parser, args.only, CANDIDATES)
     start = time.perf_counter()
     results = run(names, args.seeds)
     rows = [(r["group"], name, f"{r['mae_mean']:.3f} ± {r['mae_std']:.3f}")
@@ -168,14 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\nOBELiX training split, 5-fold CV grouped by paper, MAE on uncensored held-out "
           f"rows (mean ± std over {args.seeds} fold shuffles)")
     print(format_table(rows, ("comparison", "candidate", "MAE")))
-    write_json_atomic({
-        "benchmark": "select_obelix_model", "versions": ev.software_versions(),
-        "protocol": "OBELiX official training split only; GroupKFold(5) by DOI, shuffled "
-        "per seed; MAE pooled over the held-out uncensored rows",
-        "trees": TREES, "seeds": args.seeds, "candidates": results,
-        "runtime_seconds": round(time.perf_counter() - start, 1),
-    }, args.output)
-    print(f"\nwritten to {args.output}")
+    write_selection("select_obelix_model", "OBELiX official training split only; GroupKFold(5) "
+                    "by DOI with papers that share a composition merged, shuffled per seed; MAE "
+                    "pooled over the held-out uncensored rows", results, start, args.output,
+                    trees=TREES, seeds=args.seeds)
     return 0
 
 
