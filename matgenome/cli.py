@@ -119,7 +119,8 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--censored", choices=("drop", "bound"), default="drop",
                         help="bound-only targets such as <1E-10: drop them (default) or "
                         "train on the bound")
-    parser.add_argument("--recipe", help="a model recipe with calibrated uncertainty: "
+    parser.add_argument("--recipe", choices=("obelix",),
+                        help="a model recipe with calibrated uncertainty: "
                         "'obelix' (electrolyte+conduction features, calibrated extra "
                         "trees; the shipped conductivity model). Default: a random forest")
     parser.add_argument("--preset", default=None,

@@ -110,3 +110,24 @@ def test_training_data_round_trip_and_is_hashed(tmp_path: Path) -> None:
     (path / "training_data.csv").write_text("formula,target,censor\nLi2O,5,\n")
     with pytest.raises(ModelFileError, match=r"training_data\.csv"):
         load_model(path)
+
+
+def test_recipe_model_round_trips_with_its_preset(tmp_path) -> None:
+    from matgenome.datasets import load
+    from matgenome.io import TargetValues
+    from matgenome.models.recipes import OBELIX_PRESET
+    from matgenome.training import train_model
+
+    train = load("obelix", "train").head(120)
+    targets = TargetValues(train["target"].to_numpy(float), train["censor"].to_numpy(str),
+                           [""] * len(train))
+    model, _ = train_model(train["formula"], targets, recipe="obelix", n_estimators=20, seed=1)
+    assert model.card["feature_preset"] == OBELIX_PRESET
+    assert model.card["estimator"]["params"]["max_features"] == 0.1
+    loaded = load_model(save_model(model, tmp_path / "recipe"))
+    prediction = loaded.predict(["Li3PS4", "Li7La3Zr2O12", "Xx2O"])
+    np.testing.assert_array_equal(prediction.mean[:2], model.predict(["Li3PS4",
+                                                                      "Li7La3Zr2O12"]).mean)
+    assert (prediction.std[:2] > 0).all() and prediction.error[2]
+    with pytest.raises(ValueError, match="no calibrated uncertainty"):
+        train_model(train["formula"], targets, recipe="matbench_steels")
