@@ -76,6 +76,7 @@ def train_model(
     """
     if censored not in CENSORED_TREATMENTS:
         raise ValueError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
+    preset, regressor = _regressor(recipe, preset, n_estimators, seed, n_jobs)
     formulas = pd.Series(formulas).reset_index(drop=True)
     compositions, formula_errors = parse_many(formulas)
     report = TrainingReport(rows_read=len(formulas), rows_used=0)
@@ -98,7 +99,6 @@ def train_model(
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = targets.values[use]
     report.duplicates = duplicate_spread(rows, y)
-    preset, regressor = _regressor(recipe, preset, n_estimators, seed, n_jobs)
     estimator = make_model(preset=preset, n_estimators=n_estimators or 300, kind=kind,
                            random_state=seed, n_jobs=n_jobs, regressor=regressor)
     estimator.fit(rows, y)
