@@ -17,10 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from matgenome.io import InputError, TableWriter, detect_formula_column, iter_table
+from matgenome.known import KNOWN_COLUMNS
 from matgenome.modelfile import TrainedModel
 
 OUTPUT_COLUMNS = ("prediction", "uncertainty", "in_domain", "domain_distance",
-                  "domain_reason", "error")
+                  "domain_reason", *KNOWN_COLUMNS, "error")
 ChunkTransform = Callable[[pd.DataFrame, str], pd.DataFrame]
 DEFAULT_CHUNKSIZE = 50_000
 
@@ -38,24 +39,18 @@ class BatchSummary:
 
 def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -> pd.DataFrame:
     """Return ``frame`` with ``prediction``, ``uncertainty`` (one standard deviation),
-    ``in_domain``, ``domain_distance``, ``domain_reason`` (when the model has a domain model)
-    and ``error`` columns added."""
+    ``in_domain``, ``domain_distance``, ``domain_reason`` (when the model has a domain model),
+    the measured values of compositions in the training data (``known_value``,
+    ``known_spread``, ``known_count``, ``known_bound``) and ``error`` columns added."""
     clash = [c for c in OUTPUT_COLUMNS if c in frame.columns]
     if clash:
         raise InputError(
             f"the input already has column(s) {', '.join(map(repr, clash))}; rename them so "
             "that the scores do not overwrite them"
         )
-    prediction = model.predict(frame[formula_column].tolist())
-    out = frame.copy()
-    out["prediction"] = prediction.mean
-    out["uncertainty"] = prediction.std
-    if len(prediction.in_domain):
-        out["in_domain"] = prediction.in_domain
-        out["domain_distance"] = prediction.domain_distance
-        out["domain_reason"] = prediction.domain_reason
-    out["error"] = prediction.error
-    return out
+    scores = model.predict(frame[formula_column].tolist()).to_frame()
+    scores.index = frame.index
+    return pd.concat([frame, scores], axis=1)
 
 
 def count_rows(path: Path) -> int | None:

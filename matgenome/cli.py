@@ -23,6 +23,7 @@ from matgenome.modelfile import ModelFileError
 
 log = logging.getLogger("matgenome")
 EXIT_USAGE = 2
+CENSORED_CHOICES = ("drop", "bound")
 EXIT_INTERRUPTED = 130
 
 Handler = Callable[[argparse.Namespace], int]
@@ -87,7 +88,8 @@ def add_labelled_args(parser: argparse.ArgumentParser) -> None:
 
 
 def load_labelled(args: argparse.Namespace):
-    """Formulas, parsed targets, the target's description and the source of the rows."""
+    """Formulas, parsed targets, the target's description, the source of the rows and the
+    selection groups (a dataset's papers, or ``--group-column``)."""
     from matgenome.io import detect_formula_column, parse_target_values, read_table, require_column
 
     if bool(args.input) == bool(args.dataset):
@@ -95,11 +97,15 @@ def load_labelled(args: argparse.Namespace):
     if args.dataset:
         from matgenome.datasets import DATASETS, load
 
+        if args.dataset not in DATASETS:
+            raise InputError(f"unknown dataset {args.dataset!r}; shipped: "
+                             f"{', '.join(DATASETS)}")
         frame = load(args.dataset)
         info = DATASETS[args.dataset]
         target = {"name": info.target, "unit": info.unit, "transform": "none"}
+        groups = frame["doi"].tolist() if "doi" in frame.columns else None
         return (frame["formula"], _dataset_targets(frame), target,
-                f"shipped dataset {args.dataset}")
+                f"shipped dataset {args.dataset}", groups)
     frame = read_table(args.input)
     column = detect_formula_column(list(frame.columns), args.formula_column)
     if not args.target_column:
@@ -111,25 +117,45 @@ def load_labelled(args: argparse.Namespace):
     target = {"name": args.target_column,
               "unit": f"log10({unit})" if args.log10 and unit else unit,
               "transform": "log10" if args.log10 else "none"}
-    return frame[column], targets, target, str(args.input)
+    group_column = getattr(args, "group_column", None)
+    groups = None
+    if group_column:
+        groups = frame[require_column(list(frame.columns), group_column)].tolist()
+    return frame[column], targets, target, str(args.input), groups
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """The model options shared by train and evaluate: what you evaluate is what you train."""
+    from matgenome.models.selection import ALIASES, CANDIDATES
+
+    group = parser.add_argument_group("model (the same options for train and evaluate)")
+    group.add_argument("--recipe", default="auto", choices=("auto", *CANDIDATES, *ALIASES),
+                       help="auto (default): choose among the candidate recipes for the "
+                       "target by grouped cross-validation inside the training rows "
+                       "(conductivity targets: the conductivity recipe or extra trees on "
+                       "magpie); or a named recipe")
+    group.add_argument("--preset", default=None, help="feature preset (overrides the "
+                       "recipe's; no selection is run)")
+    group.add_argument("--kind", choices=("extra_trees", "random_forest"), default=None,
+                       help="tree ensemble (overrides the recipe's; no selection is run)")
+    group.add_argument("--n-estimators", type=int, default=None,
+                       help="trees (default: the recipe's, 500)")
+    group.add_argument("--censored", choices=CENSORED_CHOICES, default="drop",
+                       help="bound-only targets such as <1E-10: drop them (default) or "
+                       "train on the bound")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def model_options(args: argparse.Namespace) -> dict:
+    return {"recipe": args.recipe, "preset": args.preset, "kind": args.kind,
+            "n_estimators": args.n_estimators, "censored": args.censored}
 
 
 def _train_args(parser: argparse.ArgumentParser) -> None:
     add_labelled_args(parser)
-    parser.add_argument("--censored", choices=("drop", "bound"), default="drop",
-                        help="bound-only targets such as <1E-10: drop them (default) or "
-                        "train on the bound")
-    parser.add_argument("--recipe", choices=("obelix",),
-                        help="a model recipe with calibrated uncertainty: "
-                        "'obelix' (electrolyte+conduction features, calibrated extra "
-                        "trees; the shipped conductivity model). Default: a random forest")
-    parser.add_argument("--preset", default=None,
-                        help="feature preset (default: the recipe's, or magpie)")
-    parser.add_argument("--n-estimators", type=int, default=None,
-                        help="trees (default: the recipe's, or 300)")
-    parser.add_argument("--kind", choices=("random_forest", "extra_trees"),
-                        default="random_forest", help="tree ensemble")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_model_args(parser)
+    parser.add_argument("--group-column", help="column whose values (e.g. paper DOI) the "
+                        "recipe-selection folds keep together")
     parser.add_argument("--mobile-ion", help="element every in-domain candidate must contain, "
                         "e.g. Li for a Li-ion conductivity model")
     parser.add_argument("--name", help="model name recorded in the model card")
@@ -146,19 +172,20 @@ def run_train(args: argparse.Namespace) -> int:
     from matgenome.modelfile import save_model
     from matgenome.training import train_model
 
-    formulas, targets, target, source = load_labelled(args)
-    log.info("training on %d rows (recipe: %s)", len(formulas), args.recipe or args.kind)
+    formulas, targets, target, source, groups = load_labelled(args)
+    log.info("training on %d rows (recipe: %s)", len(formulas), args.recipe)
     model, report = train_model(
-        formulas, targets, preset=args.preset, recipe=args.recipe, censored=args.censored,
-        n_estimators=args.n_estimators, kind=args.kind, seed=args.seed,
-        mobile_ion=args.mobile_ion,
+        formulas, targets, **model_options(args), seed=args.seed,
+        mobile_ion=args.mobile_ion, groups=groups, progress=log.info,
         card={"name": args.name or Path(args.output).name, "target": target, "source": source},
     )
     for reason, example in report.examples.items():
         log.warning("skipped %d rows: %s, e.g. %s", len(report.skipped[reason]), reason,
                     example)
     path = save_model(model, args.output)
-    print(f"trained on {report.summary()}; model written to {path}")
+    chosen = model.card["selection"]
+    print(f"trained on {report.summary()}; recipe {chosen['chosen']} "
+          f"({chosen['protocol']}); model written to {path}")
     return 0
 
 
@@ -287,11 +314,12 @@ def _evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group-column", help="column to group by with --protocol group, "
                         "e.g. family or doi")
     parser.add_argument("--n-splits", type=int, default=5, help="folds or clusters (5)")
-    parser.add_argument("--preset", help="feature preset (default: the dataset's recipe)")
     parser.add_argument("--formula-column", help="formula column of a table")
     parser.add_argument("--target-column", help="target column of a table")
     parser.add_argument("--log10", action="store_true", help="evaluate log10 of the target")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
+    parser.add_argument("--target-unit", help="unit of the target cells, e.g. mS/cm; values "
+                        "are converted to the base unit (S/cm, eV, MPa) before --log10")
+    add_model_args(parser)
     parser.add_argument("--output", "-o", help="JSON result (versions, data hash, protocol, "
                         "metrics and per-row predictions)")
     parser.add_argument("--plot", metavar="DIR", help="write parity, residual and "
@@ -314,9 +342,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     log.info("evaluating on %s with protocol %s", args.data, args.protocol or "official")
     splits = 1 if (args.protocol or args.data) == "obelix" else args.n_splits
     with _progress(args, total=splits, unit="splits") as bar:
-        result = evaluate(data, protocol=args.protocol, features=args.preset,
-                          group_column=args.group_column, n_splits=args.n_splits,
-                          random_state=args.seed, output=args.output, progress=bar.update)
+        result = evaluate(data, protocol=args.protocol, group_column=args.group_column,
+                          n_splits=args.n_splits, random_state=args.seed,
+                          output=args.output, progress=bar.update,
+                          features=args.preset, model_options=_evaluation_options(args))
     print(result.table())
     if args.plot:
         _plot_evaluation(result, args.plot)
@@ -324,6 +353,21 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"{rows} predictions over {len(result.fold_metrics) or 1} split(s)"
           + (f"; result written to {args.output}" if args.output else ""))
     return 0
+
+
+def _evaluation_options(args: argparse.Namespace) -> dict:
+    options = model_options(args)
+    if args.data not in _dataset_names() and args.target_column:
+        unit = args.target_unit or ""
+        options["target"] = {"name": args.target_column,
+                             "unit": f"log10({unit})" if args.log10 and unit else unit}
+    return options
+
+
+def _dataset_names() -> tuple[str, ...]:
+    from matgenome.datasets import DATASETS
+
+    return tuple(DATASETS)
 
 
 def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
@@ -339,7 +383,8 @@ def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
     if not args.target_column:
         raise InputError("--target-column is required for a table")
     require_column(list(table.columns), args.target_column)
-    targets = parse_target_values(table[args.target_column], log10=args.log10)
+    targets = parse_target_values(table[args.target_column], log10=args.log10,
+                                  unit=args.target_unit)
     usable = targets.usable
     frame = table[usable].rename(columns={column: "formula"}).reset_index(drop=True)
     frame["target"] = targets.values[usable]

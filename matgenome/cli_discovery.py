@@ -16,8 +16,11 @@ import pandas as pd
 from matgenome.cli import _progress, add_labelled_args, command, load_labelled, log
 from matgenome.io import InputError
 
+SIMULATION_CALIBRATION = "cv"
 TOP_COLUMNS = ("rank", "formula", "family", "prediction", "uncertainty", "score", "in_domain",
-               "known_value", "supply_risk", "pareto")
+               "known_value", "known_spread", "supply_risk", "pareto")
+MEASURED_COLUMNS = ("formula", "family", "known_value", "known_spread", "known_count",
+                    "known_bound", "prediction", "uncertainty")
 
 
 # --- generate ----------------------------------------------------------------------------
@@ -221,7 +224,7 @@ def _screen_args(parser: argparse.ArgumentParser) -> None:
 def run_screen(args: argparse.Namespace) -> int:
     from matgenome.io import check_output_path
     from matgenome.modelfile import load_model
-    from matgenome.screen import rank_candidates
+    from matgenome.screen import new_first, rank_candidates
 
     output = check_output_path(args.output, [])
     settings = _rank_settings(args)
@@ -232,9 +235,23 @@ def run_screen(args: argparse.Namespace) -> int:
     candidates = _generate(args, known)
     log.info("generated %d candidates from %s", len(candidates),
              ", ".join(args.family) if args.family else "all seed families")
-    ranked = rank_candidates(model, candidates, "formula", settings)
+    settings.new_only = True
+    ranked = new_first(rank_candidates(model, candidates, "formula", settings))
     _finish_ranking(args, ranked, output, model, "formula")
+    _print_measured(ranked, args.top)
     return 0
+
+
+def _print_measured(ranked: pd.DataFrame, n: int) -> None:
+    """Candidates already in the training data, apart from the new ones."""
+    measured = ranked[ranked["measured"].astype(bool)]
+    if measured.empty:
+        return
+    shown = [c for c in MEASURED_COLUMNS if c in measured.columns]
+    top = measured.sort_values("known_value", ascending=False, na_position="last").head(n)
+    print(f"\n{len(measured)} candidates were already measured (not ranked; top {len(top)} by "
+          "measured value, known_spread = sd of repeats):")
+    print(top[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
 # --- simulate ----------------------------------------------------------------------------
@@ -243,7 +260,8 @@ def run_screen(args: argparse.Namespace) -> int:
 def _simulate_args(parser: argparse.ArgumentParser) -> None:
     add_labelled_args(parser)
     parser.add_argument("--objective", choices=("max", "min"), default="max")
-    parser.add_argument("--preset", default="magpie", help="feature preset (default magpie)")
+    parser.add_argument("--preset", default=None, help="feature preset (default: that of the "
+                        "default recipe for the target)")
     parser.add_argument("--strategies", default="ei,ucb,mli,mei,mu,random",
                         help="comma-separated acquisition strategies and 'random'")
     parser.add_argument("--trials", type=int, default=20, help="seeded trials (default 20)")
@@ -262,17 +280,21 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
          "--plot curves.png")(_simulate_args)
 def run_simulate(args: argparse.Namespace) -> int:
     from matgenome.features import compute_features
-    from matgenome.models.forest import UncertainForestRegressor
+    from matgenome.models.selection import custom_candidate, default_candidate
     from matgenome.simulation import simulate_discovery
 
-    formulas, y = _labelled(args)
-    X, errors = compute_features(formulas, preset=args.preset)
+    formulas, y, target = _labelled(args)
+    candidate = default_candidate(target)
+    if args.preset:
+        candidate = custom_candidate(args.preset, None, candidate)
+    X, errors = compute_features(formulas, preset=candidate.features)
     keep = np.array([not e for e in errors]) & np.isfinite(y)
     X, y = X[keep], y[keep]
-    log.info("simulating on %d labelled rows (%d left out)", len(y), int((~keep).sum()))
+    log.info("simulating on %d labelled rows (%d left out) with recipe %s on %s", len(y),
+             int((~keep).sum()), candidate.name, candidate.features)
 
-    def factory() -> UncertainForestRegressor:
-        return UncertainForestRegressor(n_estimators=args.n_estimators, random_state=None)
+    def factory():
+        return candidate.estimator(None, args.n_estimators, calibration=SIMULATION_CALIBRATION)
 
     strategies = [s.strip() for s in args.strategies.split(",")]
     with _progress(args, total=args.trials * len(strategies), unit="runs") as bar:
@@ -297,8 +319,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
-    """Formulas and exact targets (censored and unusable rows as NaN) of the simulation."""
-    formulas, targets, _, _ = load_labelled(args)
+def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray, dict]:
+    """Formulas, exact targets (censored and unusable rows as NaN) and the target's
+    description."""
+    formulas, targets, target, _, _ = load_labelled(args)
     y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
-    return list(formulas), y
+    return list(formulas), y, target

@@ -411,16 +411,22 @@ def summarise_folds(fold_scores: list[dict[str, Any]]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ running models
 
 
-def fit_model(model: Any, X: np.ndarray, y: np.ndarray, censored: np.ndarray) -> Any:
+def fit_model(model: Any, X: np.ndarray, y: np.ndarray, censored: np.ndarray,
+              groups: Sequence[object] | None = None) -> Any:
     """Fit ``model``; censored rows go to models whose ``fit`` takes ``censored``.
 
     A model without that argument is trained on the uncensored rows only: passing an upper
-    bound as if it were a measurement would bias it.
+    bound as if it were a measurement would bias it. ``groups`` (e.g. papers) reach models
+    whose ``fit`` takes them, for model selection inside the training rows.
     """
-    if "censored" in inspect.signature(model.fit).parameters:
-        return model.fit(X, y, censored=censored)
+    parameters = inspect.signature(model.fit).parameters
+    extra = {"groups": groups} if groups is not None and "groups" in parameters else {}
+    if "censored" in parameters:
+        return model.fit(X, y, censored=censored, **extra)
     keep = ~censored
-    return model.fit(X[keep], y[keep])
+    if groups is not None and extra:
+        extra["groups"] = [g for g, k in zip(groups, keep, strict=True) if k]
+    return model.fit(X[keep], y[keep], **extra)
 
 
 def predict_model(model: Any, X: np.ndarray, task: str) -> dict[str, np.ndarray]:
@@ -433,19 +439,11 @@ def predict_model(model: Any, X: np.ndarray, task: str) -> dict[str, np.ndarray]
             return {"y_pred": np.asarray(model.predict_proba(X))[:, 1]}
         return {"y_pred": np.asarray(model.predict(X), dtype=float)}
     if hasattr(model, "predict_uncertainty"):
-        parts = model.predict_uncertainty(X)
-        out = {"y_pred": np.asarray(parts["mean"]), "y_std": np.asarray(parts["uncertainty"])}
-        for name in ("epistemic", "noise"):
-            if name in parts:
-                out[f"y_{name}"] = np.asarray(parts[name])
-        return out
-    if hasattr(model, "predict_components"):
-        mean, epistemic, noise = model.predict_components(X)
-        return {"y_pred": np.asarray(mean), "y_std": np.sqrt(epistemic**2 + noise**2),
-                "y_epistemic": np.asarray(epistemic), "y_noise": np.asarray(noise)}
-    if "return_std" in inspect.signature(model.predict).parameters:
-        mean, std = model.predict(X, return_std=True)
-        return {"y_pred": np.asarray(mean), "y_std": np.asarray(std)}
+        from matgenome.models import predict_parts
+
+        parts = predict_parts(model, X)
+        return {"y_pred": parts["mean"], "y_std": parts["uncertainty"],
+                "y_epistemic": parts["epistemic"], "y_noise": parts["noise"]}
     return {"y_pred": np.asarray(model.predict(X), dtype=float)}
 
 
@@ -550,11 +548,14 @@ def run_protocol(
         ValueError: a split shares a composition (or group) between train and test.
     """
     start = time.perf_counter()
-    X = np.asarray(features, dtype=float)
+    # Models on formulas (the training path) get an object array; others get descriptors.
+    X = np.asarray(features, dtype=object if _holds_text(features) else float)
     y = frame["target"].to_numpy(dtype=float)
     censored = _censored(frame)
     keys = composition_keys(frame["formula"].tolist())
     groups = frame[group_column].tolist() if group_column else None
+    # Papers (or the grouping column) also keep model selection inside a training set honest.
+    fit_groups = frame["doi"].tolist() if "doi" in frame.columns else groups
     notes: list[str] = []
     rows, fold_scores, model = [], [], None
     for k, (train, test) in enumerate(splits):
@@ -563,7 +564,8 @@ def run_protocol(
             if not allow_leakage:
                 raise ValueError(f"fold {k}: {leak.describe()}")
             notes.append(f"fold {k}: {leak.describe()}")
-        model = fit_model(make_model(), X[train], y[train], censored[train])
+        model = fit_model(make_model(), X[train], y[train], censored[train],
+                          None if fit_groups is None else [fit_groups[i] for i in train])
         predicted = predict_model(model, X[test], task)
         table = _prediction_table(frame, keys, test, k, predicted)
         fold_scores.append(score_predictions(table, task, conductivity))
@@ -606,6 +608,7 @@ def evaluate(
     task: str | None = None,
     output: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
+    model_options: dict[str, Any] | None = None,
 ) -> EvaluationResult:
     """Evaluate a model on a shipped dataset or a table; the entry point of ``matgenome evaluate``.
 
@@ -616,31 +619,44 @@ def evaluate(
             for the task (:func:`default_model`).
         protocol: ``obelix``, ``matbench``, ``kfold``, ``group`` or ``loco``; default: the
             official protocol of a shipped dataset, ``kfold`` for a table.
-        features: a feature preset name for ``matgenome.features``, a function of the
-            formula list returning the matrix, or a precomputed matrix aligned with the
-            table's rows; default: the featurizer of the dataset's recipe
-            (``matgenome.models.recipes``), else the ``default`` preset.
+        features: for a given ``model`` or a classification task: a feature preset name,
+            a function of the formula list returning the matrix, or a precomputed matrix
+            aligned with the table's rows; default: the featurizer of the dataset's recipe
+            (``matgenome.models.recipes``), else the ``default`` preset. Regression
+            without ``model`` uses the training path and its own features.
         group_column: the column for ``protocol="group"`` (``family`` or ``doi``).
         n_splits: folds (``kfold``, ``group``) or clusters (``loco``).
         random_state: seed of the fold assignment.
         task: ``regression`` or ``classification``; default: from the dataset.
         output: where to write the JSON result (atomically); nothing is written if None.
         progress: called with 1 after each split (for progress bars).
+        model_options: with no ``model``, for regression: the options of ``matgenome
+            train`` (``recipe``, ``preset``, ``kind``, ``censored``, ``n_estimators``,
+            ``target``), so each fold trains exactly what ``train`` would
+            (:class:`matgenome.training.TrainedModelRegressor`).
     """
     frame, name = load_table(dataset)
     task = task or frame.attrs.get("task", "regression")
     protocol = protocol or _default_protocol(name)
-    if features is None:
-        features = _default_features(name)
     formulas = frame["formula"].tolist()
-    if isinstance(features, str):
-        X = featurize(formulas, features)
-    elif callable(features):
-        X = np.asarray(features(formulas), dtype=float)
+    if model is None and task == "regression":
+        # Each fold trains through `matgenome train`'s path, which featurizes by itself.
+        model, X = _training_path(frame, name, model_options or {}, random_state)
+        features, clustering = "chosen by the training path", None
     else:
-        X = np.asarray(features, dtype=float)
+        if features is None:
+            features = _default_features(name)
+        if isinstance(features, str):
+            X = featurize(formulas, features)
+        elif callable(features):
+            X = np.asarray(features(formulas), dtype=float)
+        else:
+            X = np.asarray(features, dtype=float)
+        clustering = X
+    if protocol == "loco" and clustering is None:
+        clustering = featurize(formulas, "default")
     splits = make_splits(
-        frame, protocol, features=X, group_column=group_column,
+        frame, protocol, features=clustering, group_column=group_column,
         n_splits=n_splits, random_state=random_state,
     )
     description = {
@@ -649,6 +665,7 @@ def evaluate(
         "features": features if isinstance(features, str) else getattr(
             features, "__qualname__", "precomputed"
         ),
+        **({"model_options": model_options} if model_options else {}),
     }
     result = run_protocol(
         frame, X, model or (lambda: default_model(task, name)), splits,
@@ -660,6 +677,26 @@ def evaluate(
     if output is not None:
         result.write_json(output)
     return result
+
+
+def _training_path(frame: pd.DataFrame, name: str, options: dict[str, Any],
+                   seed: int) -> tuple[Callable[[], Any], np.ndarray]:
+    """The training path of ``matgenome train`` as a model factory on formulas."""
+    from matgenome.training import TrainedModelRegressor, dataset_target
+
+    options = {"seed": seed, **options}
+    options.setdefault("target", dataset_target(frame) if name in _shipped() else None)
+
+    def factory() -> TrainedModelRegressor:
+        return TrainedModelRegressor(**options)
+
+    return factory, frame["formula"].astype(str).to_numpy(dtype=object)
+
+
+def _shipped() -> tuple[str, ...]:
+    from matgenome.datasets import DATASETS
+
+    return tuple(DATASETS)
 
 
 def default_model(task: str, dataset: str = "") -> Any:
@@ -790,6 +827,11 @@ def _mean_std(values: list[Any]) -> dict[str, float]:
     if len(numbers) == 0:
         return {"mean": math.nan, "std": math.nan}
     return {"mean": float(numbers.mean()), "std": float(numbers.std(ddof=0))}
+
+
+def _holds_text(features: Any) -> bool:
+    values = np.asarray(features, dtype=object)
+    return values.ndim == 1 and values.size > 0 and isinstance(values[0], str)
 
 
 def _censored(frame: pd.DataFrame) -> np.ndarray:

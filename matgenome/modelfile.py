@@ -21,6 +21,7 @@ truncated, modified or foreign file is refused with a clear message and never ru
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.known import KnownMeasurements
 from matgenome.models import Prediction, predict_formulas
 from matgenome.resources import shipped_path
 
@@ -70,8 +72,17 @@ class TrainedModel:
 
     def predict(self, formulas: Iterable[object]) -> Prediction:
         """Mean and one-standard-deviation uncertainty for every formula (NaN + reason
-        for rows that cannot be scored), with applicability-domain flags."""
-        return predict_formulas(self.estimator, formulas, domain=self.domain)
+        for rows that cannot be scored), with applicability-domain flags and, for
+        compositions in the training data, their measured values (``Prediction.known``)."""
+        formulas = list(formulas)
+        prediction = predict_formulas(self.estimator, formulas, domain=self.domain)
+        prediction.attach_known(self.known.lookup(formulas))
+        return prediction
+
+    @functools.cached_property
+    def known(self) -> KnownMeasurements:
+        """Measured values per composition of the training data (censored ones as bounds)."""
+        return KnownMeasurements.from_training_data(self.training_data)
 
     @property
     def target(self) -> str:

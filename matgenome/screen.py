@@ -2,8 +2,9 @@
 
 ``rank_candidates`` scores a table of compositions with a model and adds, row for row:
 ``prediction`` and ``uncertainty`` (one standard deviation), the applicability-domain flag
-``in_domain`` with ``domain_distance`` and ``domain_reason``, ``known_value`` (the measured
-value when the composition is in the model's training data), supply risk and cost, the
+``in_domain`` with ``domain_distance`` and ``domain_reason``, ``measured`` with
+``known_value``, ``known_spread``, ``known_count`` and ``known_bound`` (what the model's
+training data say about the composition, ``matgenome.known``), supply risk and cost, the
 acquisition ``score``, ``rank`` and the Pareto front over score and supply risk.
 ``screen`` generates candidates from the shipped seed families first.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.known import known_mask
 from matgenome.modelfile import TrainedModel
 from matgenome.ranking import Constraints, pareto_table, rank_table
 from matgenome.supply import add_supply_columns
@@ -39,6 +41,9 @@ class RankSettings:
     pareto_objectives: Mapping[str, str] = field(
         default_factory=lambda: {"score": "max", "supply_risk": "min"}
     )
+    # Rank only compositions that were never measured (the question "what to make next");
+    # measured ones keep their known values and get no rank.
+    new_only: bool = False
 
 
 def rank_candidates(
@@ -51,14 +56,12 @@ def rank_candidates(
     settings = settings or RankSettings()
     formulas = frame[formula_column].tolist()
     prediction = model.predict(formulas)
-    out = frame.copy()
-    out["prediction"] = prediction.mean
-    out["uncertainty"] = prediction.std
-    out["error"] = prediction.error
-    out["in_domain"] = prediction.in_domain if len(prediction.in_domain) else True
-    out["domain_distance"] = prediction.domain_distance if len(prediction.in_domain) else np.nan
-    out["domain_reason"] = prediction.domain_reason if len(prediction.in_domain) else ""
-    out["known_value"] = _known_values(model, formulas)
+    scores = prediction.to_frame()
+    scores.index = frame.index
+    out = pd.concat([frame.drop(columns=[c for c in scores if c in frame]), scores], axis=1)
+    if "in_domain" not in out:
+        out["in_domain"], out["domain_distance"], out["domain_reason"] = True, np.nan, ""
+    out["measured"] = known_mask(scores)
     out = add_supply_columns(out, formula_column=formula_column)
     best = _best_measured(model, settings.objective, settings.target)
     ranked = rank_table(
@@ -69,24 +72,19 @@ def rank_candidates(
         else None,
         formula_column=formula_column, best=best,
     )
+    if settings.new_only:
+        ranked = _rank_new_only(ranked)
     return pareto_table(ranked, objectives=dict(settings.pareto_objectives))
 
 
-def _known_values(model: TrainedModel, formulas: list[object]) -> np.ndarray:
-    """The mean measured value of each formula's composition in the training data."""
-    from matgenome.generation import composition_key, known_values
+def _rank_new_only(ranked: pd.DataFrame) -> pd.DataFrame:
+    """Ranks 1, 2, ... over the compositions not yet measured; measured ones get none."""
+    from matgenome.ranking import rank_scores
 
-    values = np.full(len(formulas), np.nan)
-    if model.training_data is None or model.training_data.empty:
-        return values
-    exact = model.training_data[model.training_data["censor"] == ""]
-    lookup = known_values(exact)
-    for i, formula in enumerate(formulas):
-        try:
-            values[i] = lookup.get(composition_key(formula), np.nan)
-        except ValueError:  # unparseable rows already carry an error
-            continue
-    return values
+    eligible = ranked["rank"].notna().to_numpy() & ~ranked["measured"].to_numpy(bool)
+    ranked["rank"] = pd.array(rank_scores(ranked["score"].to_numpy(float), eligible),
+                              dtype="Int64")
+    return ranked
 
 
 def _best_measured(model: TrainedModel, objective: str, target: float | None) -> float | None:
@@ -98,3 +96,16 @@ def _best_measured(model: TrainedModel, objective: str, target: float | None) ->
         return None
     exact = data.loc[data["censor"] == "", "target"].to_numpy(float)
     return float(best_known(exact, objective, target=target)) if len(exact) else None
+
+
+def new_first(ranked: pd.DataFrame) -> pd.DataFrame:
+    """Rows ordered for reading: ranked rows by rank, then measured ones, then the rest."""
+    order = pd.DataFrame({
+        "unranked": ranked["rank"].isna().to_numpy(),
+        "measured": ranked["measured"].to_numpy(bool),
+        "rank": ranked["rank"].astype(float).to_numpy(),
+        "score": -ranked["score"].astype(float).to_numpy(),
+    })
+    index = order.sort_values(["unranked", "measured", "rank", "score"],
+                              na_position="last", kind="stable").index
+    return ranked.iloc[index.to_numpy()]

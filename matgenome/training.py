@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from matgenome.composition import parse_many
 from matgenome.datasets import data_hash
 from matgenome.domain import DomainModel
 from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
-from matgenome.models import DEFAULT_PRESET, make_model
+from matgenome.models import make_model
+from matgenome.models.selection import (
+    Selection,
+    candidates_for,
+    custom_candidate,
+    get_candidate,
+    select_candidate,
+)
 
 CENSORED_TREATMENTS = ("drop", "bound")
 
@@ -47,39 +56,79 @@ def train_model(
     formulas: pd.Series,
     targets: TargetValues,
     *,
+    recipe: str = "auto",
     preset: str | None = None,
-    recipe: str | None = None,
+    kind: str | None = None,
     censored: str = "drop",
     n_estimators: int | None = None,
-    kind: str = "random_forest",
     seed: int = 0,
     n_jobs: int | None = None,
     mobile_ion: str | None = None,
+    groups: Sequence[object] | None = None,
     card: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[TrainedModel, TrainingReport]:
     """Fit a model on the usable rows and return it with a report of skipped rows.
 
     Args:
         formulas: formula strings, one per row.
         targets: parsed target values (``matgenome.io.parse_target_values``).
-        preset: feature preset (default: the recipe's, or ``magpie``).
-        recipe: a recipe of ``matgenome.models.recipes`` with calibrated uncertainty
-            (``obelix``: its features and calibrated extra trees); None for the
-            out-of-bag calibrated forest set by ``kind`` and ``n_estimators``.
+        recipe: ``auto`` (default): choose among the candidates for the target by grouped
+            cross-validation inside these rows (``matgenome.models.selection``); or a
+            recipe name (``conductivity``/``obelix``, ``extra_trees_magpie``, ...).
+        preset, kind: override the recipe's feature preset or tree ensemble
+            (``extra_trees``/``random_forest``); with either and ``recipe="auto"`` no
+            selection is run.
         censored: ``drop`` leaves bound-only rows (``<1E-10``) out; ``bound`` trains on the
             bound as if it were the value (biased; kept for comparison).
-        n_estimators, kind, seed, n_jobs: the ensemble's settings (default trees: the
-            recipe's, or 300).
+        n_estimators, seed, n_jobs: trees (default: the recipe's), seed, parallel jobs.
         mobile_ion: element every in-domain candidate must contain (``"Li"`` for a Li-ion
             conductivity model); None for properties without one.
-        card: model-card fields to record (name, target, source, intended use, limits).
+        groups: one label per row (e.g. paper DOI) that the selection folds keep together.
+        card: model-card fields to record (name, target, source, intended use, limits);
+            ``card["target"]`` (name, unit) decides whether the conductivity recipe is a
+            candidate.
+        progress: called with a line of text as candidates are scored.
     """
     if censored not in CENSORED_TREATMENTS:
         raise ValueError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
-    preset, regressor = _regressor(recipe, preset, n_estimators, seed, n_jobs)
+    if recipe != "auto":
+        get_candidate(recipe)  # an unknown name fails before any row is read
     formulas = pd.Series(formulas).reset_index(drop=True)
     compositions, formula_errors = parse_many(formulas)
     report = TrainingReport(rows_read=len(formulas), rows_used=0)
+    use = _usable_rows(formulas, formula_errors, targets, censored, report)
+    rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
+    y = targets.values[use]
+    report.duplicates = duplicate_spread(rows, y)
+    row_groups = None if groups is None else [g for g, k in zip(groups, use, strict=True) if k]
+    selection = choose_recipe(rows, y, recipe, preset, kind, (card or {}).get("target"),
+                              groups=row_groups, seed=seed, n_jobs=n_jobs, progress=progress)
+    candidate = selection.chosen
+    estimator = make_model(candidate.features, candidate.estimator(seed, n_estimators, n_jobs))
+    # Featurize once: the same matrix trains the regressor and the domain model.
+    X = estimator[0].fit(rows).transform(rows)
+    estimator[-1].fit(X, y)
+    domain = DomainModel(mobile_ion=mobile_ion).fit([str(c.formula) for c in rows], X)
+    used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
+    elements = sorted({str(el) for c in rows for el in c.elements})
+    model_card = _card(card or {}, estimator, used, report, censored, candidate.features,
+                       seed, elements, mobile_ion)
+    model_card["recipe"] = candidate.describe()
+    model_card["selection"] = selection.to_card()
+    # Every row with a valid formula and target is kept as known data, censored ones too.
+    known = np.array([not f and not t for f, t in zip(formula_errors, targets.errors,
+                                                      strict=True)])
+    training_data = pd.DataFrame({"formula": formulas[known].to_numpy(),
+                                  "target": targets.values[known],
+                                  "censor": targets.censor[known]})
+    return TrainedModel(estimator=estimator, card=model_card, training_data=training_data,
+                        domain=domain), report
+
+
+def _usable_rows(formulas: pd.Series, formula_errors: list[str], targets: TargetValues,
+                 censored: str, report: TrainingReport) -> np.ndarray:
+    """Rows to train on; the others are recorded in ``report`` with their reason."""
     use = np.ones(len(formulas), dtype=bool)
     for i in range(len(formulas)):
         if formula_errors[i]:
@@ -96,42 +145,29 @@ def train_model(
     if report.rows_used < 5:
         raise ValueError(f"only {report.rows_used} usable rows; at least 5 are needed. "
                          + report.summary())
-    rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
-    y = targets.values[use]
-    report.duplicates = duplicate_spread(rows, y)
-    estimator = make_model(preset=preset, n_estimators=n_estimators or 300, kind=kind,
-                           random_state=seed, n_jobs=n_jobs, regressor=regressor)
-    estimator.fit(rows, y)
-    domain = DomainModel(mobile_ion=mobile_ion).fit(
-        [str(c.formula) for c in rows], estimator[0].transform(rows))
-    used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
-    elements = sorted({str(el) for c in rows for el in c.elements})
-    model_card = _card(card or {}, estimator, used, report, censored, preset, seed, elements,
-                       mobile_ion)
-    # Every row with a valid formula and target is kept as known data, censored ones too.
-    known = np.array([not f and not t for f, t in zip(formula_errors, targets.errors,
-                                                      strict=True)])
-    training_data = pd.DataFrame({"formula": formulas[known].to_numpy(),
-                                  "target": targets.values[known],
-                                  "censor": targets.censor[known]})
-    return TrainedModel(estimator=estimator, card=model_card, training_data=training_data,
-                        domain=domain), report
+    return use
 
 
-def _regressor(recipe: str | None, preset: str | None, n_estimators: int | None,
-               seed: int, n_jobs: int | None) -> tuple[str, Any]:
-    """The feature preset and the regressor (None: the default forest) of a recipe."""
-    if recipe is None:
-        return preset or DEFAULT_PRESET, None
-    from matgenome.models.recipes import get_recipe
-
-    chosen = get_recipe(recipe)
-    options = {} if n_estimators is None else {"n_estimators": n_estimators}
-    regressor = chosen.make_model(random_state=seed, n_jobs=n_jobs, **options)
-    if not hasattr(regressor, "predict_components"):
-        raise ValueError(f"recipe {recipe!r} gives no calibrated uncertainty; use one with "
-                         "it (obelix) or none")
-    return preset or chosen.features, regressor
+def choose_recipe(
+    compositions: Sequence[object],
+    y: np.ndarray,
+    recipe: str = "auto",
+    preset: str | None = None,
+    kind: str | None = None,
+    target: dict[str, Any] | None = None,
+    **options: Any,
+) -> Selection:
+    """The recipe for these rows: named, built from explicit options, or selected by CV."""
+    if recipe != "auto":
+        named = get_candidate(recipe)
+        if preset is None and kind is None:
+            return Selection(named, protocol=f"recipe {recipe!r} given: no selection")
+        return Selection(custom_candidate(preset, kind, named),
+                         protocol=f"recipe {recipe!r} with options given: no selection")
+    if preset is not None or kind is not None:
+        return Selection(custom_candidate(preset, kind),
+                         protocol="preset/estimator given: no selection")
+    return select_candidate(compositions, y, candidates_for(target), **options)
 
 
 def duplicate_spread(compositions: list, values: np.ndarray) -> dict[str, float]:
@@ -183,8 +219,7 @@ def _card(
         "estimator": {
             "class": f"{type(regressor).__module__}.{type(regressor).__qualname__}",
             "params": {k: _jsonable(v) for k, v in regressor.get_params().items()},
-            "uncertainty_scale": float(getattr(regressor, "uncertainty_scale_",
-                                               getattr(regressor, "scale_", 1.0))),
+            "uncertainty_scale": float(getattr(regressor, "scale_", 1.0)),
             "noise_std": float(getattr(regressor, "noise_std_", 0.0)),
         },
         "seed": seed,
@@ -234,8 +269,10 @@ def train(
         ``train(frame, "sigma", log10=True)`` with a formula column detected by name;
         ``train(["Li2O", ...], [1e-3, ...], log10=True)``; target cells may be text such as
         ``<1E-10`` (censored) or ``3 × 10^-4``. Further options go to ``train_model``
-        (``preset``, ``recipe``, ``censored``, ``n_estimators``, ``kind``, ``seed``, ``mobile_ion``,
-        ``card``).
+        (``recipe``, ``preset``, ``kind``, ``censored``, ``n_estimators``, ``seed``,
+        ``mobile_ion``, ``groups``, ``card``). A table from ``matgenome.datasets.load``
+        brings its target description (so a conductivity gets the conductivity recipe as
+        a candidate) and its papers (``doi``) as selection groups.
     """
     from matgenome.io import detect_formula_column, parse_target_values, require_column
 
@@ -249,6 +286,9 @@ def train(
             # A table from matgenome.datasets.load: the bounds are flagged in 'censor'.
             parsed = parse_target_values(list(values), log10=log10, unit=unit)
             parsed.censor = data["censor"].fillna("").astype(str).to_numpy()
+            options.setdefault("card", {}).setdefault("target", dataset_target(data))
+            if "doi" in data.columns:
+                options.setdefault("groups", data["doi"].tolist())
             model, _ = train_model(formulas, parsed, **options)
             return model
     else:
@@ -260,3 +300,59 @@ def train(
     parsed = parse_target_values(list(values), log10=log10, unit=unit)
     model, _ = train_model(formulas, parsed, **options)
     return model
+
+
+def dataset_target(frame: pd.DataFrame) -> dict[str, str]:
+    """The target description of a table from ``matgenome.datasets.load``."""
+    from matgenome.datasets import DATASETS
+
+    info = DATASETS.get(frame.attrs.get("dataset", ""))
+    if info is None:
+        return {"name": "target", "unit": frame.attrs.get("unit", ""), "transform": "none"}
+    return {"name": info.target, "unit": info.unit, "transform": "none"}
+
+
+class TrainedModelRegressor(RegressorMixin, BaseEstimator):
+    """``train_model`` as a scikit-learn regressor on formulas: what ``evaluate`` scores.
+
+    ``fit(formulas, y, censored=mask)`` runs exactly the training path of ``matgenome
+    train`` (recipe selection inside the training rows, the calibrated trees, the domain
+    model) with the options given here, so an evaluation scores the model a user would
+    train. ``predict_uncertainty`` gives the project's uncertainty parts.
+    """
+
+    def __init__(self, recipe: str = "auto", preset: str | None = None,
+                 kind: str | None = None, censored: str = "drop",
+                 n_estimators: int | None = None, seed: int = 0, n_jobs: int | None = None,
+                 target: dict[str, Any] | None = None) -> None:
+        self.recipe = recipe
+        self.preset = preset
+        self.kind = kind
+        self.censored = censored
+        self.n_estimators = n_estimators
+        self.seed = seed
+        self.n_jobs = n_jobs
+        self.target = target
+
+    def fit(self, X: Sequence[object], y: np.ndarray, censored: np.ndarray | None = None,
+            groups: Sequence[object] | None = None) -> TrainedModelRegressor:
+        y = np.asarray(y, dtype=float)
+        bound = np.zeros(len(y), bool) if censored is None else np.asarray(censored, bool)
+        targets = TargetValues(values=y, censor=np.where(bound, "<", ""),
+                               errors=[""] * len(y))
+        self.model_, self.report_ = train_model(
+            pd.Series(list(X)), targets, recipe=self.recipe, preset=self.preset,
+            kind=self.kind, censored=self.censored, n_estimators=self.n_estimators,
+            seed=self.seed, n_jobs=self.n_jobs, groups=groups,
+            card={"target": self.target} if self.target else None,
+        )
+        return self
+
+    def predict_uncertainty(self, X: Sequence[object]) -> dict[str, np.ndarray]:
+        prediction = self.model_.predict(list(X))
+        return {"mean": prediction.mean, "uncertainty": prediction.std,
+                "epistemic": prediction.epistemic, "noise": prediction.noise}
+
+    def predict(self, X: Sequence[object], return_std: bool = False):
+        parts = self.predict_uncertainty(X)
+        return (parts["mean"], parts["uncertainty"]) if return_std else parts["mean"]

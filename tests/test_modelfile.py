@@ -17,7 +17,7 @@ from matgenome.modelfile import (
     load_model,
     save_model,
 )
-from matgenome.models.forest import UncertainForestRegressor
+from matgenome.models.calibrated import CalibratedTreesRegressor
 
 
 class Foreign:
@@ -29,7 +29,7 @@ def saved(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4))
     y = X[:, 0] + rng.normal(0, 0.1, 60)
-    estimator = UncertainForestRegressor(n_estimators=8, random_state=0).fit(X, y)
+    estimator = CalibratedTreesRegressor(n_estimators=8, random_state=0).fit(X, y)
     path = save_model(TrainedModel(estimator, {"name": "toy"}), tmp_path / "toy")
     return path, X, estimator.predict(X)
 
@@ -129,5 +129,5 @@ def test_recipe_model_round_trips_with_its_preset(tmp_path) -> None:
     np.testing.assert_array_equal(prediction.mean[:2], model.predict(["Li3PS4",
                                                                       "Li7La3Zr2O12"]).mean)
     assert (prediction.std[:2] > 0).all() and prediction.error[2]
-    with pytest.raises(ValueError, match="no calibrated uncertainty"):
+    with pytest.raises(ValueError, match="unknown recipe 'matbench_steels'"):
         train_model(train["formula"], targets, recipe="matbench_steels")

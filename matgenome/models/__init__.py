@@ -1,8 +1,18 @@
 """Regressors from compositions to a property, with a mean and an uncertainty per row.
 
 A model is a scikit-learn ``Pipeline``: a ``CompositionFeaturizer`` followed by a
-regressor whose ``predict(X, return_std=True)`` returns the mean and one standard deviation.
-``predict_formulas`` scores any list of formulas without stopping at bad ones.
+regressor. There is one regressor class, :class:`CalibratedTreesRegressor`, and one
+uncertainty interface that every caller uses:
+
+``regressor.predict_uncertainty(X) -> {"mean", "uncertainty", "epistemic", "noise"}``
+
+``uncertainty`` is the total predictive standard deviation (target units), the root sum
+of squares of ``epistemic`` (scaled tree disagreement: shrinks with data near the row) and
+``noise`` (observation scatter that no amount of data removes). Wrappers such as
+``matgenome.models.censored`` provide the same method. ``predict(X, return_std=True)``
+returns ``(mean, uncertainty)`` for scikit-learn compatibility. ``predict_formulas`` scores
+any list of formulas without stopping at bad ones. Which recipe (features and estimator
+settings) a table gets is decided in one place, ``matgenome.models.selection``.
 """
 
 from __future__ import annotations
@@ -14,12 +24,10 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from matgenome.models.forest import UncertainForestRegressor
+from matgenome.models.calibrated import CalibratedTreesRegressor
 
-__all__ = ["Prediction", "UncertainForestRegressor", "make_model", "predict_formulas"]
-
-DEFAULT_PRESET = "magpie"
-
+__all__ = ["CalibratedTreesRegressor", "Prediction", "make_model", "predict_formulas",
+           "predict_parts"]
 
 @dataclass
 class Prediction:
@@ -27,7 +35,9 @@ class Prediction:
 
     ``mean`` and ``std`` (one standard deviation of the prediction, in target units) are
     NaN where the row could not be scored, and ``error`` says why ("" where scored).
-    ``noise`` is the model's estimate of the observation noise, kept apart from ``std``.
+    ``std`` is the total predictive std; ``epistemic`` (model uncertainty) and ``noise``
+    (the model's estimate of the observation noise) are its two parts,
+    ``std**2 = epistemic**2 + noise**2``.
     With a domain model, ``in_domain``, ``domain_distance`` and ``domain_reason`` say
     whether each row resembles the training data (the prediction is never altered).
     """
@@ -36,44 +46,73 @@ class Prediction:
     std: np.ndarray
     error: list[str]
     noise: np.ndarray = field(default_factory=lambda: np.empty(0))
+    epistemic: np.ndarray = field(default_factory=lambda: np.empty(0))
     in_domain: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     domain_distance: np.ndarray = field(default_factory=lambda: np.empty(0))
     domain_reason: list[str] = field(default_factory=list)
+
+    known: Any = None  # pandas DataFrame of matgenome.known.KNOWN_COLUMNS, or None
 
     @property
     def scored(self) -> np.ndarray:
         return np.array([not e for e in self.error], dtype=bool)
 
+    def to_frame(self) -> Any:
+        """The output columns of ``predict``/``rank``, one row per input row, in order:
+        ``prediction``, ``uncertainty`` (total 1 sd), the domain columns (when a domain
+        model was used), the measured values (when known data were attached), ``error``."""
+        import pandas as pd
 
-def make_model(
-    preset: str = DEFAULT_PRESET,
-    n_estimators: int = 300,
-    kind: str = "random_forest",
-    max_features: float | str | None = 1.0,
-    min_samples_leaf: int = 1,
-    random_state: int | None = 0,
-    n_jobs: int | None = None,
-    regressor: Any = None,
-) -> Pipeline:
-    """A composition -> property pipeline: featurizer plus calibrated tree ensemble.
+        out = pd.DataFrame({"prediction": self.mean, "uncertainty": self.std})
+        if len(self.in_domain):
+            out["in_domain"] = self.in_domain
+            out["domain_distance"] = self.domain_distance
+            out["domain_reason"] = self.domain_reason
+        if self.known is not None:
+            for column in self.known.columns:
+                out[column] = self.known[column].to_numpy()
+        out["error"] = self.error
+        return out
 
-    ``regressor`` replaces the default ``UncertainForestRegressor`` (and its settings here)
-    with any regressor whose ``predict(X, return_std=True)`` gives a mean and a std, such as
-    a recipe's model from ``matgenome.models.recipes``.
+    def attach_known(self, known: Any) -> None:
+        """Record measured values of the rows' compositions (``matgenome.known``).
+
+        Where a composition was measured more than once, the spread of its repeats is what
+        a new measurement would scatter by, so it replaces the model's flat noise term:
+        ``std = sqrt(epistemic**2 + known_spread**2)`` (Li3PO4 measured 4.4 decades apart
+        is not known to +-0.7). A single measurement leaves the std as predicted.
+        """
+        self.known = known.reset_index(drop=True)
+        spread = self.known["known_spread"].to_numpy(dtype=float)
+        repeated = np.isfinite(spread) & np.isfinite(self.mean)
+        if repeated.any():
+            self.noise = np.where(repeated, spread, self.noise)
+            self.std = np.where(repeated, np.sqrt(self.epistemic**2 + spread**2), self.std)
+
+
+def make_model(preset: str, regressor: Any) -> Pipeline:
+    """A composition -> property pipeline: the featurizer of ``preset``, then ``regressor``.
+
+    ``regressor`` must provide ``predict_uncertainty`` (see the module docstring);
+    ``matgenome.models.selection`` builds the default one for a table.
     """
     from matgenome.features import CompositionFeaturizer
 
-    if regressor is None:
-        regressor = UncertainForestRegressor(
-            n_estimators=n_estimators,
-            kind=kind,
-            max_features=max_features,
-            min_samples_leaf=min_samples_leaf,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
+    if not hasattr(regressor, "predict_uncertainty"):
+        raise ValueError(f"{type(regressor).__name__} has no predict_uncertainty(X); "
+                         "matgenome models need a mean and a calibrated uncertainty")
     return Pipeline([("features", CompositionFeaturizer(preset=preset)),
                      ("regressor", regressor)])
+
+
+def predict_parts(regressor: Any, X: np.ndarray) -> dict[str, np.ndarray]:
+    """``regressor.predict_uncertainty(X)`` with its four parts checked and as float arrays."""
+    parts = regressor.predict_uncertainty(X)
+    out = {name: np.asarray(parts[name], dtype=float).reshape(-1)
+           for name in ("mean", "uncertainty", "epistemic", "noise")}
+    if any(values.size != len(X) for values in out.values()):
+        raise ValueError("predict_uncertainty(X) must return one value per row for each part")
+    return out
 
 
 def predict_formulas(
@@ -93,18 +132,17 @@ def predict_formulas(
     n = len(errors)
     mean, std, noise = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     good = np.array([not e for e in errors], dtype=bool)
+    epistemic = np.full(n, np.nan)
     if good.any():
-        if hasattr(regressor, "predict_components"):
-            m, epistemic, observation = regressor.predict_components(X[good])
-            mean[good], noise[good] = m, observation
-            std[good] = np.sqrt(epistemic**2 + observation**2)
-        else:
-            mean[good], std[good] = regressor.predict(X[good], return_std=True)
+        parts = predict_parts(regressor, X[good])
+        mean[good], std[good] = parts["mean"], parts["uncertainty"]
+        epistemic[good], noise[good] = parts["epistemic"], parts["noise"]
     not_finite = good & ~(np.isfinite(mean) & np.isfinite(std))
     for i in np.flatnonzero(not_finite):
         errors[i] = "the model returned a non-finite prediction"
-        mean[i] = std[i] = noise[i] = np.nan
-    prediction = Prediction(mean=mean, std=std, error=list(errors), noise=noise)
+        mean[i] = std[i] = noise[i] = epistemic[i] = np.nan
+    prediction = Prediction(mean=mean, std=std, error=list(errors), noise=noise,
+                            epistemic=epistemic)
     if domain is not None:
         _assess_domain(prediction, domain, formulas, X, good)
     return prediction

@@ -32,7 +32,7 @@ from sklearn.cluster import KMeans
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GroupKFold, KFold
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 _KINDS = ("extra_trees", "random_forest")
 _CALIBRATIONS = ("cv", "cluster", "oob", "none")
@@ -97,13 +97,15 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None):
         """Fit the forest, then the uncertainty calibration on held-out residuals."""
         self._check_params()
-        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True,
+                             dtype=np.float64)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
         Xi = self.imputer_.transform(X)
         if self.average_duplicates:
             Xi, y, sample_weight = _average_duplicates(Xi, y, sample_weight)
         self.n_train_ = len(y)
-        self.n_features_in_ = X.shape[1]
         self.forest_ = self._make_forest().fit(Xi, y, sample_weight=sample_weight)
         residual, spread = self._held_out(Xi, y, sample_weight)
         self.scale_, self.noise_std_ = fit_variance_model(residual, spread, self.noise)
@@ -116,9 +118,8 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
 
     def predict_uncertainty(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Mean, total std (``uncertainty``), and its ``epistemic`` and ``noise`` parts."""
-        check_is_fitted(self, "forest_")
-        mean, spread = _running_mean_std(self.forest_,
-                                         self.imputer_.transform(np.asarray(X, float)))
+        X = self._imputed(X)
+        mean, spread = _running_mean_std(self.forest_, X)
         epistemic = self.scale_ * spread
         noise = np.full_like(mean, self.noise_std_)
         return {
@@ -128,10 +129,23 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
             "noise": noise,
         }
 
-    def predict_components(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(mean, epistemic std, noise std)``; the total std is their root sum of squares."""
-        parts = self.predict_uncertainty(X)
-        return parts["mean"], parts["epistemic"], parts["noise"]
+    def predict_trees(self, X: np.ndarray) -> np.ndarray:
+        """Each tree's prediction, shape ``(n_estimators, n_rows)``: draws for Thompson sampling.
+
+        Memory grows with trees x rows; use it on candidate pools, not on millions of rows.
+        """
+        X32 = np.ascontiguousarray(self._imputed(X), dtype=np.float32)
+        return np.stack([tree.tree_.predict(X32)[:, 0] for tree in self.forest_.estimators_])
+
+    def _imputed(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "forest_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return self.imputer_.transform(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def _check_params(self) -> None:
         if self.kind not in _KINDS:

@@ -24,6 +24,9 @@ from sklearn.pipeline import make_pipeline
 from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.models.classify import PriorBalancedClassifier
 from matgenome.models.hurdle import HurdleRegressor
+from matgenome.models.selection import CONDUCTIVITY, OBELIX_PRESET, get_candidate
+
+__all__ = ["OBELIX_PRESET", "RECIPES", "Recipe", "get_recipe", "recommended_model"]
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,7 @@ def conductivity_model(random_state: int | None = 0, n_estimators: int = 500,
     deviation of the extra trees (1.385 ± 0.006) and without a calibrated uncertainty, so
     the single model was kept.
     """
-    return CalibratedTreesRegressor(
-        kind="extra_trees", n_estimators=n_estimators, max_features=0.1,
-        min_samples_leaf=1, average_duplicates=False, calibration="cv", noise=True,
-        random_state=random_state, n_jobs=n_jobs,
-    )
+    return CONDUCTIVITY.estimator(random_state, n_estimators, n_jobs)
 
 
 def band_gap_model(random_state: int | None = 0, n_estimators: int = 500,
@@ -105,9 +104,6 @@ def classifier_model(random_state: int | None = 0, n_estimators: int = 500,
     )
     return PriorBalancedClassifier(trees)
 
-
-# The conductivity recipe's features: 168 electrolyte (36 + Magpie 132) + 6 + 4 + 3 + 27.
-OBELIX_PRESET = "electrolyte+stoichiometry+valence_orbital+ion_property+conduction"
 
 def glass_model(random_state: int | None = 0, n_estimators: int = 500,
                 n_jobs: int | None = None) -> PriorBalancedClassifier:
@@ -168,4 +164,4 @@ def recommended_model(task: str, dataset: str = "", random_state: int | None = 0
         return RECIPES[dataset].make_model(random_state=random_state)
     if task == "classification":
         return classifier_model(random_state=random_state)
-    return CalibratedTreesRegressor(random_state=random_state)
+    return get_candidate("extra_trees_magpie").estimator(random_state)

@@ -1,0 +1,105 @@
+"""Measured compositions: what a model's training data say about a composition.
+
+A model directory keeps its training rows (censored ones too). For every composition that
+was measured, :class:`KnownMeasurements` holds the mean of its exact values
+(``known_value``), the sample standard deviation of repeated measurements
+(``known_spread``, NaN for a single one), how many exact values there are
+(``known_count``) and, for compositions known only as a bound (``<1E-10``), that bound
+(``known_bound``). Compositions are matched by :func:`matgenome.composition.composition_key`
+(atomic fractions rounded to 1e-6), so ``Li3PS4``, ``Li6P2S8`` and ``0.75Li2S-0.25P2S5``
+are one composition; plain formulas are keyed with the featurizer's fast parser so that
+scoring millions of rows stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from matgenome.composition import CompositionError, CompositionKey, composition_key
+
+KNOWN_COLUMNS = ("known_value", "known_spread", "known_count", "known_bound")
+KEY_DECIMALS = 6
+
+
+def fast_key(formula: object, decimals: int = KEY_DECIMALS) -> CompositionKey | None:
+    """:func:`composition_key` of a formula, or None when it does not parse."""
+    from matgenome.features._encode import parse_one
+
+    parsed = parse_one(formula)
+    if isinstance(parsed, CompositionError):
+        return None
+    z, amounts = parsed
+    total = sum(amounts)
+    symbols = _symbols()
+    return tuple(sorted((symbols[int(atomic)], round(a / total, decimals))
+                        for atomic, a in zip(z, amounts, strict=True)))
+
+
+@functools.cache
+def _symbols() -> dict[int, str]:
+    from pymatgen.core.periodic_table import Element
+
+    return {element.Z: element.symbol for element in Element}
+
+
+@dataclass(frozen=True)
+class KnownMeasurements:
+    """Per-composition summary of measured values (see the module docstring)."""
+
+    table: pd.DataFrame  # index: composition key; columns: KNOWN_COLUMNS
+
+    @classmethod
+    def from_training_data(cls, data: pd.DataFrame | None) -> KnownMeasurements:
+        """Summarise a model's training rows (``formula``, ``target``, ``censor``)."""
+        if data is None or data.empty:
+            return cls(pd.DataFrame(columns=list(KNOWN_COLUMNS)))
+        keys = [_key_or_none(f) for f in data["formula"]]
+        frame = pd.DataFrame({
+            "key": keys,
+            "target": pd.to_numeric(data["target"], errors="coerce"),
+            "censored": data.get("censor", pd.Series([""] * len(data))).fillna("")
+            .astype(str).to_numpy() != "",
+        }).dropna(subset=["key"])
+        exact = frame[~frame["censored"]].groupby("key")["target"]
+        bounds = frame[frame["censored"]].groupby("key")["target"].min()
+        table = pd.DataFrame({
+            "known_value": exact.mean(),
+            "known_spread": exact.std(ddof=1),
+            "known_count": exact.size(),
+        }).join(bounds.rename("known_bound"), how="outer")
+        table["known_count"] = table["known_count"].fillna(0).astype(int)
+        return cls(table)
+
+    def lookup(self, formulas: Sequence[object]) -> pd.DataFrame:
+        """One row per formula (in order) with the KNOWN_COLUMNS; NaN/0 where unmeasured."""
+        cache: dict[object, CompositionKey | None] = {}
+        keys = []
+        for formula in formulas:
+            hashable = formula if isinstance(formula, str) else id(formula)
+            if hashable not in cache:
+                cache[hashable] = fast_key(formula)
+            keys.append(cache[hashable])
+        found = self.table.reindex(pd.Index(keys, tupleize_cols=False))
+        out = found.reset_index(drop=True)
+        out["known_count"] = out["known_count"].fillna(0).astype(int)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def _key_or_none(formula: object) -> CompositionKey | None:
+    try:
+        return composition_key(formula, KEY_DECIMALS)
+    except CompositionError:
+        return None
+
+
+def known_mask(known: pd.DataFrame) -> np.ndarray:
+    """Rows of a lookup result whose composition was measured (exactly or as a bound)."""
+    return (known["known_count"].to_numpy() > 0) | known["known_bound"].notna().to_numpy()

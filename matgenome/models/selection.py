@@ -1,0 +1,213 @@
+"""The one place that decides which recipe (features + calibrated trees) a table gets.
+
+``train``, ``evaluate``, ``simulate``, ``rank``/``screen`` (through the model files that
+``train`` writes) and ``build-default-model`` all come here. A *candidate* is a feature
+preset and the settings of :class:`~matgenome.models.calibrated.CalibratedTreesRegressor`.
+With no recipe named, :func:`select_candidate` scores the candidates for the table by
+grouped K-fold cross-validation **inside the training rows only** (rows of one composition,
+and of groups such as papers that share a composition, stay in one fold) and keeps the one
+with the lowest mean absolute error; the scores and the choice go into the model card.
+
+Candidate sets (``candidates_for``):
+
+* a conductivity target (``conductivity`` in the target's name or unit ``S/cm``): the
+  conductivity recipe, chosen by ``benchmarks/select_obelix_model.py`` (extra trees,
+  ``max_features`` 0.1, on electrolyte + stoichiometry + valence-orbital + ion-property +
+  conduction descriptors), and plain extra trees on Magpie;
+* any other target: extra trees on Magpie, extra trees and a random forest on the
+  ``default`` preset, and extra trees on ``default`` + element fractions.
+
+Plain extra trees on Magpie is in every set, so the chosen recipe never scores worse than
+that common baseline in the selection itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from matgenome.models.calibrated import CalibratedTreesRegressor
+
+# The conductivity recipe's features: 168 electrolyte (36 + Magpie 132) + 6 + 8 + 3 + 28.
+OBELIX_PRESET = "electrolyte+stoichiometry+valence_orbital+ion_property+conduction"
+SELECTION_FOLDS = 5
+# Fewer trees while comparing candidates: the ranking of candidates is stable at 200 trees
+# and the final model is refitted with the candidate's full count.
+SELECTION_TREES = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A feature preset plus the settings of the calibrated tree ensemble."""
+
+    name: str
+    features: str
+    kind: str = "extra_trees"
+    max_features: float | str | None = 1.0
+    min_samples_leaf: int = 1
+    n_estimators: int = 500
+    description: str = ""
+
+    def estimator(
+        self,
+        random_state: int | None = 0,
+        n_estimators: int | None = None,
+        n_jobs: int | None = None,
+        calibration: str = "cv",
+    ) -> CalibratedTreesRegressor:
+        """An unfitted regressor with this candidate's settings."""
+        return CalibratedTreesRegressor(
+            kind=self.kind, n_estimators=n_estimators or self.n_estimators,
+            max_features=self.max_features, min_samples_leaf=self.min_samples_leaf,
+            average_duplicates=False, calibration=calibration, noise=True,
+            random_state=random_state, n_jobs=n_jobs,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "features": self.features, "kind": self.kind,
+                "max_features": self.max_features, "min_samples_leaf": self.min_samples_leaf,
+                "n_estimators": self.n_estimators, "description": self.description}
+
+
+CONDUCTIVITY = Candidate(
+    "conductivity", OBELIX_PRESET, "extra_trees", 0.1,
+    description="extra trees (max_features 0.1) on electrolyte, stoichiometry, "
+    "valence-orbital, ion-property and conduction descriptors; chosen by "
+    "benchmarks/select_obelix_model.py",
+)
+EXTRA_TREES_MAGPIE = Candidate("extra_trees_magpie", "magpie", "extra_trees", 1.0,
+                               description="plain extra trees on Magpie descriptors")
+GENERAL: tuple[Candidate, ...] = (
+    EXTRA_TREES_MAGPIE,
+    Candidate("extra_trees_default", "default", "extra_trees", 0.3,
+              description="extra trees (max_features 0.3) on the default preset"),
+    Candidate("random_forest_default", "default", "random_forest", 0.3,
+              description="random forest (max_features 0.3) on the default preset"),
+    Candidate("extra_trees_fractions", "default+element_fraction", "extra_trees", 0.3,
+              description="extra trees (max_features 0.3) on the default preset and "
+              "element fractions"),
+)
+CANDIDATES: dict[str, Candidate] = {c.name: c for c in (CONDUCTIVITY, *GENERAL)}
+ALIASES = {"obelix": "conductivity"}
+
+
+def get_candidate(name: str) -> Candidate:
+    """A candidate by name (``conductivity``, alias ``obelix``, ``extra_trees_magpie``, ...)."""
+    name = ALIASES.get(name, name)
+    try:
+        return CANDIDATES[name]
+    except KeyError:
+        known = ", ".join([*CANDIDATES, *ALIASES])
+        raise ValueError(f"unknown recipe {name!r}; recipes: auto, {known}") from None
+
+
+def is_conductivity(target: dict[str, Any] | None) -> bool:
+    """Whether a target description (name, unit) is an ionic conductivity."""
+    if not target:
+        return False
+    text = f"{target.get('name', '')} {target.get('unit', '')}".lower()
+    return "conductiv" in text or "s/cm" in text or "s cm-1" in text
+
+
+def candidates_for(target: dict[str, Any] | None) -> list[Candidate]:
+    """The candidates considered for a target (see the module docstring)."""
+    if is_conductivity(target):
+        return [CONDUCTIVITY, EXTRA_TREES_MAGPIE]
+    return list(GENERAL)
+
+
+def custom_candidate(preset: str | None, kind: str | None, base: Candidate | None = None,
+                     max_features: float | str | None = None) -> Candidate:
+    """A candidate from explicit options; unset ones come from ``base`` (default: ET magpie)."""
+    base = base or EXTRA_TREES_MAGPIE
+    return Candidate(
+        "custom", preset or base.features, kind or base.kind,
+        base.max_features if max_features is None else max_features,
+        base.min_samples_leaf, base.n_estimators,
+        description=f"{kind or base.kind} on {preset or base.features}",
+    )
+
+
+@dataclass
+class Selection:
+    """The outcome of :func:`select_candidate`: every candidate's score and the choice."""
+
+    chosen: Candidate
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    protocol: str = ""
+
+    def to_card(self) -> dict[str, Any]:
+        return {"chosen": self.chosen.name, "protocol": self.protocol,
+                "candidates": {name: {**CANDIDATES.get(name, self.chosen).describe(),
+                                      **score} for name, score in self.scores.items()}}
+
+
+def selection_folds(
+    keys: Sequence[object], groups: Sequence[object] | None, n_splits: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Grouped folds: a composition, and groups linked by one, never straddle a split."""
+    from matgenome.evaluation import connected_groups, group_kfold_splits
+
+    groups = list(keys) if groups is None else list(groups)
+    units = len(np.unique(connected_groups(keys, groups)))
+    return group_kfold_splits(keys, groups, min(n_splits, units), random_state=seed)
+
+
+def select_candidate(
+    formulas: Sequence[object],
+    y: np.ndarray,
+    candidates: Sequence[Candidate],
+    *,
+    groups: Sequence[object] | None = None,
+    seed: int = 0,
+    n_splits: int = SELECTION_FOLDS,
+    n_jobs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Selection:
+    """Score ``candidates`` by grouped K-fold MAE on these rows and keep the best.
+
+    A single candidate is returned without cross-validation. Ties keep the earlier
+    candidate, so list the preferred (documented) recipe first.
+    """
+    from matgenome.evaluation import composition_keys
+    from matgenome.features import compute_features
+
+    candidates = list(candidates)
+    if len(candidates) == 1:
+        return Selection(candidates[0], protocol="one candidate: no selection")
+    y = np.asarray(y, dtype=float)
+    keys = composition_keys(list(formulas))
+    folds = selection_folds(keys, groups, n_splits, seed)
+    protocol = (f"{len(folds)}-fold cross-validation inside the training rows, grouped by "
+                f"composition{' and ' + 'group' if groups is not None else ''}; "
+                f"{SELECTION_TREES} trees per candidate; MAE on held-out rows")
+    features: dict[str, np.ndarray] = {}
+    scores: dict[str, dict[str, float]] = {}
+    for candidate in candidates:
+        if candidate.features not in features:
+            features[candidate.features] = compute_features(list(formulas),
+                                                            candidate.features)[0]
+        X = features[candidate.features]
+        fold_mae = []
+        for train, test in folds:
+            model = candidate.estimator(seed, SELECTION_TREES, n_jobs, calibration="none")
+            model.fit(X[train], y[train])
+            fold_mae.append(float(np.mean(np.abs(model.predict(X[test]) - y[test]))))
+        scores[candidate.name] = {"cv_mae": round(float(np.mean(fold_mae)), 4),
+                                  "cv_mae_std": round(float(np.std(fold_mae)), 4)}
+        if progress is not None:
+            progress(f"{candidate.name}: CV MAE {np.mean(fold_mae):.3f}")
+    best = min(candidates, key=lambda c: scores[c.name]["cv_mae"])
+    return Selection(best, scores, protocol)
+
+
+def default_candidate(target: dict[str, Any] | None) -> Candidate:
+    """The documented first choice for a target, where no selection can be run.
+
+    A sequential-learning simulation hides most labels from the model, so selecting a
+    recipe on all of them first would leak; it uses this candidate instead.
+    """
+    return candidates_for(target)[0]
