@@ -329,6 +329,19 @@ def censored_metrics(bound: Sequence[float], y_pred: Sequence[float]) -> dict[st
     }
 
 
+def hinge_mae(y_true: Sequence[float], y_pred: Sequence[float],
+              censored: Sequence[bool]) -> float:
+    """MAE over every row, a censored (upper-bound) row counting ``max(0, pred - bound)``.
+
+    This scores the bound-only rows that the plain MAE leaves out: a known insulator
+    predicted three decades above its bound adds three decades of error.
+    """
+    y_true, y_pred = _as_float(y_true), _as_float(y_pred)
+    censored = np.asarray(censored, dtype=bool)
+    error = np.where(censored, np.maximum(y_pred - y_true, 0.0), np.abs(y_pred - y_true))
+    return float(np.mean(error)) if len(error) else math.nan
+
+
 def uncertainty_metrics(
     y_true: Sequence[float], y_pred: Sequence[float], y_std: Sequence[float]
 ) -> dict[str, float]:
@@ -377,6 +390,8 @@ def score_predictions(
     if censored.any():
         held = predictions[censored]
         scores["censored"] = censored_metrics(held["y_true"], held["y_pred"])
+        scores["regression"]["hinge_mae_all"] = hinge_mae(
+            predictions["y_true"], predictions["y_pred"], censored)
     if conductivity:
         scores["conductivity_classification"] = conductivity_classification_metrics(
             predictions["y_true"], predictions["y_pred"], censored
