@@ -15,8 +15,11 @@ import pandas as pd
 
 from matgenome.cli import _progress, add_labelled_args, command, load_labelled, log
 from matgenome.io import InputError
+from matgenome.simulation import DEFAULT_STRATEGIES
 
-SIMULATION_CALIBRATION = "cv"
+# Thompson sampling and the cold start use the trees, not the calibrated std; the
+# simulation benchmark (benchmarks/simulate_obelix.py) ran every strategy uncalibrated.
+SIMULATION_CALIBRATION = "none"
 TOP_COLUMNS = ("rank", "formula", "family", "prediction", "uncertainty", "score", "in_domain",
                "known_value", "known_spread", "supply_risk", "pareto")
 MEASURED_COLUMNS = ("formula", "family", "known_value", "known_spread", "known_count",
@@ -127,6 +130,12 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
     group.add_argument("--exclude", help="comma-separated elements no candidate may have")
     group.add_argument("--max-elements", type=int, help="most distinct elements")
     group.add_argument("--min-li-fraction", type=float, help="least Li atomic fraction")
+    group.add_argument("--batch", type=int, default=0, metavar="N",
+                       help="also propose a diverse batch of N rows to measure next "
+                       "(column 'batch'): a stratified cold start while no measured value "
+                       "beats --threshold, else Thompson sampling from the model's trees "
+                       "(the rule chosen by benchmarks/simulate_obelix.py); measured "
+                       "compositions are never proposed")
     group.add_argument("--top", type=int, default=15, help="rows to print (default 15)")
     group.add_argument("--plot", help="write the Pareto front (score vs supply risk) as PNG")
 
@@ -148,9 +157,12 @@ def _rank_settings(args: argparse.Namespace):
         raise InputError("--acquisition pi needs --threshold")
     if args.objective == "target" and args.target_value is None:
         raise InputError("--objective target needs --target-value")
+    if args.batch < 0:
+        raise InputError("--batch must be 0 or more")
     return RankSettings(acquisition=acquisition, objective=args.objective,
                         threshold=args.rank_threshold, target=args.target_value,
-                        tolerance=args.tolerance, kappa=args.kappa, constraints=constraints)
+                        tolerance=args.tolerance, kappa=args.kappa, constraints=constraints,
+                        batch_size=args.batch, seed=getattr(args, "seed", 0))
 
 
 def _rank_args(parser: argparse.ArgumentParser) -> None:
@@ -190,6 +202,8 @@ def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str
         plot_pareto(ranked, "supply_risk", "score", args.plot, label_column=column)
     _print_top(ranked, args.top, model.target, column)
     print(f"score: {_describe_score(args)}")
+    if "batch" in ranked:
+        _print_batch(ranked, column)
     flagged = int((~ranked["in_domain"].astype(bool)).sum())
     print(f"{len(ranked)} rows read, {int(ranked['rank'].notna().sum())} ranked, "
           f"{flagged} outside the model's domain, "
@@ -205,6 +219,15 @@ def _describe_score(args: argparse.Namespace) -> str:
         side = "above" if args.objective == "max" else "below"
         return f"probability that the true value lies {side} {args.rank_threshold}"
     return names.get(args.acquisition, args.acquisition) + f", objective {args.objective}"
+
+
+def _print_batch(ranked: pd.DataFrame, column: str) -> None:
+    batch = ranked[ranked["batch"].notna()].sort_values("batch")
+    shown = [c for c in ("batch", column, "rank", "prediction", "uncertainty", "in_domain")
+             if c in batch.columns]
+    print(f"proposed batch of {len(batch)} to measure next (diverse: cold start or Thompson "
+          "sampling, see --help):")
+    print(batch[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
 def _print_top(ranked: pd.DataFrame, n: int, target: str, column: str) -> None:
@@ -269,13 +292,20 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective", choices=("max", "min"), default="max")
     parser.add_argument("--preset", default=None, help="feature preset (default: that of the "
                         "default recipe for the target)")
-    parser.add_argument("--strategies", default="ei,ucb,mli,mei,mu,random",
-                        help="comma-separated acquisition strategies and 'random'")
+    parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES),
+                        help="comma-separated strategies: cold-thompson (the default rule: "
+                        "stratified cold start until a target is measured, then Thompson "
+                        "sampling from the trees), thompson, mean, ucb, ei, pi, mli, mei, "
+                        "mu, a 'cold-' prefix on any of them, and random (default: "
+                        f"{','.join(DEFAULT_STRATEGIES)})")
     parser.add_argument("--trials", type=int, default=20, help="seeded trials (default 20)")
-    parser.add_argument("--initial", type=int, default=10, help="random starting rows")
-    parser.add_argument("--batch-size", type=int, default=1, help="picks per iteration")
-    parser.add_argument("--iterations", type=int, default=50, help="iterations per trial")
-    parser.add_argument("--n-estimators", type=int, default=50, help="trees per model (50)")
+    parser.add_argument("--initial", type=int, default=10,
+                        help="random non-target starting rows (default 10)")
+    parser.add_argument("--batch-size", type=int, default=5, help="picks per batch (5)")
+    parser.add_argument("--iterations", type=int, default=12,
+                        help="batches per trial (default 12: 60 experiments)")
+    parser.add_argument("--n-estimators", type=int, default=100,
+                        help="trees per model (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="base random seed")
     parser.add_argument("--output", "-o", help="JSON result file")
     parser.add_argument("--plot", help="PNG of the discovery curves")
@@ -283,14 +313,14 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
 
 @command("simulate", "sequential-learning simulation: acquisition functions against random "
          "picking, with discovery yield and acceleration factors",
-         "matgenome simulate --dataset obelix --strategies ei,ucb,random --iterations 30 "
-         "--plot curves.png")(_simulate_args)
+         "matgenome simulate --dataset obelix --strategies cold-thompson,ei,random "
+         "--trials 5 --plot curves.png -o simulation.json")(_simulate_args)
 def run_simulate(args: argparse.Namespace) -> int:
     from matgenome.features import compute_features
     from matgenome.models.selection import custom_candidate, default_candidate
     from matgenome.simulation import simulate_discovery
 
-    formulas, y, target = _labelled(args)
+    formulas, y, target, ids = _labelled(args)
     candidate = default_candidate(target)
     if args.preset:
         candidate = custom_candidate(args.preset, None, candidate)
@@ -309,6 +339,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             X, y, factory, strategies=strategies, n_initial=args.initial,
             batch_size=args.batch_size, n_iterations=args.iterations, n_trials=args.trials,
             seed=args.seed, objective=args.objective, progress=bar.update,
+            row_ids=list(np.asarray(ids, dtype=object)[keep]),
         )
     summary = result.summary()
     print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
@@ -326,9 +357,16 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray, dict]:
-    """Formulas, exact targets (censored and unusable rows as NaN) and the target's
-    description."""
+def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray, dict, list]:
+    """Formulas, exact targets (censored and unusable rows as NaN), the target's
+    description and row ids (a dataset's ``id``; else the 0-based input row)."""
     formulas, targets, target, _, _ = load_labelled(args)
     y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
-    return list(formulas), y, target
+    ids = list(range(len(y)))
+    if args.dataset:
+        from matgenome.datasets import load
+
+        frame = load(args.dataset)
+        if "id" in frame.columns:
+            ids = frame["id"].tolist()
+    return list(formulas), y, target, ids

@@ -44,6 +44,11 @@ class RankSettings:
     # Rank only compositions that were never measured (the question "what to make next");
     # measured ones keep their known values and get no rank.
     new_only: bool = False
+    # A batch of this many rows to measure next (0: none), chosen by
+    # matgenome.ranking.propose_batch: a stratified cold start while no measured value
+    # beats ``threshold``, else Thompson sampling from the trees; seeded by ``seed``.
+    batch_size: int = 0
+    seed: int = 0
 
 
 def rank_candidates(
@@ -74,7 +79,39 @@ def rank_candidates(
     )
     if settings.new_only:
         ranked = _rank_new_only(ranked)
+    if settings.batch_size:
+        ranked["batch"] = _batch(model, ranked, formulas, settings)
     return pareto_table(ranked, objectives=dict(settings.pareto_objectives))
+
+
+def _batch(model: TrainedModel, ranked: pd.DataFrame, formulas: list[object],
+           settings: RankSettings) -> pd.array:
+    """Batch order (1..N) of the rows proposed for measurement next; NA for the others.
+
+    Only feasible, scored, not yet measured rows are eligible. Whether a target has been
+    reached is known only with a threshold: then the training data decide; without one
+    the model's tree samples are used (``propose_batch``'s rule for "unknown").
+    """
+    from matgenome.features import compute_features
+    from matgenome.ranking import has_reached_target, propose_batch
+
+    eligible = np.flatnonzero(ranked["rank"].notna().to_numpy()
+                              & ~ranked["measured"].to_numpy(bool))
+    order = pd.array([pd.NA] * len(ranked), dtype="Int64")
+    if not len(eligible):
+        return order
+    X, _ = compute_features([formulas[i] for i in eligible], model.estimator[0].preset)
+    reached = None
+    if settings.threshold is not None and model.training_data is not None:
+        data = model.training_data
+        exact = data.loc[data["censor"] == "", "target"].to_numpy(float)
+        objective = "min" if settings.objective == "min" else "max"
+        reached = has_reached_target(exact, settings.threshold, objective)
+    picks = propose_batch(model.estimator[-1], X, settings.batch_size,
+                          target_reached=reached, rng=np.random.default_rng(settings.seed),
+                          objective="min" if settings.objective == "min" else "max")
+    order[eligible[picks]] = np.arange(1, len(picks) + 1)
+    return order
 
 
 def _rank_new_only(ranked: pd.DataFrame) -> pd.DataFrame:

@@ -30,17 +30,22 @@ def test_quick_run_writes_results(name: str, tmp_path: Path) -> None:
     report = run_script(name, output)
     assert report["quick"] is True
     assert set(report["versions"]) >= VERSION_KEYS
-    assert len(report["data"].get("data_hash") or report["data"]["raw_data_hash"]) == 64
+    data = report["data"]
+    digest = data.get("data_hash") or data.get("raw_data_hash") or data["table_hash"]
+    assert len(digest) == 64
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
     if name == "simulate_obelix":
         assert output.with_suffix(".png").stat().st_size > 0
-        assert set(report["configurations"]) == {
-            "magpie+RF", "magpie+ET", "electrolyte+RF", "electrolyte+ET"}
-        strategies = report["configurations"]["magpie+RF"]["strategies"]
-        assert set(strategies) == {"ei", "ucb", "pi", "mei", "mli", "mu", "random"}
+        from matgenome.simulation import DEFAULT_STRATEGY
+
+        assert report["default"]["library_default"] == DEFAULT_STRATEGY
+        for trials in ("selection", "confirmation"):
+            assert {"random", DEFAULT_STRATEGY} <= set(report[trials]["strategies"])
+            assert report[trials]["recomputed_from_picks"]
     else:
         for pool in report["test"]["per_seed"]:
-            assert 1.0 <= pool["ceiling"] <= 1.0 / pool["base_rate"] + 1e-9
+            hits = pool["sigma>=1e-3"]
+            assert 1.0 <= hits["ceiling"] <= 1.0 / hits["base_rate"] + 1e-9
         summary = report["test"]["summary"]
-        assert "RF magpie (plain sklearn) | mean" in summary["results"]
+        assert "RF magpie | mean" in summary["results"]
         assert report["selection"]["chosen"] in report["validation"]["pooled"]["results"]

@@ -13,13 +13,17 @@ from sklearn.linear_model import BayesianRidge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.plots import plot_discovery_curves
 from matgenome.simulation import (
+    DEFAULT_STRATEGIES,
+    DEFAULT_STRATEGY,
     RANDOM_EXPECTED,
     SimulationResult,
     Strategy,
     _seed_model,
     simulate_discovery,
+    summary_from_dict,
 )
 
 
@@ -55,7 +59,7 @@ def oracle_run() -> SimulationResult:
     X, y = linear_data()
     return simulate_discovery(
         X, y, BayesianRidge, strategies=("ei", "mei", "mu", "random"), n_initial=8,
-        batch_size=2, n_iterations=15, n_trials=20, seed=3,
+        batch_size=2, n_iterations=15, n_trials=20, seed=3, extend_to=5,
     )
 
 
@@ -114,7 +118,7 @@ def test_experiments_to_counts_individual_experiments() -> None:
     assert math.isnan(result.daf("s", 2))  # not reached in every trial
     row = result.summary().loc["s"]
     assert row["first_target_found"] == 1.0 and row["first_target_mean"] == 1.5
-    assert math.isnan(row["daf_3"]) and row["top_fraction_mean"] == 0.0
+    assert math.isnan(row["daf_10"]) and row["top_fraction_mean"] == 0.0
 
 
 def test_simulated_random_agrees_with_the_expectation() -> None:
@@ -214,3 +218,127 @@ def test_plot_discovery_curves_writes_pngs(oracle_run: SimulationResult, tmp_pat
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "yield_False.png", "yield_True.png"
     ]
+
+
+# ------------------------------------------------------------------ Thompson and cold start
+
+
+def small_trees() -> CalibratedTreesRegressor:
+    """A fast tree ensemble with ``predict_trees``; the simulation seeds random_state."""
+    return CalibratedTreesRegressor(n_estimators=15, calibration="none", random_state=None,
+                                    n_jobs=1)
+
+
+@pytest.fixture(scope="module")
+def thompson_run() -> SimulationResult:
+    X, y = linear_data(90, seed=8)
+    return simulate_discovery(
+        X, y, small_trees, strategies=("cold-thompson", "thompson", "random"), n_initial=6,
+        batch_size=3, n_iterations=4, n_trials=3, seed=2, extend_to=6,
+        row_ids=[f"row{i}" for i in range(90)],
+    )
+
+
+def test_default_strategy_is_simulated_by_default() -> None:
+    assert DEFAULT_STRATEGY in DEFAULT_STRATEGIES and "random" in DEFAULT_STRATEGIES
+    assert Strategy.from_name("cold-thompson") == Strategy(
+        "cold-thompson", "thompson", cold_start=True)
+    assert Strategy.from_name("cold-ucb").acquisition == "ucb"
+    with pytest.raises(ValueError, match="unknown acquisition"):
+        Strategy.from_name("cold-greedy")
+    with pytest.raises(ValueError, match="random"):
+        Strategy.from_name("cold-random")
+
+
+def test_thompson_needs_predict_trees() -> None:
+    X, y = linear_data(40, seed=9)
+    with pytest.raises(TypeError, match="predict_trees"):
+        simulate_discovery(X, y, BayesianRidge, strategies=("cold-thompson",), n_trials=1)
+
+
+def test_thompson_runs_are_seeded(thompson_run: SimulationResult) -> None:
+    X, y = linear_data(90, seed=8)
+    again = simulate_discovery(
+        X, y, small_trees, strategies=("cold-thompson", "thompson", "random"), n_initial=6,
+        batch_size=3, n_iterations=4, n_trials=3, seed=2, extend_to=6,
+        row_ids=[f"row{i}" for i in range(90)],
+    )
+    assert again.to_dict() == thompson_run.to_dict()
+    for name in thompson_run.strategies:
+        for seq in thompson_run.sequences(name):
+            assert len(set(seq.tolist())) == seq.size  # distinct picks, budget and extension
+
+
+def test_cold_start_batches_until_the_first_target() -> None:
+    # Two far-apart families; targets live only in the one without initial rows.
+    rng = np.random.default_rng(4)
+    family = np.repeat([0, 1], 40)
+    X = np.column_stack([family * 10.0 + rng.normal(size=80), rng.normal(size=80)])
+    y = np.where(family == 1, X[:, 1] + 5.0, X[:, 1])
+    fits = []
+
+    def counting_factory() -> CalibratedTreesRegressor:
+        fits.append(1)
+        return small_trees()
+
+    result = simulate_discovery(
+        X, y, counting_factory, strategies=("cold-thompson",), n_initial=4, batch_size=2,
+        n_iterations=1, n_trials=1, seed=0, target_quantile=0.5, top_quantile=0.9,
+        extend_to=0,
+    )
+    # One cold-start batch of 2 slots: one row of each family (2 k-means clusters), and no
+    # model fitted (only the up-front predict_trees check called the factory).
+    assert sorted(family[result.picks["cold-thompson"][0]].tolist()) == [0, 1]
+    assert len(fits) == 1
+
+
+def test_runs_are_extended_past_the_budget(thompson_run: SimulationResult) -> None:
+    budget = thompson_run.budget
+    assert budget == 12
+    targets = thompson_run.target_mask
+    for name in thompson_run.strategies:
+        assert thompson_run.picks[name].shape == (3, budget)
+        for trial, seq in enumerate(thompson_run.sequences(name)):
+            found = np.cumsum(targets[seq])
+            assert found[-1] >= 6  # extended until 6 targets
+            if seq.size > budget:  # ...and no batch further than needed
+                assert found[-4] < 6
+            assert not set(seq.tolist()) & set(thompson_run.initial[trial].tolist())
+        np.testing.assert_array_equal(
+            thompson_run.found[name][:, -1], targets[thompson_run.picks[name]].sum(axis=1))
+        assert np.isfinite(thompson_run.experiments_to(name, 6)).all()
+        assert math.isfinite(thompson_run.daf(name, 5))
+
+
+def test_json_recomputes_the_summary(thompson_run: SimulationResult) -> None:
+    payload = json.loads(json.dumps(thompson_run.to_dict(), allow_nan=False))
+    assert payload["row_ids"][:2] == ["row0", "row1"]
+    assert all(isinstance(r, str) for r in payload["target_rows"])
+    assert payload["initial"][0][0].startswith("row")
+    recomputed = summary_from_dict(payload, (1, 5, 6))
+    summary = thompson_run.summary((1, 5, 6)).loc[list(thompson_run.strategies)]
+    for column in ("daf_1", "daf_5", "daf_6", "targets_found_mean", "first_target_mean"):
+        np.testing.assert_allclose(recomputed[column], summary[column], rtol=1e-12)
+    assert list(recomputed.index) == list(thompson_run.strategies)
+
+
+def test_default_run_json_recomputes_daf_10() -> None:
+    X, y = linear_data(120, seed=10)
+    result = simulate_discovery(X, y, small_trees, strategies=(DEFAULT_STRATEGY, "random"),
+                                n_initial=5, batch_size=5, n_iterations=2, n_trials=2, seed=0)
+    assert result.settings["extend_to"] == 10
+    recomputed = summary_from_dict(result.to_dict())
+    for n in (1, 5, 10):
+        np.testing.assert_allclose(recomputed[f"daf_{n}"],
+                                   result.summary().loc[list(result.strategies), f"daf_{n}"],
+                                   rtol=1e-12)
+
+
+def test_row_ids_are_validated() -> None:
+    X, y = linear_data(30, seed=11)
+    with pytest.raises(ValueError, match="row_ids"):
+        simulate_discovery(X, y, BayesianRidge, strategies=("random",), n_trials=1,
+                           row_ids=list(range(29)))
+    with pytest.raises(ValueError, match="unique"):
+        simulate_discovery(X, y, BayesianRidge, strategies=("random",), n_trials=1,
+                           row_ids=[0] * 30)
