@@ -22,10 +22,20 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 from pymatgen.core import Composition, Element
 
 MAX_FORMULA_LENGTH = 256
 MAX_ELEMENTS = 20
+# Canonical form (see canonical_amounts): the largest count of the least abundant element
+# in an integer formula, the relative tolerance for "is this ratio rational", and the
+# significant digits kept for compositions without such a formula.
+MAX_DENOMINATOR = 10_000
+RATIONAL_TOLERANCE = 1e-11
+FRACTION_DIGITS = 12
+# Integer formulas stay exact in float64 below 2**53.
+_EXACT_LIMIT = 2.0**53
+_MAX_EXPANSION_TERMS = 40
 
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _BRACKETS = str.maketrans("[]{}", "()()")
@@ -211,5 +221,93 @@ def composition_key(composition: object, decimals: int = 6) -> CompositionKey:
         amounts = {str(el): float(a) for el, a in composition.items()}
     else:
         amounts = {str(el): float(a) for el, a in parse_composition(composition).items()}
-    total = sum(amounts.values())
-    return tuple(sorted((el, round(a / total, decimals)) for el, a in amounts.items()))
+    # Fractions of the canonical form, summed in one element order: rounding float-noisy
+    # fractions could otherwise split one composition across a rounding boundary.
+    symbols = sorted(amounts)
+    canonical, _ = canonical_amounts(np.array([[amounts[s] for s in symbols]]))
+    fractions = canonical[0] / canonical[0].sum()
+    return tuple(sorted(
+        (symbol, round(float(f), decimals)) for symbol, f in zip(symbols, fractions, strict=True)
+    ))
+
+
+def canonical_amounts(amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One representation per composition of the rows of ``amounts`` (m, k), positive.
+
+    A row becomes its smallest integer formula (``Li1.5P0.5S2``, ``Li6P2S8`` and
+    ``0.75Li2S-0.25P2S5`` all give ``3, 1, 4``) when the ratios of its amounts to its
+    smallest amount are rationals, within ``RATIONAL_TOLERANCE`` relative, whose common
+    denominator is at most ``MAX_DENOMINATOR`` (so the least abundant element appears at
+    most that many times). Otherwise the row becomes its atomic fractions rounded to
+    ``FRACTION_DIGITS`` significant digits, which absorbs the last-bit differences of
+    float arithmetic in all but boundary cases. The integer case is exact: every notation
+    that differs only by float rounding gives the same integers. Rows must already be in a
+    canonical element order (e.g. sorted by Z) for the fraction case to be bit-stable.
+
+    Returns:
+        (canonical amounts (m, k) float64, whether each row is an integer formula (m,)).
+    """
+    amounts = np.asarray(amounts, dtype=np.float64)
+    m, k = amounts.shape
+    out = np.empty_like(amounts)
+    integral = np.zeros(m, dtype=bool)
+    if m == 0 or k == 0:
+        return out, integral
+    ratios = amounts / amounts.min(axis=1, keepdims=True)
+    denominators = _rational_denominators(ratios.ravel()).reshape(m, k)
+    common = np.lcm.reduce(denominators, axis=1)
+    candidate = (denominators > 0).all(axis=1) & (common > 0) & (common <= MAX_DENOMINATOR)
+    scaled = ratios[candidate] * common[candidate, None]
+    counts = np.round(scaled)
+    exact = (np.abs(scaled - counts) <= RATIONAL_TOLERANCE * scaled).all(axis=1) & (
+        counts.max(axis=1, initial=0.0) < _EXACT_LIMIT
+    )
+    rows = np.flatnonzero(candidate)[exact]
+    counts = counts[exact].astype(np.int64)
+    # Minimal by construction; the gcd guards against a tolerance-accepted coincidence.
+    counts //= np.gcd.reduce(counts, axis=1, keepdims=True)
+    out[rows] = counts
+    integral[rows] = True
+    rest = ~integral
+    out[rest] = _round_significant(
+        amounts[rest] / amounts[rest].sum(axis=1, keepdims=True), FRACTION_DIGITS
+    )
+    return out, integral
+
+
+def _rational_denominators(values: np.ndarray) -> np.ndarray:
+    """Denominator of each value (>= 1) as a rational with denominator <= MAX_DENOMINATOR.
+
+    Continued-fraction convergents, vectorised over the values still unresolved; 0 where
+    no convergent within the bound matches to ``RATIONAL_TOLERANCE`` relative.
+    """
+    result = np.zeros(values.size, dtype=np.int64)
+    active = np.arange(values.size)
+    x = values.copy()
+    whole = np.floor(x)
+    h_prev, h = np.ones_like(x), whole
+    k_prev, k = np.zeros_like(x), np.ones_like(x)
+    remainder = x - whole
+    for _ in range(_MAX_EXPANSION_TERMS):
+        target = values[active]
+        done = np.abs(h / k - target) <= RATIONAL_TOLERANCE * target
+        result[active[done]] = k[done].astype(np.int64)
+        keep = ~done & (remainder > 0) & (k <= MAX_DENOMINATOR)
+        if not keep.any():
+            break
+        active, remainder = active[keep], remainder[keep]
+        h_prev, h, k_prev, k = h_prev[keep], h[keep], k_prev[keep], k[keep]
+        inverse = 1.0 / remainder
+        term = np.floor(inverse)
+        remainder = inverse - term
+        h_prev, h = h, term * h + h_prev
+        k_prev, k = k, term * k + k_prev
+    result[result > MAX_DENOMINATOR] = 0
+    return result
+
+
+def _round_significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """Positive values rounded to ``digits`` significant decimal digits."""
+    exponent = digits - 1 - np.floor(np.log10(values))
+    scale = 10.0**exponent
+    return np.round(values * scale) / scale

@@ -19,12 +19,16 @@ from matgenome.models import make_model
 from matgenome.models.selection import (
     Selection,
     candidates_for,
+    censored_hurdle,
     custom_candidate,
     get_candidate,
     select_candidate,
 )
 
-CENSORED_TREATMENTS = ("drop", "bound")
+# hurdle (the default): bound-only rows train a "below the bound" classifier beside the
+# regressor (matgenome.models.selection.censored_hurdle, chosen by
+# benchmarks/select_censored.py); drop leaves them out; bound trains on the bound as a value.
+CENSORED_TREATMENTS = ("hurdle", "drop", "bound")
 
 
 @dataclass
@@ -59,7 +63,7 @@ def train_model(
     recipe: str = "auto",
     preset: str | None = None,
     kind: str | None = None,
-    censored: str = "drop",
+    censored: str = "hurdle",
     n_estimators: int | None = None,
     seed: int = 0,
     n_jobs: int | None = None,
@@ -79,8 +83,10 @@ def train_model(
         preset, kind: override the recipe's feature preset or tree ensemble
             (``extra_trees``/``random_forest``); with either and ``recipe="auto"`` no
             selection is run.
-        censored: ``drop`` leaves bound-only rows (``<1E-10``) out; ``bound`` trains on the
-            bound as if it were the value (biased; kept for comparison).
+        censored: ``hurdle`` (default) trains a classifier of "below the bound" on the
+            bound-only rows (``<1E-10``) beside the regressor, which learns from the
+            measured rows; ``drop`` leaves them out; ``bound`` trains on the bound as if it
+            were the value (biased; kept for comparison).
         n_estimators, seed, n_jobs: trees (default: the recipe's), seed, parallel jobs.
         mobile_ion: element every in-domain candidate must contain (``"Li"`` for a Li-ion
             conductivity model); None for properties without one.
@@ -100,15 +106,28 @@ def train_model(
     use = _usable_rows(formulas, formula_errors, targets, censored, report)
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = targets.values[use]
-    report.duplicates = duplicate_spread(rows, y)
-    row_groups = None if groups is None else [g for g, k in zip(groups, use, strict=True) if k]
-    selection = choose_recipe(rows, y, recipe, preset, kind, (card or {}).get("target"),
-                              groups=row_groups, seed=seed, n_jobs=n_jobs, progress=progress)
+    bounds = (targets.censor[use] != "") & (censored == "hurdle")
+    measured = [c for c, b in zip(rows, bounds, strict=True) if not b]
+    report.duplicates = duplicate_spread(measured, y[~bounds])
+    row_groups = None if groups is None else [
+        g for g, k in zip(groups, use, strict=True) if k]
+    # The recipe is chosen on the measured rows: a bound is not a value to score against.
+    selection = choose_recipe(
+        measured, y[~bounds], recipe, preset, kind, (card or {}).get("target"),
+        groups=None if row_groups is None else [g for g, b in zip(row_groups, bounds,
+                                                                  strict=True) if not b],
+        seed=seed, n_jobs=n_jobs, progress=progress)
     candidate = selection.chosen
-    estimator = make_model(candidate.features, candidate.estimator(seed, n_estimators, n_jobs))
+    regressor = candidate.estimator(seed, n_estimators, n_jobs)
+    if bounds.any():
+        regressor = censored_hurdle(regressor, seed, n_jobs)
+    estimator = make_model(candidate.features, regressor)
     # Featurize once: the same matrix trains the regressor and the domain model.
     X = estimator[0].fit(rows).transform(rows)
-    estimator[-1].fit(X, y)
+    if bounds.any():
+        estimator[-1].fit(X, y, censored=bounds)
+    else:
+        estimator[-1].fit(X, y)
     domain = DomainModel(mobile_ion=mobile_ion).fit([str(c.formula) for c in rows], X)
     used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
     elements = sorted({str(el) for c in rows for el in c.elements})
@@ -322,7 +341,7 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, recipe: str = "auto", preset: str | None = None,
-                 kind: str | None = None, censored: str = "drop",
+                 kind: str | None = None, censored: str = "hurdle",
                  n_estimators: int | None = None, seed: int = 0, n_jobs: int | None = None,
                  target: dict[str, Any] | None = None) -> None:
         self.recipe = recipe

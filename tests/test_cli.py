@@ -82,7 +82,7 @@ def test_train_then_predict_on_obelix_csvs(
                           "Ionic conductivity (S cm-1)", "--log10", "--n-estimators", "30",
                           "--output", str(model_dir)], capsys)
     assert code == 0, err
-    assert "449 of 478 rows used" in out  # the 29 censored training rows are left out
+    assert "478 of 478 rows used" in out  # the 29 censored rows train the bound classifier
     assert "29 skipped: censored target" in out
     card = load_model(model_dir).card
     assert card["training_data"]["rows_used"] == 449

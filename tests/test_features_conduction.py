@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from pymatgen.core import Element
 
-from matgenome.composition import CompositionError, parse_composition
+from matgenome.composition import (
+    MAX_DENOMINATOR,
+    RATIONAL_TOLERANCE,
+    CompositionError,
+    parse_composition,
+)
 from matgenome.datasets import load
 from matgenome.features import compute_features, preset_info
 from matgenome.features.conduction import (
@@ -49,14 +57,29 @@ def reference_row(formula: str) -> np.ndarray:
         row[name] = (sum(float(value(e)) * n for e, n in framework.items()) / fw_total
                      if fw_total else 0.0)
     row["n_fw_types"] = len(framework)
-    row["n_fractional"] = sum(abs(n - round(n)) > 1e-6 for n in amounts.values())
-    row["li_fractional"] = abs(li - round(li)) > 1e-6
+    row["formula_size"], row["li_scale"] = formula_size(amounts)
     row["has_P"] = "P" in amounts
     row["has_Ge_Si_Sn"] = bool({"Ge", "Si", "Sn"} & set(amounts))
     row["has_La_Zr"] = "La" in amounts and "Zr" in amounts
     row["has_Ti_Ta_Nb"] = bool({"Ti", "Ta", "Nb"} & set(amounts))
     row["atoms_per_anion"] = total * per_anion
     return np.array([float(row[label]) for label in LABELS])
+
+
+def formula_size(amounts: dict[str, float]) -> tuple[float, float]:
+    """log10 atoms of the smallest integer formula, log10 gcd of its non-Li counts."""
+    smallest = min(amounts.values())
+    ratios = {e: Fraction(n / smallest).limit_denominator(MAX_DENOMINATOR)
+              for e, n in amounts.items()}
+    common = math.lcm(*(r.denominator for r in ratios.values()))
+    close = all(abs(float(r) - n / smallest) <= RATIONAL_TOLERANCE * n / smallest
+                for (e, r), n in zip(ratios.items(), amounts.values(), strict=True))
+    if common > MAX_DENOMINATOR or not close:
+        total = sum(amounts.values())
+        return math.log10((MAX_DENOMINATOR + 1) * total / smallest), 0.0
+    counts = {e: int(r * common) for e, r in ratios.items()}
+    li_factor = math.gcd(*(c for e, c in counts.items() if e != "Li")) or 1
+    return math.log10(sum(counts.values())), math.log10(li_factor)
 
 
 def cation_charge(symbol: str) -> float:
@@ -91,9 +114,24 @@ def test_conduction_of_a_simple_sulfide() -> None:
     assert row["anion_S"] == row["anion_chalc"] == pytest.approx(1.0)
     assert row["anion_pol"] == pytest.approx(10.2)
     assert row["charge_ratio"] == pytest.approx(1.0)  # 2 Li+ balance one S2-
+    assert row["formula_size"] == pytest.approx(math.log10(3)) and row["li_scale"] == 0.0
     doped = dict(zip(LABELS, X[1], strict=True))
-    assert doped["n_fractional"] == 3 and doped["li_fractional"] == 1.0
+    # Li6.4La3Zr1.4Ta0.6O12 is Li32La15Zr7Ta3O60: 117 atoms, Li integral given the rest.
+    assert doped["formula_size"] == pytest.approx(math.log10(117))
+    assert doped["li_scale"] == 0.0
     assert doped["has_La_Zr"] == 1.0
+
+
+def test_li_scale_marks_li_off_stoichiometry() -> None:
+    X, _ = compute_features(["Li1.1Mn2O4", "LiMn2O4", "Li0.2Cu", "Fe0.62C9.53e-4"],
+                            "conduction")
+    size, li_scale = LABELS.index("formula_size"), LABELS.index("li_scale")
+    assert X[0, li_scale] == pytest.approx(math.log10(20))  # Li11Mn20O40
+    # LiMn2O4 is Li0.5(MnO2): half a Li per reduced unit of the rest; Li0.2Cu a fifth.
+    assert X[1, li_scale] == pytest.approx(math.log10(2))
+    assert X[2, li_scale] == pytest.approx(math.log10(5))
+    assert X[0, size] == pytest.approx(math.log10(71))
+    assert X[3, size] == pytest.approx(math.log10(620953))  # Fe620000C953
 
 
 def test_conduction_preset_is_documented() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matgenome.composition import CompositionError, parse_composition
+from matgenome.composition import CompositionError, canonical_amounts, parse_composition
 from matgenome.features._elements import SYMBOLS, Z_OF
 from matgenome.features._encode import encode, fast_parse, parse_one
 from matgenome.features._samples import random_formulas, shipped_formulas
@@ -171,18 +172,37 @@ def test_encode_parses_each_distinct_string_once() -> None:
 
 
 def test_encode_groups_by_number_of_elements() -> None:
-    encoded = encode(["Li2O", "LiFePO4", "Fe", "Li3PO4", "NaCl"])
+    formulas = ["Li2O", "LiFePO4", "Fe", "Li3PO4", "NaCl"]
+    encoded = encode(formulas, canonical=False)
     sizes = {block.z.shape[1]: block.rows.tolist() for block in encoded.blocks}
     assert sizes == {1: [2], 2: [0, 4], 3: [3], 4: [1]}
     block = next(b for b in encoded.blocks if b.z.shape[1] == 4)
     assert block.z.tolist() == [[3, 26, 15, 8]]
     assert block.amounts.tolist() == [[1.0, 1.0, 1.0, 4.0]]
+    # Canonical blocks (what features see): sorted by Z, smallest integer formula.
+    canonical = next(b for b in encode(formulas).blocks if b.z.shape[1] == 4)
+    assert canonical.z.tolist() == [[3, 8, 15, 26]]
+    assert canonical.amounts.tolist() == [[1.0, 4.0, 1.0, 1.0]]
 
 
-def _encoded_rows(formulas: list[object]) -> dict[int, tuple[tuple[int, ...], tuple[float, ...]]]:
+def test_canonical_blocks_are_the_canonical_form_of_the_parse() -> None:
+    formulas = ["Li6P2S8", "Li1.5P0.5S2", "S4PLi3", "Li0.33La0.557TiO3", "Fe0.62C3.14159265"]
+    raw, canonical = _encoded_rows(formulas), _encoded_rows(formulas, canonical=True)
+    for code, (z, amounts) in raw.items():
+        order = np.argsort(z, kind="stable")
+        expected, _ = canonical_amounts(np.array([amounts])[:, order])
+        assert canonical[code] == (tuple(np.array(z)[order].tolist()),
+                                   tuple(expected[0].tolist()))
+    assert canonical[0] == canonical[1] == canonical[2] == ((3, 15, 16), (3.0, 1.0, 4.0))
+    assert canonical[3][1] == (330.0, 3000.0, 1000.0, 557.0)  # Li O Ti La
+
+
+def _encoded_rows(
+    formulas: list[object], canonical: bool = False
+) -> dict[int, tuple[tuple[int, ...], tuple[float, ...]]]:
     """{distinct code: (atomic numbers, amounts)} as encode() grouped them."""
     result = {}
-    for block in encode(formulas).blocks:
+    for block in encode(formulas, canonical=canonical).blocks:
         for row, z_row, amount_row in zip(block.rows, block.z, block.amounts, strict=True):
             result[int(row)] = (tuple(z_row.tolist()), tuple(amount_row.tolist()))
     return result
@@ -190,7 +210,7 @@ def _encoded_rows(formulas: list[object]) -> dict[int, tuple[tuple[int, ...], tu
 
 def test_batch_encoding_matches_one_by_one_parsing(shipped: list[str]) -> None:
     formulas = shipped + random_formulas(2000, seed=4) + ["Li2O\nNaCl", "", "LiLi", "Xx"]
-    encoded = encode(formulas)
+    encoded = encode(formulas, canonical=False)
     rows = _encoded_rows(formulas)
     assert encoded.codes.tolist() == list(range(len(formulas)))
     for code, text in enumerate(formulas):
@@ -205,7 +225,7 @@ def test_batch_encoding_matches_one_by_one_parsing(shipped: list[str]) -> None:
 @given(st.lists(st.one_of(plain_formulas(), st.text(alphabet="LiOFe()2.5e-\n ", max_size=8)),
                 max_size=12))
 def test_batch_encoding_matches_one_by_one_on_generated_batches(formulas: list[str]) -> None:
-    encoded = encode(formulas)
+    encoded = encode(formulas, canonical=False)
     rows = _encoded_rows(formulas)
     for row_number, text in enumerate(formulas):
         code = int(encoded.codes[row_number])

@@ -12,6 +12,13 @@ parentheses are parsed for a whole batch at once (``_batch_parse``), the others 
 isotopes, dubious amounts, and every error) goes through ``parse_composition``, so error
 messages and edge cases stay those of the reference parser.
 ``tests/test_featurize_parse.py`` checks both fast paths against it.
+
+Every block is then put in canonical form (``canonicalise``): elements sorted by atomic
+number and amounts replaced by ``matgenome.composition.canonical_amounts`` (the smallest
+integer formula, or rounded atomic fractions when there is none with a small
+denominator). Features therefore depend on the composition only, not on how it is written:
+``Li3PS4``, ``Li6P2S8``, ``Li1.5P0.5S2``, ``0.75Li2S-0.25P2S5`` and ``S4PLi3`` give
+bit-identical rows (``tests/test_notation.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from matgenome.composition import (
     MAX_ELEMENTS,
     MAX_FORMULA_LENGTH,
     CompositionError,
+    canonical_amounts,
     parse_composition,
 )
 
@@ -175,8 +183,10 @@ class Block:
     """Distinct compositions that have the same number of elements ``k``.
 
     ``rows`` index the distinct compositions of the batch; ``z`` (m, k) holds atomic
-    numbers and ``amounts`` (m, k) the element amounts as the parsed ``Composition`` holds
-    them (not normalised; matminer weights its statistics with these amounts).
+    numbers and ``amounts`` (m, k) the element amounts. Blocks returned by ``encode`` are
+    canonical (see ``canonicalise``): ascending Z, amounts of the smallest integer formula
+    (or rounded atomic fractions). Features only use ratios of amounts, so for a formula
+    written as its smallest integer formula these are matminer's amounts.
     """
 
     rows: np.ndarray
@@ -199,8 +209,13 @@ class Encoded:
     failures: dict[int, CompositionError]
 
 
-def encode(items: Iterable[object]) -> Encoded:
-    """Parse every distinct formula once and group the compositions by size."""
+def encode(items: Iterable[object], canonical: bool = True) -> Encoded:
+    """Parse every distinct formula once and group the compositions by size.
+
+    ``canonical=False`` keeps the amounts and element order as parsed (for checking the
+    parser against ``parse_composition``); features are always computed on canonical
+    blocks.
+    """
     items = items if isinstance(items, list) else list(items)
     index: dict[str, int] = {}
     if all(type(item) is str for item in items):
@@ -237,6 +252,7 @@ def encode(items: Iterable[object]) -> Encoded:
         else:
             parsed[n_strings + number] = result
 
+    merged = _merge_blocks(blocks, _group_by_size(parsed))
     failures: dict[int, CompositionError] = {}
     if errors:
         failed_rows = np.flatnonzero(np.isin(code_array, list(errors)))
@@ -244,9 +260,22 @@ def encode(items: Iterable[object]) -> Encoded:
     return Encoded(
         n_distinct=n_strings + len(others),
         codes=code_array,
-        blocks=_merge_blocks(blocks, _group_by_size(parsed)),
+        blocks=tuple(canonicalise(block) if canonical else block for block in merged),
         failures=failures,
     )
+
+
+def canonicalise(block: Block) -> Block:
+    """The block with each row's elements sorted by Z and its amounts made canonical.
+
+    Why: sums over elements in a different order, or of amounts at a different scale,
+    differ in the last bit, and tree models compare float32 thresholds, so notations of
+    one composition could otherwise get different predictions.
+    """
+    order = np.argsort(block.z, axis=1, kind="stable")
+    z = np.take_along_axis(block.z, order, axis=1)
+    amounts, _ = canonical_amounts(np.take_along_axis(block.amounts, order, axis=1))
+    return Block(rows=block.rows, z=z, amounts=amounts)
 
 
 _SYMBOL_SPLIT = re.compile(r"([A-Z][a-z]*)", re.ASCII)

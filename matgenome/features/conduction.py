@@ -15,9 +15,15 @@ family label, no structure), so it can be computed for any new candidate:
 * ``fw_en``, ``fw_ox``, ``fw_radius``, ``fw_mass``, ``n_fw_types``: amount-weighted
   Pauling electronegativity, highest common oxidation state, atomic radius and mass of the
   non-Li cations, and their number;
-* ``n_fractional``, ``li_fractional``: number of elements with non-integer amounts and
-  whether Li is non-integer, i.e. aliovalent doping that creates Li vacancies or
-  interstitials, the usual route from a parent to a fast conductor;
+* ``formula_size``, ``li_scale``: log10 of the number of atoms in the smallest integer
+  formula (large for doped and off-stoichiometric compositions: 0.9 for Li3PS4, 2.07 for
+  Li6.4La3Zr1.4Ta0.6O12 = Li32La15Zr7Ta3O60) and log10 of the denominator of the Li
+  count per reduced formula unit of the other elements, i.e. the factor by which Li alone
+  enlarges the integer formula (the gcd of the non-Li counts: 0 for Li3PS4 and LLZTO,
+  log10 2 for LiMn2O4 = Li0.5(MnO2), log10 20 for Li1.1Mn2O4 = Li11Mn20O40: large when
+  the Li content is off-stoichiometric with respect to the rest). Aliovalent doping that
+  creates Li vacancies or interstitials is the usual route from a parent to a fast
+  conductor;
 * ``has_P``, ``has_Ge_Si_Sn``, ``has_La_Zr``, ``has_Ti_Ta_Nb``: framework elements of the
   main conductor families (thiophosphates and NASICONs, LGPS/LISICON, garnets,
   perovskites), derived from the composition only;
@@ -25,8 +31,17 @@ family label, no structure), so it can be computed for any new candidate:
 
 O, S, Se, Te, F, Cl, Br, I and N are anions; H is an anion (hydride) only when neither O
 nor N is present. An anion-free composition gets zeros for the per-anion columns, and one
-without framework cations zeros for the ``fw_`` columns. The amounts are used as written,
-not normalised, so ``n_fractional`` sees the doping of ``Li6.4La3Zr1.4Ta0.6O12``.
+without framework cations zeros for the ``fw_`` columns.
+
+Every column depends on the composition only, not on its notation: the block receives the
+canonical amounts of ``matgenome.composition.canonical_amounts`` (``Li1.5P0.5S2``,
+``Li6P2S8`` and ``0.75Li2S-0.25P2S5`` are all ``Li3PS4``). Two earlier columns,
+``n_fractional`` and ``li_fractional``, counted non-integer amounts as written and so gave
+``Li3PS4`` and ``Li1.5P0.5S2`` different predictions; ``formula_size`` and ``li_scale``
+replace them. Compositions without an integer formula of denominator at most
+``MAX_DENOMINATOR`` (they arrive as rounded atomic fractions) get the lower bound
+``log10((MAX_DENOMINATOR + 1) * total / smallest amount)`` as ``formula_size`` and 0 as
+``li_scale``.
 """
 
 from __future__ import annotations
@@ -36,6 +51,8 @@ import warnings
 
 import numpy as np
 from pymatgen.core import Element
+
+from matgenome.composition import MAX_DENOMINATOR
 
 from ._block import MATGENOME, FeatureBlock
 from ._elements import N_ELEMENTS, Z_OF
@@ -53,7 +70,7 @@ LABELS: tuple[str, ...] = (
     *(f"anion_{a}" for a in REPORTED_ANIONS),
     "anion_chalc", "anion_hal", "anion_pol", "n_anion_types", "charge_ratio",
     "fw_en", "fw_ox", "fw_radius", "fw_mass", "n_fw_types",
-    "n_fractional", "li_fractional", "has_P", "has_Ge_Si_Sn", "has_La_Zr", "has_Ti_Ta_Nb",
+    "formula_size", "li_scale", "has_P", "has_Ge_Si_Sn", "has_La_Zr", "has_Ti_Ta_Nb",
     "atoms_per_anion",
 )
 _LI, _H = Z_OF["Li"], Z_OF["H"]
@@ -118,15 +135,24 @@ def compute_conduction(z: np.ndarray, amounts: np.ndarray) -> np.ndarray:
     for name in ("en", "cation_charge", "radius", "mass"):
         columns.append(_safe_ratio((t[name][z] * fw_amounts).sum(axis=1), fw_total))
     columns.append(framework.sum(axis=1).astype(float))
-    fractional = np.abs(amounts - np.round(amounts)) > 1e-6
-    columns.append(fractional.sum(axis=1).astype(float))
-    columns.append((np.abs(li - np.round(li)) > 1e-6).astype(float))
+    columns += _formula_size(z, amounts, total)
     columns.append(_has(z, "P"))
     columns.append(_has(z, "Ge", "Si", "Sn"))
     columns.append(_has(z, "La") * _has(z, "Zr"))
     columns.append(_has(z, "Ti", "Ta", "Nb"))
     columns.append(total * per_anion)
     return np.column_stack(columns)
+
+
+def _formula_size(z: np.ndarray, amounts: np.ndarray, total: np.ndarray) -> list[np.ndarray]:
+    """``formula_size`` and ``li_scale`` of canonical amounts (see the module docstring)."""
+    integral = (amounts == np.floor(amounts)).all(axis=1)
+    bound = (MAX_DENOMINATOR + 1) * total / amounts.min(axis=1)
+    size = np.log10(np.where(integral, total, bound))
+    counts = np.where(integral[:, None] & (z != _LI), amounts, 0.0).astype(np.int64)
+    # gcd of the non-Li counts: 0 when Li is the only element (or no integer formula).
+    li_factor = np.maximum(np.gcd.reduce(counts, axis=1), 1)
+    return [size, np.log10(li_factor)]
 
 
 def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -144,11 +170,12 @@ CONDUCTION = FeatureBlock(
     labels=LABELS,
     compute=compute_conduction,
     description=(
-        "27 descriptors of Li-ion conduction read from the amounts as written, without "
+        "27 descriptors of Li-ion conduction read from the composition, without "
         "oxidation-state assignment: Li content per atom, anion and cation; anion mix and "
         "polarizability; charge ratio; mean framework-cation electronegativity, charge, "
-        "radius and mass; doping (non-integer amounts); framework elements of the main "
-        "conductor families. Chosen with the OBELiX conductivity recipe."
+        "radius and mass; doping (size of the smallest integer formula, and the part of "
+        "it due to Li); framework elements of the main conductor families. Independent "
+        "of notation. Chosen with the OBELiX conductivity recipe."
     ),
     citations=(BACHMAN_2016, KRAFT_2017),
     implementors=(MATGENOME,),
@@ -158,8 +185,12 @@ CONDUCTION = FeatureBlock(
         "softness lowers migration barriers (Kraft et al., JACS 139, 10909 (2017)).",
         "charge_ratio": "Cation charge at the highest common oxidation states over anion "
         "charge: 1 for a balanced formula, above 1 when cations could be reduced.",
-        "n_fractional": "Elements with non-integer amounts: aliovalent doping that creates "
-        "vacancies or interstitials.",
-        "li_fractional": "1.0 when the Li amount is non-integer (Li off-stoichiometry).",
+        "formula_size": "log10 of the atoms in the smallest integer formula (Li3PS4: "
+        "log10 8; Li6.4La3Zr1.4Ta0.6O12 = Li32La15Zr7Ta3O60: log10 117): large for doped "
+        "and off-stoichiometric compositions, whatever the notation.",
+        "li_scale": "log10 of the denominator of the Li count per reduced formula unit "
+        "of the other elements (gcd of the non-Li counts of the smallest integer formula): "
+        "LiMn2O4 = Li0.5(MnO2): log10 2; Li1.1Mn2O4 = Li11Mn20O40: log10 20. Large when "
+        "the Li content is off-stoichiometric with respect to the rest of the formula.",
     },
 )

@@ -13,20 +13,23 @@ to zero. pymatgen enumerates every combination; here the reachable charge sums a
 as boolean masks by convolution powers (see ``charge_neutral_possible``), which answers
 the same yes/no question without the combinatorial cost.
 
-Difference from matminer, by design: pymatgen's guesser refuses non-integer amounts
-(``ValueError: Charge balance analysis requires integer values``), so matminer's
-``featurize`` raises for doped compositions such as ``Li6.4La3Zr1.4Ta0.6O12`` and
-``featurize_many(ignore_errors=True)`` returns NaN for all three columns. Here the two
-ionic-character columns, which do not involve oxidation states, are always computed, and
-for non-integer amounts ``compound possible`` asks whether *some* integer multiple of the
-formula admits a neutral assignment (see ``supercell_neutral_possible``): with enough
-formula units that is exactly ``sum_i a_i min(q_i) <= 0 <= sum_i a_i max(q_i)``. On every
-composition with integer amounts the three columns equal matminer's, with pymatgen's
-criterion applied to the formula as written (no reduction, no multiple), except that
-``compound possible`` is NaN when neutrality would need more than ``MAX_CHARGE_SPAN``
-units of charge moved from the nearer extreme of the possible total charges (pymatgen's
-enumeration would not finish on such input either). Compositions given as pymatgen objects
-decorated with oxidation states are treated by their element amounts.
+Differences from matminer, by design. Blocks see the canonical form of a composition
+(``matgenome.composition.canonical_amounts``): its smallest integer formula when one with
+a small denominator exists, otherwise rounded atomic fractions. So ``compound possible``
+applies pymatgen's criterion to the smallest integer formula, whatever the notation: for a
+formula written as a multiple (``Fe2S2``) matminer enumerates the multiple and may answer
+differently, and decimal notations of doped compositions (``Li6.4La3Zr1.4Ta0.6O12``, which
+pymatgen's guesser refuses with ``Charge balance analysis requires integer values``, so
+matminer gives NaN) are answered on their integer formula (``Li32La15Zr7Ta3O60``). Where
+no small integer formula exists, or where the exact criterion would need more than
+``MAX_CHARGE_SPAN`` units of charge moved from the nearer extreme of the possible totals
+(pymatgen's enumeration would not finish either), ``compound possible`` asks whether
+*some* integer multiple of the formula admits a neutral assignment (see
+``supercell_neutral_possible``): with enough formula units that is exactly
+``sum_i a_i min(q_i) <= 0 <= sum_i a_i max(q_i)``. The two ionic-character columns do not
+involve oxidation states and are always computed. On every composition written as its
+smallest integer formula the three columns equal matminer's. Compositions given as
+pymatgen objects decorated with oxidation states are treated by their element amounts.
 """
 
 from __future__ import annotations
@@ -69,7 +72,11 @@ def _compound_possible(z: np.ndarray, amounts: np.ndarray) -> np.ndarray:
     result = supercell_neutral_possible(z, amounts)
     for row in np.flatnonzero(integral):
         counts = tuple(int(a) for a in amounts[row])
-        result[row] = charge_neutral_possible(tuple(z[row].tolist()), counts)
+        exact = charge_neutral_possible(tuple(z[row].tolist()), counts)
+        # Beyond MAX_CHARGE_SPAN (large integer formulas of doped compositions) the
+        # enumeration is out of reach; the supercell criterion is the large-formula limit.
+        if exact == exact:
+            result[row] = exact
     return result
 
 
@@ -177,9 +184,9 @@ ION_PROPERTY = FeatureBlock(
         "(pymatgen's oxi_state_guesses criterion, as matminer's IonProperty), and the "
         "maximum and fraction-weighted average ionic character of element pairs from "
         "Pauling electronegativities. Same values as matminer's IonProperty() with its "
-        "defaults wherever matminer gives a value (integer amounts). For non-integer "
-        "stoichiometries, where matminer raises, the ionic-character columns are still "
-        "computed and 'compound possible' is 1 when some integer multiple of the formula "
+        "defaults on formulas written as their smallest integer formula. Computed on the "
+        "smallest integer formula of any notation (Li1.5P0.5S2 as Li3PS4); without a "
+        "small one, 'compound possible' is 1 when some integer multiple of the formula "
         "can be charge neutral, i.e. when sum(a_i min q_i) <= 0 <= sum(a_i max q_i)."
     ),
     citations=(WARD_2016,),

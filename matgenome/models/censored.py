@@ -20,6 +20,22 @@ regressor and decides what the wrapped model sees for those rows:
 
 ``fit(X, y, censored=mask)`` is the interface ``matgenome.evaluation`` uses to hand over
 censored rows; without ``censored`` every row counts as a measurement.
+
+Every imputation above made the measured rows worse on OBELiX (grouped CV inside the
+training split): a number invented for a bound leaks into the trees around it.
+:class:`CensoredHurdleRegressor` uses the bounds without inventing numbers. It trains
+
+* the regressor on the measured rows only (the ``drop`` model), and
+* a classifier for "below the bound" (censored vs measured) on all rows,
+
+and mixes them at prediction time: with ``p = P(censored | x)`` the predictive
+distribution is ``(1 - p) * regressor + p * censored component``, the censored component
+sitting at the (median training) bound minus ``offset`` with spread ``censored_std``.
+``combine`` picks the point prediction from that mixture: ``switch`` (the bound level where
+``p >= decision_threshold``, else the regressor's mean), ``median`` (the mixture's median:
+the best point for absolute error) or ``mixture`` (the mixture's mean). The reported std is
+always the mixture's root mean square deviation from that point, so a candidate that may
+well be an insulator gets a wide interval rather than a confident wrong number.
 """
 
 from __future__ import annotations
@@ -27,9 +43,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from matgenome.models.calibrated import CalibratedTreesRegressor
 
 _STRATEGIES = ("drop", "bound", "offset", "iterative", "tobit")
+_COMBINE = ("switch", "median", "mixture")
+_CLASSIFY = ("censored", "below_level")
 
 
 class CensoredRegressor(RegressorMixin, BaseEstimator):
@@ -94,11 +117,6 @@ class CensoredRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict_uncertainty(X)
 
-    def predict_components(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The wrapped model's ``(mean, epistemic std, noise std)``."""
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_components(X)
-
     def _impute(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray) -> np.ndarray:
         """Values that stand in for the censored targets during training."""
         bound = y[censored]
@@ -125,3 +143,182 @@ class CensoredRegressor(RegressorMixin, BaseEstimator):
         # Inverse Mills ratio pdf(a) / cdf(a) in log space: stable far below the mean too.
         mills = np.exp(stats.norm.logpdf(a) - special.log_ndtr(a))
         return mean - scatter * mills
+
+
+class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
+    """A regressor for measured rows beside a classifier for "below the bound".
+
+    Args:
+        regressor: model of the measured targets with ``predict_uncertainty`` (cloned);
+            default: the conductivity recipe's ``CalibratedTreesRegressor`` (extra trees,
+            500 trees, ``max_features=0.1``, CV-calibrated std with a noise term).
+        classifier: probabilistic classifier of ``censored`` (cloned); default: extra trees
+            (500 trees, ``max_features=0.1``) after a median imputer.
+        combine: point prediction from the mixture: ``switch``, ``median`` or ``mixture``
+            (see the module docstring).
+        classify: the classifier's positive class: ``censored`` (the flagged rows) or
+            ``below_level`` (flagged rows plus measured rows below the bound level: they
+            lie below the bound too, and come from more papers).
+        decision_threshold: ``P(censored)`` at which ``switch`` predicts the bound level.
+        level: value of the censored component before ``offset``; default: the median
+            training bound.
+        offset: how far below ``level`` the censored component is centred.
+        censored_std: spread of the censored component; default: the regressor's median
+            ``noise`` on the censored training rows.
+        random_state: seed of the default regressor and classifier.
+        n_jobs: parallel jobs of the default regressor and classifier.
+
+    Attributes (after ``fit``):
+        regressor_, classifier_ (None when no row is censored): the fitted parts;
+        level_: the bound level; censored_std_: the censored component's spread;
+        n_features_in_.
+    """
+
+    def __init__(
+        self,
+        regressor: BaseEstimator | None = None,
+        classifier: BaseEstimator | None = None,
+        combine: str = "switch",
+        classify: str = "censored",
+        decision_threshold: float = 0.5,
+        level: float | None = None,
+        offset: float = 0.0,
+        censored_std: float | None = None,
+        random_state: int | None = 0,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.regressor = regressor
+        self.classifier = classifier
+        self.combine = combine
+        self.classify = classify
+        self.decision_threshold = decision_threshold
+        self.level = level
+        self.offset = offset
+        self.censored_std = censored_std
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None):
+        """Fit the regressor on the measured rows and the classifier on all rows."""
+        if self.combine not in _COMBINE:
+            raise ValueError(f"combine must be one of {_COMBINE}, got {self.combine!r}")
+        if self.classify not in _CLASSIFY:
+            raise ValueError(f"classify must be one of {_CLASSIFY}, got {self.classify!r}")
+        # Missing descriptors are allowed: the default models impute them.
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True,
+                             dtype=float)
+        censored = np.zeros(len(y), bool) if censored is None else np.asarray(censored, bool)
+        if censored.shape != y.shape:
+            raise ValueError(f"censored has shape {censored.shape}, expected {y.shape}")
+        if censored.all():
+            raise ValueError("CensoredHurdleRegressor needs at least one measured row")
+        self.regressor_ = clone(self._default_regressor()).fit(X[~censored], y[~censored])
+        self.classifier_ = None
+        bounds = y[censored] if censored.any() else np.array([np.min(y)])
+        self.level_ = float(np.median(bounds) if self.level is None else self.level)
+        # Without censored rows there is nothing to classify: P(censored) is 0 everywhere.
+        if censored.any():
+            below = censored | ((y < self.level_) if self.classify == "below_level" else False)
+            self.classifier_ = clone(self._default_classifier()).fit(X, below)
+        self.censored_std_ = self._censored_spread(X[censored])
+        return self
+
+    def predict(self, X: np.ndarray, return_std: bool = False):
+        """Point prediction of ``combine``; with ``return_std=True`` also the mixture std."""
+        parts = self.predict_uncertainty(X)
+        return (parts["mean"], parts["uncertainty"]) if return_std else parts["mean"]
+
+    def predict_proba_censored(self, X: np.ndarray) -> np.ndarray:
+        """Probability that the target lies below the bound (too low to measure)."""
+        check_is_fitted(self, "regressor_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
+        if self.classifier_ is None:
+            return np.zeros(len(X))
+        classes = list(self.classifier_.classes_)
+        return self.classifier_.predict_proba(X)[:, classes.index(True)]
+
+    def predict_uncertainty(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Point prediction (``mean``), total std (``uncertainty``), ``epistemic``, ``noise``.
+
+        ``uncertainty`` is the root mean square deviation of the mixture from the point
+        prediction. ``noise`` mixes the regressor's noise and the censored spread by the
+        class probabilities; everything else (tree spread and the doubt about which side
+        of the bound a row falls) is ``epistemic``, so ``uncertainty**2 = epistemic**2 +
+        noise**2`` as for the wrapped regressor. Also returns ``p_censored``.
+        """
+        check_is_fitted(self, "regressor_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
+        parts = self.regressor_.predict_uncertainty(X)
+        mu, sd = np.asarray(parts["mean"], float), np.asarray(parts["uncertainty"], float)
+        p = self.predict_proba_censored(X)
+        low, low_sd = self.level_ - self.offset, self.censored_std_
+        point = self._point(mu, sd, p, low, low_sd)
+        variance = (1 - p) * (sd**2 + (mu - point) ** 2) + p * (low_sd**2 + (low - point) ** 2)
+        noise = np.sqrt((1 - p) * np.asarray(parts["noise"], float) ** 2 + p * low_sd**2)
+        total = np.sqrt(variance)
+        return {"mean": point, "uncertainty": total,
+                "epistemic": np.sqrt(np.maximum(variance - noise**2, 0.0)), "noise": noise,
+                "p_censored": p}
+
+    def predict_trees(self, X: np.ndarray) -> np.ndarray:
+        """The regressor's per-tree predictions, shape ``(n_trees, n_rows)``.
+
+        A pass-through: the draws describe the measured-rows model only and ignore
+        ``P(censored)``; combine them with :meth:`predict_proba_censored` where that matters.
+        """
+        check_is_fitted(self, "regressor_")
+        return self.regressor_.predict_trees(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _point(self, mu: np.ndarray, sd: np.ndarray, p: np.ndarray, low: float,
+               low_sd: float) -> np.ndarray:
+        if self.combine == "switch":
+            return np.where(p >= self.decision_threshold, low, mu)
+        if self.combine == "mixture":
+            return (1 - p) * mu + p * low
+        return _mixture_median(mu, np.maximum(sd, 1e-9), p, low, max(low_sd, 1e-9))
+
+    def _censored_spread(self, X_censored: np.ndarray) -> float:
+        if self.censored_std is not None:
+            return float(self.censored_std)
+        if len(X_censored) == 0:
+            return 0.0
+        # The bound says nothing about how far below it a value lies; borrow the scatter the
+        # regressor expects of a repeat measurement there.
+        return float(np.median(self.regressor_.predict_uncertainty(X_censored)["noise"]))
+
+    def _default_regressor(self) -> BaseEstimator:
+        if self.regressor is not None:
+            return self.regressor
+        # The conductivity recipe's regressor, spelled out: recipes.py may import this module.
+        return CalibratedTreesRegressor(
+            kind="extra_trees", n_estimators=500, max_features=0.1, min_samples_leaf=1,
+            average_duplicates=False, calibration="cv", noise=True,
+            random_state=self.random_state, n_jobs=self.n_jobs)
+
+    def _default_classifier(self) -> BaseEstimator | Pipeline:
+        if self.classifier is not None:
+            return self.classifier
+        return make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            ExtraTreesClassifier(500, max_features=0.1, random_state=self.random_state,
+                                 n_jobs=self.n_jobs))
+
+
+def _mixture_median(mu: np.ndarray, sd: np.ndarray, p: np.ndarray, low: float,
+                    low_sd: float, n_iter: int = 60) -> np.ndarray:
+    """Median of ``(1 - p) N(mu, sd) + p N(low, low_sd)`` per row, by bisection.
+
+    The mixture's CDF is monotone and the median lies between the two component medians.
+    """
+    lo, hi = np.minimum(mu, low), np.maximum(mu, low)
+    for _ in range(n_iter):
+        mid = (lo + hi) / 2
+        cdf = (1 - p) * stats.norm.cdf(mid, mu, sd) + p * stats.norm.cdf(mid, low, low_sd)
+        below = cdf < 0.5
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return (lo + hi) / 2

@@ -211,3 +211,31 @@ def default_candidate(target: dict[str, Any] | None) -> Candidate:
     recipe on all of them first would leak; it uses this candidate instead.
     """
     return candidates_for(target)[0]
+
+
+def censored_hurdle(regressor: Any, random_state: int | None = 0,
+                    n_jobs: int | None = None) -> Any:
+    """Wrap a recipe's regressor so that bound-only rows (``<1E-10``) are used as bounds.
+
+    The variant chosen by ``benchmarks/select_censored.py`` (grouped 5-fold CV inside the
+    OBELiX training split, 3 shuffles): a sigmoid-calibrated extra-trees classifier of
+    "below the bound level" beside the regressor; where it says more likely than not, the
+    prediction switches to the bound level. CV MAE on measured rows 1.427 against 1.434
+    when the bounds are dropped, hinge MAE over all rows 1.506 against 1.520.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    from matgenome.models.censored import CensoredHurdleRegressor
+
+    classifier = CalibratedClassifierCV(
+        make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                      ExtraTreesClassifier(500, max_features=0.1, random_state=random_state,
+                                           n_jobs=n_jobs)),
+        method="sigmoid", cv=5)
+    return CensoredHurdleRegressor(regressor=regressor, classifier=classifier,
+                                   combine="switch", classify="below_level",
+                                   decision_threshold=0.5, random_state=random_state,
+                                   n_jobs=n_jobs)
