@@ -29,6 +29,7 @@ from matgenome.models.selection import (
 # regressor (matgenome.models.selection.censored_hurdle, chosen by
 # benchmarks/select_censored.py); drop leaves them out; bound trains on the bound as a value.
 CENSORED_TREATMENTS = ("hurdle", "drop", "bound")
+MIN_BOUNDS = 5  # fewer bound-only rows than this are dropped instead
 
 
 @dataclass
@@ -103,6 +104,10 @@ def train_model(
     formulas = pd.Series(formulas).reset_index(drop=True)
     compositions, formula_errors = parse_many(formulas)
     report = TrainingReport(rows_read=len(formulas), rows_used=0)
+    valid = np.array([not f and not t for f, t in zip(formula_errors, targets.errors,
+                                                      strict=True)])
+    if censored == "hurdle" and ((targets.censor != "") & valid).sum() < MIN_BOUNDS:
+        censored = "drop"  # the bound classifier's 5-fold calibration needs 5 bounds
     use = _usable_rows(formulas, formula_errors, targets, censored, report)
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = targets.values[use]
