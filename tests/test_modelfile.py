@@ -121,7 +121,8 @@ def test_recipe_model_round_trips_with_its_preset(tmp_path) -> None:
     train = load("obelix", "train").head(120)
     targets = TargetValues(train["target"].to_numpy(float), train["censor"].to_numpy(str),
                            [""] * len(train))
-    model, _ = train_model(train["formula"], targets, recipe="obelix", n_estimators=20, seed=1)
+    model, _ = train_model(train["formula"], targets, recipe="obelix", n_estimators=20, seed=1,
+                           censored="drop")
     assert model.card["feature_preset"] == OBELIX_PRESET
     assert model.card["estimator"]["params"]["max_features"] == 0.1
     loaded = load_model(save_model(model, tmp_path / "recipe"))
