@@ -20,15 +20,18 @@ applies pymatgen's criterion to the smallest integer formula, whatever the notat
 formula written as a multiple (``Fe2S2``) matminer enumerates the multiple and may answer
 differently, and decimal notations of doped compositions (``Li6.4La3Zr1.4Ta0.6O12``, which
 pymatgen's guesser refuses with ``Charge balance analysis requires integer values``, so
-matminer gives NaN) are answered on their integer formula (``Li32La15Zr7Ta3O60``). Where
-no small integer formula exists, or where the exact criterion would need more than
+matminer gives NaN) are answered on their integer formula. Where no small integer formula
+exists, where it has more than ``MAX_EXACT_ATOMS`` atoms (``Li32La15Zr7Ta3O60``; these
+come from decimal notations, and one Python enumeration per row would make featurization
+many times slower), or where the exact criterion would need more than
 ``MAX_CHARGE_SPAN`` units of charge moved from the nearer extreme of the possible totals
 (pymatgen's enumeration would not finish either), ``compound possible`` asks whether
 *some* integer multiple of the formula admits a neutral assignment (see
 ``supercell_neutral_possible``): with enough formula units that is exactly
 ``sum_i a_i min(q_i) <= 0 <= sum_i a_i max(q_i)``. The two ionic-character columns do not
 involve oxidation states and are always computed. On every composition written as its
-smallest integer formula the three columns equal matminer's. Compositions given as
+smallest integer formula, of at most ``MAX_EXACT_ATOMS`` atoms, the three columns equal
+matminer's. Compositions given as
 pymatgen objects decorated with oxidation states are treated by their element amounts.
 """
 
@@ -43,6 +46,8 @@ from ._elements import guesser_oxidation_states, pymatgen_electronegativity
 
 ION_LABELS: tuple[str, ...] = ("compound possible", "max ionic char", "avg ionic char")
 MAX_CHARGE_SPAN = 100_000
+# Integer formulas with more atoms take the supercell criterion (see _compound_possible).
+MAX_EXACT_ATOMS = 100
 _NEUTRAL_TOLERANCE = 1e-9
 # Above this many multiply-adds a direct convolution is slower than an FFT.
 _DIRECT_CONVOLUTION_LIMIT = 1 << 20
@@ -68,7 +73,12 @@ def compute_ion_property(z: np.ndarray, amounts: np.ndarray) -> np.ndarray:
 
 
 def _compound_possible(z: np.ndarray, amounts: np.ndarray) -> np.ndarray:
-    integral = np.all(amounts == np.floor(amounts), axis=1)
+    # Large integer formulas are the canonical form of decimal (doped) notations: the
+    # per-row enumeration would cost a Python call each, and the supercell criterion is
+    # its large-formula limit.
+    integral = np.all(amounts == np.floor(amounts), axis=1) & (
+        amounts.sum(axis=1) <= MAX_EXACT_ATOMS
+    )
     result = supercell_neutral_possible(z, amounts)
     for row in np.flatnonzero(integral):
         counts = tuple(int(a) for a in amounts[row])
