@@ -20,7 +20,7 @@ from matgenome.io import InputError, TableWriter, detect_formula_column, iter_ta
 from matgenome.known import KNOWN_COLUMNS
 from matgenome.modelfile import TrainedModel
 
-OUTPUT_COLUMNS = ("prediction", "uncertainty", "in_domain", "domain_distance",
+OUTPUT_COLUMNS = ("prediction", "uncertainty", "p_below_bound", "in_domain", "domain_distance",
                   "domain_reason", *KNOWN_COLUMNS, "error")
 ChunkTransform = Callable[[pd.DataFrame, str], pd.DataFrame]
 DEFAULT_CHUNKSIZE = 50_000

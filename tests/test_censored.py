@@ -102,11 +102,24 @@ def test_point_predictions_of_each_combination(fitted) -> None:
 
 def test_std_widens_where_the_side_of_the_bound_is_unsure(fitted) -> None:
     model, X_new, _, _ = fitted
-    parts = model.predict_uncertainty(X_new)
     regressor_std = model.regressor_.predict_uncertainty(X_new)["uncertainty"]
+    median = copy.deepcopy(model).set_params(combine="median")
+    parts = median.predict_uncertainty(X_new)
     unsure = (parts["p_censored"] > 0.2) & (parts["p_censored"] < 0.5)
-    if unsure.any():
-        assert np.all(parts["uncertainty"][unsure] > regressor_std[unsure])
+    assert unsure.any()
+    assert np.all(parts["uncertainty"][unsure] > regressor_std[unsure])
+
+
+def test_switch_keeps_the_regressor_interval_on_its_side(fitted) -> None:
+    model, X_new, _, _ = fitted
+    switch = copy.deepcopy(model).set_params(combine="switch")
+    parts = switch.predict_uncertainty(X_new)
+    own = switch.regressor_.predict_uncertainty(X_new)
+    kept = parts["p_censored"] < 0.5
+    assert kept.any() and (~kept).any()
+    np.testing.assert_allclose(parts["uncertainty"][kept], own["uncertainty"][kept])
+    np.testing.assert_allclose(parts["uncertainty"] ** 2,
+                               parts["epistemic"] ** 2 + parts["noise"] ** 2)
 
 
 def test_predict_and_trees_pass_through(fitted) -> None:

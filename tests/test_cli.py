@@ -39,9 +39,9 @@ def test_predict_keeps_every_row_in_order_and_flags_bad_ones(
     scored = pd.read_csv(output, keep_default_na=False)
     assert scored["composition"].tolist() == formulas
     assert scored.columns.tolist() == ["id", "composition", "note", "prediction",
-                                       "uncertainty", "in_domain", "domain_distance",
-                                       "domain_reason", "known_value", "known_spread",
-                                       "known_count", "known_bound", "error"]
+                                       "uncertainty", "p_below_bound", "in_domain",
+                                       "domain_distance", "domain_reason", "known_value",
+                                       "known_spread", "known_count", "known_bound", "error"]
     bad = scored["error"] != ""
     assert bad.tolist() == [False, False, True, True, False, True, False]
     assert "unknown element 'Xx'" in scored.loc[2, "error"]

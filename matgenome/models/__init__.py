@@ -52,6 +52,8 @@ class Prediction:
     domain_reason: list[str] = field(default_factory=list)
 
     known: Any = None  # pandas DataFrame of matgenome.known.KNOWN_COLUMNS, or None
+    # Models trained with censored rows as bounds: probability the value is below the bound.
+    p_below_bound: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def scored(self) -> np.ndarray:
@@ -59,11 +61,14 @@ class Prediction:
 
     def to_frame(self) -> Any:
         """The output columns of ``predict``/``rank``, one row per input row, in order:
-        ``prediction``, ``uncertainty`` (total 1 sd), the domain columns (when a domain
-        model was used), the measured values (when known data were attached), ``error``."""
+        ``prediction``, ``uncertainty`` (total 1 sd), ``p_below_bound`` (models trained on
+        bound-only rows), the domain columns (when a domain model was used), the measured
+        values (when known data were attached), ``error``."""
         import pandas as pd
 
         out = pd.DataFrame({"prediction": self.mean, "uncertainty": self.std})
+        if len(self.p_below_bound):
+            out["p_below_bound"] = self.p_below_bound
         if len(self.in_domain):
             out["in_domain"] = self.in_domain
             out["domain_distance"] = self.domain_distance
@@ -108,8 +113,10 @@ def make_model(preset: str, regressor: Any) -> Pipeline:
 def predict_parts(regressor: Any, X: np.ndarray) -> dict[str, np.ndarray]:
     """``regressor.predict_uncertainty(X)`` with its four parts checked and as float arrays."""
     parts = regressor.predict_uncertainty(X)
-    out = {name: np.asarray(parts[name], dtype=float).reshape(-1)
-           for name in ("mean", "uncertainty", "epistemic", "noise")}
+    # p_censored: a censored-target model's probability that the value lies below the bound.
+    names = ("mean", "uncertainty", "epistemic", "noise",
+             *(("p_censored",) if "p_censored" in parts else ()))
+    out = {name: np.asarray(parts[name], dtype=float).reshape(-1) for name in names}
     if any(values.size != len(X) for values in out.values()):
         raise ValueError("predict_uncertainty(X) must return one value per row for each part")
     return out
@@ -132,17 +139,22 @@ def predict_formulas(
     n = len(errors)
     mean, std, noise = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     good = np.array([not e for e in errors], dtype=bool)
-    epistemic = np.full(n, np.nan)
+    epistemic, below = np.full(n, np.nan), np.full(n, np.nan)
     if good.any():
         parts = predict_parts(regressor, X[good])
         mean[good], std[good] = parts["mean"], parts["uncertainty"]
         epistemic[good], noise[good] = parts["epistemic"], parts["noise"]
+        if "p_censored" in parts:
+            below[good] = parts["p_censored"]
     not_finite = good & ~(np.isfinite(mean) & np.isfinite(std))
     for i in np.flatnonzero(not_finite):
         errors[i] = "the model returned a non-finite prediction"
         mean[i] = std[i] = noise[i] = epistemic[i] = np.nan
     prediction = Prediction(mean=mean, std=std, error=list(errors), noise=noise,
                             epistemic=epistemic)
+    if hasattr(regressor, "predict_proba_censored"):
+        # Decided by the model, not the rows, so that every chunk has the same columns.
+        prediction.p_below_bound = np.where(not_finite, np.nan, below)
     if domain is not None:
         _assess_domain(prediction, domain, formulas, X, good)
     return prediction
