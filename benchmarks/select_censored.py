@@ -59,7 +59,7 @@ FITS: dict[str, Callable[[int], CensoredHurdleRegressor]] = {
         classifier=CalibratedClassifierCV(make_pipeline(
             SimpleImputer(strategy="median", keep_empty_features=True),
             ExtraTreesClassifier(TREES, max_features=0.1, random_state=seed, n_jobs=1)),
-            method="sigmoid", cv=5),
+            method="sigmoid", cv=5, ensemble=False),
         random_state=seed, n_jobs=1),
     "trees+sigmoid, below level": lambda seed: FITS["trees+sigmoid"](seed).set_params(
         classify="below_level"),

@@ -222,6 +222,8 @@ def censored_hurdle(regressor: Any, random_state: int | None = 0,
     "below the bound level" beside the regressor; where it says more likely than not, the
     prediction switches to the bound level. CV MAE on measured rows 1.427 against 1.434
     when the bounds are dropped, hinge MAE over all rows 1.506 against 1.520.
+    ``ensemble=False``: one classifier on all rows, its sigmoid fitted on 5-fold
+    out-of-fold probabilities, so scoring runs 500 classifier trees rather than 2,500.
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import ExtraTreesClassifier
@@ -234,7 +236,7 @@ def censored_hurdle(regressor: Any, random_state: int | None = 0,
         make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
                       ExtraTreesClassifier(500, max_features=0.1, random_state=random_state,
                                            n_jobs=n_jobs)),
-        method="sigmoid", cv=5)
+        method="sigmoid", cv=5, ensemble=False)
     return CensoredHurdleRegressor(regressor=regressor, classifier=classifier,
                                    combine="switch", classify="below_level",
                                    decision_threshold=0.5, random_state=random_state,
