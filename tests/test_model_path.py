@@ -158,3 +158,36 @@ def test_screen_ranks_new_candidates_and_lists_measured_apart(
     ranks = frame["rank"].dropna().to_numpy()
     np.testing.assert_array_equal(ranks, np.arange(1, len(ranks) + 1))  # sorted by rank
     assert "already measured" in out
+
+
+def test_known_insulators_rank_below_conductors(small_model_dir: Path) -> None:
+    """Censored training rows (<1E-10 S/cm) are used as bounds, not dropped."""
+    model = load_model(small_model_dir)
+    train = load("obelix", "train")
+    insulators = train.loc[train["censored"], "formula"].tolist()
+    conductors = train.loc[~train["censored"] & (train["target"] >= -3), "formula"].tolist()
+    prediction = model.predict(insulators + conductors)
+    below = prediction.p_below_bound[: len(insulators)]
+    assert np.mean(below >= 0.5) >= 0.9
+    insulator_mean = prediction.mean[: len(insulators)]
+    assert np.median(insulator_mean) < np.min(prediction.mean[len(insulators):])
+    assert model.card["training_data"]["censored_treatment"] == "hurdle"
+
+
+def test_rank_batch_proposes_distinct_unmeasured_rows(
+    small_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    formulas = ["Li6PS5Cl", "Li2ZrCl6", "Li3InBr6", "Li4SiO4", "Li5.5PS4.5Cl1.5",
+                "Li3ScCl6", "Li2.5Y0.5Zr0.5Cl6", "Li7P2S8I", "Li3N", "LiBH4"]
+    source, output = tmp_path / "c.csv", tmp_path / "r.csv"
+    pd.DataFrame({"formula": formulas}).to_csv(source, index=False)
+    args = ["rank", str(source), "--model", str(small_model_dir), "--batch", "3", "-o",
+            str(output)]
+    code, out, _ = run(args, capsys)
+    assert code == 0 and "proposed batch of 3" in out
+    ranked = pd.read_csv(output)
+    batch = ranked.dropna(subset=["batch"]).sort_values("batch")
+    assert batch["batch"].tolist() == [1, 2, 3]
+    assert not batch["measured"].astype(bool).any()
+    assert run(args, capsys)[0] == 0  # the same seed gives the same batch
+    np.testing.assert_array_equal(pd.read_csv(output)["batch"], ranked["batch"])
