@@ -581,6 +581,8 @@ def run_protocol(
             notes.append(f"fold {k}: {leak.describe()}")
         model = fit_model(make_model(), X[train], y[train], censored[train],
                           None if fit_groups is None else [fit_groups[i] for i in train])
+        if hasattr(model, "recipe_"):  # the training path chose a recipe inside this fold
+            notes.append(f"fold {k}: recipe {model.recipe_}")
         predicted = predict_model(model, X[test], task)
         table = _prediction_table(frame, keys, test, k, predicted)
         fold_scores.append(score_predictions(table, task, conductivity))

@@ -370,6 +370,7 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
             seed=self.seed, n_jobs=self.n_jobs, groups=groups,
             card={"target": self.target} if self.target else None,
         )
+        self.recipe_ = self.model_.card["selection"]["chosen"]
         return self
 
     def predict_uncertainty(self, X: Sequence[object]) -> dict[str, np.ndarray]:
