@@ -316,19 +316,17 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
          "matgenome simulate --dataset obelix --strategies cold-thompson,ei,random "
          "--trials 5 --plot curves.png -o simulation.json")(_simulate_args)
 def run_simulate(args: argparse.Namespace) -> int:
-    from matgenome.features import compute_features
     from matgenome.models.selection import custom_candidate, default_candidate
-    from matgenome.simulation import simulate_discovery
+    from matgenome.simulation import candidates_from_rows, simulate_discovery
 
     formulas, y, target, ids = _labelled(args)
     candidate = default_candidate(target)
     if args.preset:
         candidate = custom_candidate(args.preset, None, candidate)
-    X, errors = compute_features(formulas, preset=candidate.features)
-    keep = np.array([not e for e in errors]) & np.isfinite(y)
-    X, y = X[keep], y[keep]
-    log.info("simulating on %d labelled rows (%d left out) with recipe %s on %s", len(y),
-             int((~keep).sum()), candidate.name, candidate.features)
+    X, y, candidate_ids, left_out = candidates_from_rows(formulas, y, ids, candidate.features)
+    log.info("simulating on %d compositions (repeats averaged; %d rows without a usable "
+             "target or formula left out) with recipe %s on %s", len(y), left_out,
+             candidate.name, candidate.features)
 
     def factory():
         return candidate.estimator(None, args.n_estimators, calibration=SIMULATION_CALIBRATION)
@@ -339,7 +337,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             X, y, factory, strategies=strategies, n_initial=args.initial,
             batch_size=args.batch_size, n_iterations=args.iterations, n_trials=args.trials,
             seed=args.seed, objective=args.objective, progress=bar.update,
-            row_ids=list(np.asarray(ids, dtype=object)[keep]),
+            row_ids=candidate_ids,
         )
     summary = result.summary()
     print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
@@ -352,7 +350,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         from matgenome.plots import plot_discovery_curves
 
         plot_discovery_curves(result, args.plot)
-    print(f"{len(y)} rows, {args.trials} trials per strategy"
+    print(f"{len(y)} compositions, {args.trials} trials per strategy"
           + (f"; result written to {args.output}" if args.output else ""))
     return 0
 

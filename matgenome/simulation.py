@@ -691,3 +691,33 @@ def _cumulative(flags: NDArray[np.bool_], picks: IntArray) -> IntArray:
     hits = flags[picks].astype(np.int64)
     zeros = np.zeros((picks.shape[0], 1), dtype=np.int64)
     return np.concatenate([zeros, np.cumsum(hits, axis=1)], axis=1)
+
+
+def candidates_from_rows(
+    formulas: Sequence[object], y: ArrayLike, row_ids: Sequence[Any], preset: str
+) -> tuple[FloatArray, FloatArray, list[str], int]:
+    """One simulation candidate per composition, from labelled table rows.
+
+    Rows without a finite target are left out; repeated measurements of one composition
+    (however written) are averaged, so a composition cannot be "found" twice, and their
+    row ids are joined with ``+``. Returns the descriptors of ``preset``, the targets, the
+    candidate ids and the number of rows left out (no target, or no features).
+    """
+    from matgenome.evaluation import composition_keys
+    from matgenome.features import compute_features
+
+    values = np.asarray(y, dtype=float)
+    usable = np.flatnonzero(np.isfinite(values))
+    frame = pd.DataFrame({
+        "key": composition_keys([formulas[i] for i in usable]),
+        "formula": [formulas[i] for i in usable],
+        "y": values[usable],
+        "id": [str(row_ids[i]) for i in usable],
+    })
+    groups = frame.groupby("key", sort=False)
+    merged = pd.DataFrame({"formula": groups["formula"].first(), "y": groups["y"].mean(),
+                           "id": groups["id"].agg("+".join)})
+    X, errors = compute_features(merged["formula"].tolist(), preset)
+    ok = np.array([not e for e in errors], dtype=bool)
+    left_out = len(values) - int(groups["y"].size()[ok].sum())
+    return X[ok], merged["y"].to_numpy()[ok], merged["id"][ok].tolist(), left_out

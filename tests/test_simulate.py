@@ -342,3 +342,14 @@ def test_row_ids_are_validated() -> None:
     with pytest.raises(ValueError, match="unique"):
         simulate_discovery(X, y, BayesianRidge, strategies=("random",), n_trials=1,
                            row_ids=[0] * 30)
+
+
+def test_candidates_average_repeats_of_one_composition_however_written() -> None:
+    from matgenome.simulation import candidates_from_rows
+
+    formulas = ["Li3PS4", "Li6P2S8", "0.75Li2S-0.25P2S5", "Li2O", "Xx9", "LiCl"]
+    y = np.array([-4.0, -5.0, -6.0, -9.0, -3.0, np.nan])
+    X, values, ids, left_out = candidates_from_rows(formulas, y, list("abcdef"), "magpie")
+    assert ids == ["a+b+c", "d"]
+    np.testing.assert_allclose(values, [-5.0, -9.0])
+    assert X.shape == (2, 132) and left_out == 2
