@@ -191,3 +191,14 @@ def test_rank_batch_proposes_distinct_unmeasured_rows(
     assert not batch["measured"].astype(bool).any()
     assert run(args, capsys)[0] == 0  # the same seed gives the same batch
     np.testing.assert_array_equal(pd.read_csv(output)["batch"], ranked["batch"])
+
+
+def test_selection_on_small_or_single_group_tables() -> None:
+    rng = np.random.default_rng(0)
+    formulas = ["Li3PS4", "Li2S", "LiCl", "Li3N", "Li2O", "LiF", "LiBr", "LiI", "Li3P",
+                "Li2Se"] * 3
+    y = rng.normal(size=len(formulas))
+    few = select_candidate(formulas[:10], y[:10], candidates_for(None))
+    assert few.chosen == candidates_for(None)[0] and "too few" in few.protocol
+    one_group = select_candidate(formulas, y, candidates_for(None), groups=["a"] * 30)
+    assert set(one_group.scores) == {c.name for c in candidates_for(None)}

@@ -37,6 +37,8 @@ SELECTION_FOLDS = 5
 # Fewer trees while comparing candidates: the ranking of candidates is stable at 200 trees
 # and the final model is refitted with the candidate's full count.
 SELECTION_TREES = 200
+# Below this many rows a 5-fold comparison says nothing; the first candidate is kept.
+MIN_SELECTION_ROWS = 20
 # Mean compositions per similarity cluster when no groups (papers) are given.
 CLUSTER_SIZE = 8
 
@@ -155,6 +157,8 @@ def selection_folds(
 
     groups = list(keys) if groups is None else list(groups)
     units = len(np.unique(connected_groups(keys, groups)))
+    if units < 2:  # one group holds everything: keep only compositions together
+        groups, units = list(keys), len(np.unique(keys))
     return group_kfold_splits(keys, groups, min(n_splits, units), random_state=seed)
 
 
@@ -178,7 +182,9 @@ def similarity_groups(formulas: Sequence[object], keys: np.ndarray, seed: int) -
     Z = np.nan_to_num(Z)
     scale = Z.std(axis=0)
     Z = (Z - Z.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    n_clusters = int(np.clip(len(unique) // CLUSTER_SIZE, 1, len(unique)))
+    # At least one cluster per fold, so that small tables can still be split.
+    n_clusters = int(np.clip(len(unique) // CLUSTER_SIZE, min(SELECTION_FOLDS, len(unique)),
+                             len(unique)))
     labels = KMeans(n_clusters, n_init=3, random_state=seed).fit_predict(Z)
     return labels[inverse.ravel()]
 
@@ -205,6 +211,9 @@ def select_candidate(
     candidates = list(candidates)
     if len(candidates) == 1:
         return Selection(candidates[0], protocol="one candidate: no selection")
+    if len(y) < MIN_SELECTION_ROWS or len(set(composition_keys(list(formulas)))) < 2:
+        return Selection(candidates[0], protocol=f"{len(y)} rows: too few to compare "
+                         f"recipes (at least {MIN_SELECTION_ROWS}); the first candidate")
     y = np.asarray(y, dtype=float)
     keys = composition_keys(list(formulas))
     grouping = "the given groups (e.g. papers)"
