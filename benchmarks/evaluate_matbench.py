@@ -57,38 +57,34 @@ def entries(task: str, trees: int, baseline_trees: int) -> dict[str, tuple[str, 
         if classification
         else (lambda seed: DummyRegressor(strategy="median"))
     )
+    target = None if classification else dataset_target(load(f"matbench_{task}"))
     regression_only = {} if classification else {
-        "extra trees (magpie)": (
-            "magpie",
-            lambda seed: make_pipeline(
-                SimpleImputer(strategy="median", keep_empty_features=True),
-                ExtraTreesRegressor(trees, random_state=seed, n_jobs=1),
-            ),
-        ),
+        "extra trees (magpie)": ("magpie", _imputed(ExtraTreesRegressor, trees)),
         # What `matgenome train` does with no options: a recipe chosen by grouped CV inside
         # each training fold among the general candidates (matgenome.models.selection).
         "matgenome train defaults": (
             FORMULAS,
-            lambda seed: TrainedModelRegressor(
-                seed=seed, n_estimators=trees, n_jobs=1,
-                target=dataset_target(load(f"matbench_{task}"))),
+            lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees, n_jobs=1,
+                                               target=target),
         ),
     }
     return {
         **regression_only,
         "training median/prior": ("magpie", dummy),
-        "random forest (magpie)": (
-            "magpie",
-            lambda seed: make_pipeline(
-                SimpleImputer(strategy="median", keep_empty_features=True),
-                forest(baseline_trees, random_state=seed, n_jobs=1),
-            ),
-        ),
+        "random forest (magpie)": ("magpie", _imputed(forest, baseline_trees)),
         "recommended": (
             f"recipe:{recipe.name}",
             lambda seed: recipe.make_model(random_state=seed, n_estimators=trees, n_jobs=1),
         ),
     }
+
+
+def _imputed(forest: type, trees: int) -> Callable[[int], Any]:
+    """seed -> a plain scikit-learn forest after a median imputer (the baselines)."""
+    return lambda seed: make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        forest(trees, random_state=seed, n_jobs=1),
+    )
 
 
 def run_task(task: str, seeds: int, trees: int, baseline_trees: int) -> dict[str, Any]:

@@ -58,6 +58,7 @@ def models(quick: bool) -> dict[str, tuple[str, Callable[[int], Any]]]:
     """Benchmark entries: name -> (feature preset, seed -> unfitted model)."""
     trees = 100 if quick else 500
     recipe = get_recipe("obelix")
+    target = dataset_target(load("obelix"))
     return {
         "training median": ("magpie", lambda seed: DummyRegressor(strategy="median")),
         "random forest (magpie)": (
@@ -83,7 +84,7 @@ def models(quick: bool) -> dict[str, tuple[str, Callable[[int], Any]]]:
         "matgenome train defaults": (
             FORMULAS,
             lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees, n_jobs=1,
-                                               target=dataset_target(load("obelix"))),
+                                               target=target),
         ),
     }
 
