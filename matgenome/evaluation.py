@@ -35,7 +35,6 @@ software; ``write_json`` stores it atomically and ``table`` formats it for a ter
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -50,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn import config_context
 from sklearn.cluster import KMeans
 from sklearn.metrics import (
     accuracy_score,
@@ -59,6 +59,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 from sklearn.model_selection import GroupKFold, KFold
+from sklearn.utils.metadata_routing import get_routing_for_object
 
 from matgenome.composition import CompositionError
 from matgenome.composition import composition_key as _composition_key
@@ -428,20 +429,32 @@ def summarise_folds(fold_scores: list[dict[str, Any]]) -> dict[str, Any]:
 
 def fit_model(model: Any, X: np.ndarray, y: np.ndarray, censored: np.ndarray,
               groups: Sequence[object] | None = None) -> Any:
-    """Fit ``model``; censored rows go to models whose ``fit`` takes ``censored``.
+    """Fit ``model``; censored rows go to models that request ``censored`` for ``fit``.
 
-    A model without that argument is trained on the uncensored rows only: passing an upper
-    bound as if it were a measurement would bias it. ``groups`` (e.g. papers) reach models
-    whose ``fit`` takes them, for model selection inside the training rows.
+    Requests are scikit-learn metadata requests (``set_fit_request(censored=True)``, the
+    default of matgenome's censored estimators), so a :class:`~sklearn.pipeline.Pipeline`
+    ending in one of them receives the mask too. A model that does not request it is
+    trained on the uncensored rows only: passing an upper bound as if it were a measurement
+    would bias it. ``groups`` (e.g. papers) reach models that request them, for model
+    selection inside the training rows.
     """
-    parameters = inspect.signature(model.fit).parameters
-    extra = {"groups": groups} if groups is not None and "groups" in parameters else {}
-    if "censored" in parameters:
-        return model.fit(X, y, censored=censored, **extra)
-    keep = ~censored
-    if groups is not None and extra:
-        extra["groups"] = [g for g, k in zip(groups, keep, strict=True) if k]
-    return model.fit(X[keep], y[keep], **extra)
+    wanted = _fit_requests(model)
+    extra = {"groups": groups} if groups is not None and "groups" in wanted else {}
+    if "censored" not in wanted:
+        keep = ~censored
+        X, y = X[keep], y[keep]
+        if extra:
+            extra["groups"] = [g for g, k in zip(groups, keep, strict=True) if k]
+    else:
+        extra["censored"] = censored
+    with config_context(enable_metadata_routing=True):
+        return model.fit(X, y, **extra)
+
+
+def _fit_requests(model: Any) -> set[str]:
+    """The metadata ``model.fit`` asks for, among ``censored`` and ``groups``."""
+    with config_context(enable_metadata_routing=True):
+        return set(get_routing_for_object(model).consumes("fit", ["censored", "groups"]))
 
 
 def predict_model(model: Any, X: np.ndarray, task: str) -> dict[str, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -344,6 +344,9 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
     model) with the options given here, so an evaluation scores the model a user would
     train. ``predict_uncertainty`` gives the project's uncertainty parts.
     """
+
+    # Asked for by default: the bounds are what this estimator is for (metadata routing).
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"censored": True, "groups": True}
 
     def __init__(self, recipe: str = "auto", preset: str | None = None,
                  kind: str | None = None, censored: str = "hurdle",

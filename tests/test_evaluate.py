@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -163,6 +164,8 @@ def test_make_splits_for_official_protocols() -> None:
 
 
 class _CensorAware(DummyRegressor):
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"censored": True}
+
     def fit(self, X, y, censored=None):
         self.seen_censored_ = None if censored is None else int(np.sum(censored))
         return super().fit(X, y)
@@ -281,8 +284,11 @@ def test_hurdle_regressor_predicts_zero_for_the_zero_class() -> None:
     y = np.where(X.ravel() < 10, 0.0, X.ravel() / 4)
     model = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor(), "sqrt").fit(X, y)
     assert np.allclose(model.predict(X), y)
-    with pytest.raises(ValueError, match="both sides"):
-        HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor()).fit(X, y + 1)
+    # One side only (no metals in the data): that side is predicted everywhere.
+    gapped = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor()).fit(X, y + 1)
+    np.testing.assert_allclose(gapped.predict(X), y + 1)
+    metals = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor()).fit(X, 0 * y)
+    np.testing.assert_allclose(metals.predict(X), 0.0)
 
 
 def test_prior_balanced_classifier_moves_threshold_to_the_prior() -> None:

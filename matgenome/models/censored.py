@@ -48,12 +48,15 @@ the gains are within the fold-shuffle spread: across papers the classifier is we
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy import special, stats
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
@@ -79,6 +82,9 @@ class CensoredRegressor(RegressorMixin, BaseEstimator):
         censored rows (empty for ``drop``).
     """
 
+    # Asked for by default: the bounds are what this estimator is for (metadata routing).
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"censored": True}
+
     def __init__(
         self,
         estimator: BaseEstimator,
@@ -97,9 +103,8 @@ class CensoredRegressor(RegressorMixin, BaseEstimator):
         """Fit on ``X, y``; rows flagged in ``censored`` hold upper bounds."""
         if self.strategy not in _STRATEGIES:
             raise ValueError(f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}")
-        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()
+        X, y = validate_data(self, X, y, y_numeric=True, ensure_all_finite=self._finite())
         censored = np.zeros(len(y), bool) if censored is None else np.asarray(censored, bool)
-        self.n_features_in_ = X.shape[1]
         if not censored.any():
             self.estimator_ = clone(self.estimator).fit(X, y)
             self.imputed_targets_ = np.zeros(0)
@@ -116,6 +121,7 @@ class CensoredRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X: np.ndarray, return_std: bool = False):
         """Predict with the wrapped model (passing ``return_std`` through)."""
         check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False, ensure_all_finite=self._finite())
         if return_std:
             return self.estimator_.predict(X, return_std=True)
         return self.estimator_.predict(X)
@@ -123,7 +129,16 @@ class CensoredRegressor(RegressorMixin, BaseEstimator):
     def predict_uncertainty(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """The wrapped model's uncertainty parts (it must provide them)."""
         check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False, ensure_all_finite=self._finite())
         return self.estimator_.predict_uncertainty(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = get_tags(self.estimator).input_tags.allow_nan
+        return tags
+
+    def _finite(self) -> bool | str:
+        return "allow-nan" if get_tags(self.estimator).input_tags.allow_nan else True
 
     def _impute(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray) -> np.ndarray:
         """Values that stand in for the censored targets during training."""
@@ -181,6 +196,9 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         level_: the bound level; censored_std_: the censored component's spread;
         n_features_in_.
     """
+
+    # Asked for by default: the bounds are what this estimator is for (metadata routing).
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"censored": True}
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ both. :class:`HurdleRegressor` instead trains
 
 * a classifier for ``target > threshold`` (is there a gap at all?), and
 * a regressor for the size of the gap, on the positive rows only, optionally on a
-  transformed scale (``sqrt`` or ``log1p``; gaps are right-skewed);
+  transformed scale (``target_transform``: ``sqrt`` or ``log1p``; gaps are right-skewed);
 
 and predicts the regressor's value where the classifier's probability reaches
 ``decision_threshold``, else zero: for absolute error the best point prediction is the
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 _TRANSFORMS = {
     "none": (lambda y: y, lambda z: z),
@@ -32,7 +33,7 @@ class HurdleRegressor(RegressorMixin, BaseEstimator):
     Args:
         classifier: estimator with ``predict_proba`` for ``y > threshold``.
         regressor: estimator for ``y`` on the rows with ``y > threshold``.
-        transform: ``none``, ``sqrt`` or ``log1p``: the scale the regressor learns on.
+        target_transform: ``none``, ``sqrt`` or ``log1p``: the scale the regressor learns on.
         threshold: targets at or below it form the zero class.
         decision_threshold: probability of the positive class above which the
             regressor's value is predicted.
@@ -46,43 +47,59 @@ class HurdleRegressor(RegressorMixin, BaseEstimator):
         self,
         classifier: BaseEstimator,
         regressor: BaseEstimator,
-        transform: str = "sqrt",
+        target_transform: str = "sqrt",
         threshold: float = 0.0,
         decision_threshold: float = 0.5,
     ) -> None:
         self.classifier = classifier
         self.regressor = regressor
-        self.transform = transform
+        self.target_transform = target_transform
         self.threshold = threshold
         self.decision_threshold = decision_threshold
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._allow_nan()
+        return tags
+
     def fit(self, X: np.ndarray, y: np.ndarray):
-        """Fit the classifier on all rows and the regressor on the positive rows."""
-        if self.transform not in _TRANSFORMS:
-            raise ValueError(f"transform must be one of {sorted(_TRANSFORMS)}")
-        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()
+        """Fit the classifier on all rows and the regressor on the positive rows.
+
+        With rows on one side of the threshold only, that side is predicted everywhere.
+        """
+        if self.target_transform not in _TRANSFORMS:
+            raise ValueError(f"target_transform must be one of {sorted(_TRANSFORMS)}")
+        X, y = validate_data(self, X, y, y_numeric=True, ensure_all_finite=self._finite())
         positive = y > self.threshold
-        if positive.all() or not positive.any():
-            raise ValueError("HurdleRegressor needs rows on both sides of the threshold")
-        forward, _ = _TRANSFORMS[self.transform]
-        self.n_features_in_ = X.shape[1]
+        forward, _ = _TRANSFORMS[self.target_transform]
         self.classifier_ = clone(self.classifier).fit(X, positive)
-        self.regressor_ = clone(self.regressor).fit(X[positive], forward(y[positive]))
-        self.zero_value_ = float(np.median(y[~positive]))
+        self.regressor_ = None
+        if positive.any():
+            self.regressor_ = clone(self.regressor).fit(X[positive], forward(y[positive]))
+        self.zero_value_ = float(np.median(y[~positive])) if (~positive).any() else 0.0
         return self
 
     def predict_proba_positive(self, X: np.ndarray) -> np.ndarray:
         """Probability that the target is above the threshold (e.g. not a metal)."""
         check_is_fitted(self, "classifier_")
+        X = validate_data(self, X, reset=False, ensure_all_finite=self._finite())
         classes = list(self.classifier_.classes_)
+        if True not in classes:
+            return np.zeros(len(X))
         return self.classifier_.predict_proba(X)[:, classes.index(True)]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Zero-class value where the positive class is unlikely, else the regressor's value."""
-        X = np.asarray(X, dtype=float)
         positive = self.predict_proba_positive(X) >= self.decision_threshold
-        _, inverse = _TRANSFORMS[self.transform]
+        X = np.asarray(X, dtype=float)
+        _, inverse = _TRANSFORMS[self.target_transform]
         prediction = np.full(len(X), self.zero_value_)
         if positive.any():
             prediction[positive] = inverse(self.regressor_.predict(X[positive]))
         return prediction
+
+    def _allow_nan(self) -> bool:
+        return all(get_tags(e).input_tags.allow_nan for e in (self.classifier, self.regressor))
+
+    def _finite(self) -> bool | str:
+        return "allow-nan" if self._allow_nan() else True

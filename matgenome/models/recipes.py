@@ -76,7 +76,7 @@ def band_gap_model(random_state: int | None = 0, n_estimators: int = 500,
         ExtraTreesRegressor(n_estimators, max_features=0.33, random_state=random_state,
                             n_jobs=n_jobs),
     )
-    return HurdleRegressor(classifier, regressor, transform="sqrt")
+    return HurdleRegressor(classifier, regressor, target_transform="sqrt")
 
 
 def alloy_strength_model(random_state: int | None = 0, n_estimators: int = 500,

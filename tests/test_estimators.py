@@ -1,0 +1,79 @@
+"""scikit-learn's estimator checks and metadata routing for the model wrappers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import config_context
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from matgenome.evaluation import fit_model
+from matgenome.models.calibrated import CalibratedTreesRegressor
+from matgenome.models.censored import CensoredHurdleRegressor, CensoredRegressor
+from matgenome.models.classify import PriorBalancedClassifier
+from matgenome.models.hurdle import HurdleRegressor
+
+ESTIMATORS = [
+    PriorBalancedClassifier(ExtraTreesClassifier(n_estimators=10, random_state=0)),
+    HurdleRegressor(ExtraTreesClassifier(n_estimators=10, random_state=0),
+                    ExtraTreesRegressor(n_estimators=10, random_state=0)),
+    CensoredRegressor(CalibratedTreesRegressor(n_estimators=10)),
+    CensoredRegressor(CalibratedTreesRegressor(n_estimators=10), strategy="tobit"),
+    CensoredHurdleRegressor(CalibratedTreesRegressor(n_estimators=10)),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_estimator_checks(estimator, check) -> None:
+    check(estimator)
+
+
+def _bounded_line(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 1, size=(120, 3))
+    y = 4 * X[:, 0] + rng.normal(0, 0.2, size=120)
+    censored = y < 0.8
+    return X, np.where(censored, 0.8, y), censored
+
+
+def test_censored_mask_is_routed_through_a_pipeline() -> None:
+    X, y, censored = _bounded_line()
+    pipeline = make_pipeline(SimpleImputer(), CensoredRegressor(
+        CalibratedTreesRegressor(n_estimators=10, random_state=0), strategy="offset"))
+    with config_context(enable_metadata_routing=True):
+        pipeline.fit(X, y, censored=censored)
+    # Only a routed mask makes the wrapper impute the bound rows.
+    np.testing.assert_allclose(pipeline[-1].imputed_targets_, y[censored] - 1.0)
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_fit_model_hands_bounds_only_to_models_that_request_them(wrapped: bool) -> None:
+    X, y, censored = _bounded_line(1)
+    censoring = CensoredRegressor(CalibratedTreesRegressor(n_estimators=10, random_state=0),
+                                  strategy="bound")
+    model = make_pipeline(SimpleImputer(), censoring) if wrapped else censoring
+    fitted = fit_model(model, X, y, censored)
+    last = fitted[-1] if wrapped else fitted
+    assert len(last.imputed_targets_) == censored.sum()
+    plain = fit_model(Ridge(), X, y, censored)
+    # Without a request the bound rows are left out rather than read as measurements.
+    np.testing.assert_allclose(plain.coef_, Ridge().fit(X[~censored], y[~censored]).coef_)
+
+
+def test_prior_balanced_classifier_handles_more_than_two_classes() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 2))
+    y = np.where(X[:, 0] > 1.0, "a", np.where(X[:, 1] > 0, "b", "c"))
+    model = PriorBalancedClassifier(ExtraTreesClassifier(n_estimators=20, random_state=0))
+    X_new = rng.normal(size=(300, 2))
+    proba = model.fit(X, y).predict_proba(X_new)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(model.predict(X_new)) <= {"a", "b", "c"}
+    # The rare class gains probability when rebalanced to equal priors.
+    raw = model.estimator_.predict_proba(X_new)
+    rare = list(model.classes_).index("a")
+    assert proba[:, rare].mean() > raw[:, rare].mean()
