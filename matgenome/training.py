@@ -81,14 +81,17 @@ def train_model(
         recipe: ``auto`` (default): choose among the candidates for the target by grouped
             cross-validation inside these rows (``matgenome.models.selection``); or a
             recipe name (``conductivity``/``obelix``, ``extra_trees_magpie``, ...).
-        preset, kind: override the recipe's feature preset or tree ensemble
-            (``extra_trees``/``random_forest``); with either and ``recipe="auto"`` no
+        preset: override the recipe's feature preset; with it and ``recipe="auto"`` no
             selection is run.
+        kind: override the recipe's tree ensemble (``extra_trees``/``random_forest``);
+            with it and ``recipe="auto"`` no selection is run.
         censored: ``hurdle`` (default) trains a classifier of "below the bound" on the
             bound-only rows (``<1E-10``) beside the regressor, which learns from the
             measured rows; ``drop`` leaves them out; ``bound`` trains on the bound as if it
             were the value (biased; kept for comparison).
-        n_estimators, seed, n_jobs: trees (default: the recipe's), seed, parallel jobs.
+        n_estimators: trees (default: the recipe's).
+        seed: seed of every random choice (folds, trees).
+        n_jobs: parallel jobs.
         mobile_ion: element every in-domain candidate must contain (``"Li"`` for a Li-ion
             conductivity model); None for properties without one.
         groups: one label per row (e.g. paper DOI) that the selection folds keep together.
