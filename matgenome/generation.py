@@ -702,14 +702,9 @@ def _icsd_occurrence() -> dict[tuple[str, int], int]:
     Used only to rank alternative oxidation-state assignments; an empty table (data file
     missing in some pymatgen build) leaves the ranking to the deterministic tie-break.
     """
-    import pymatgen.core.composition as pmg_composition
+    from matgenome.features._elements import icsd_occurrence
 
-    path = Path(pmg_composition.__file__).with_name("icsd_bv.yaml")
-    try:
-        data = yaml.load(path.read_text(), Loader=_YAML_LOADER)
-        occurrence = data["occurrence"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
-        return {}
+    occurrence = icsd_occurrence()
     table = {}
     for text, count in occurrence.items():
         try:

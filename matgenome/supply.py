@@ -41,7 +41,6 @@ import csv
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -106,8 +105,9 @@ def _pymatgen_hhi() -> dict[str, tuple[float, float]]:
 
 def _read_magpie_table(name: str) -> list[float]:
     """One of matminer's Magpie element tables: one value per line, by atomic number."""
-    folder = resources.files("matminer.utils.data_files") / "magpie_elementdata"
-    lines = (folder / name).read_text(encoding="utf-8").splitlines()
+    from matgenome.features._elements import magpie_data_dir
+
+    lines = (magpie_data_dir() / name).read_text(encoding="utf-8").splitlines()
     return [float("nan") if v.strip() in ("", "Missing") else float(v) for v in lines]
 
 

@@ -116,20 +116,30 @@ def guesser_oxidation_states() -> tuple[tuple[int, ...], ...]:
 
 
 @functools.cache
-def icsd_state_frequency() -> dict[tuple[int, int], float]:
-    """Return {(Z, oxidation state): share of that element's ICSD occurrences}.
+def icsd_occurrence() -> dict[str, int]:
+    """Return pymatgen's ICSD species occurrence counts, e.g. ``{"Li+": 12345, ...}``.
 
-    The counts are pymatgen's ``icsd_bv.yaml`` ``occurrence`` table (the data behind
-    ``Composition.oxi_state_guesses`` rankings).
+    The ``occurrence`` table of pymatgen's ``icsd_bv.yaml`` (the data behind
+    ``Composition.oxi_state_guesses`` rankings); empty if a pymatgen build lacks the file.
     """
     import pymatgen.core as pmg_core
     from monty.serialization import loadfn
+
+    try:
+        data = loadfn(str(Path(pmg_core.__file__).parent / "icsd_bv.yaml"))["occurrence"]
+    except (OSError, KeyError, TypeError):
+        return {}
+    return {str(name): int(count) for name, count in data.items()}
+
+
+@functools.cache
+def icsd_state_frequency() -> dict[tuple[int, int], float]:
+    """Return {(Z, oxidation state): share of that element's ICSD occurrences}."""
     from pymatgen.core import Species
 
-    data = loadfn(str(Path(pmg_core.__file__).parent / "icsd_bv.yaml"))["occurrence"]
     counts: dict[tuple[int, int], float] = {}
     totals: dict[int, float] = {}
-    for name, count in data.items():
+    for name, count in icsd_occurrence().items():
         species = Species.from_str(name)
         z = species.element.Z
         key = (z, int(species.oxi_state))
