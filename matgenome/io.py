@@ -135,7 +135,8 @@ def _parse_target_cell(cell: object) -> tuple[float, str, str]:
     text = _POWER_OF_TEN.sub("e", text)
     number = _LEADING_NUMBER.match(text)
     written = ""
-    if number and number.end() < len(text):
+    if number and number.end() < len(text) and (text[number.end()].isalpha()
+                                                 or text[number.end()] in "µμ"):
         written = normalise_unit(text[number.end():])
         if unit_group(written) is None:
             raise ValueError(f"unknown unit {text[number.end():]!r}; known units: "
