@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -195,3 +196,14 @@ def test_composition_key_is_shared_by_equivalent_spellings() -> None:
     assert key == (("Li", 0.375), ("P", 0.125), ("S", 0.5))
     assert composition_key("Li1.00001O", decimals=4) == composition_key("LiO", decimals=4)
     assert composition_key("Li1.00001O") != composition_key("LiO")
+
+
+def test_features_of_isotope_and_at_sign_formulas_match_their_plain_form() -> None:
+    from matgenome.features import compute_features
+
+    X, errors = compute_features(["HDO", "H2O", "CD3H", "CH4", "Y3N@C80", "Y3NC80"],
+                                 "magpie")
+    X = np.asarray(X, dtype=float)
+    assert not any(errors)
+    for i in (0, 2, 4):
+        np.testing.assert_array_equal(X[i], X[i + 1])
