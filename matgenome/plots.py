@@ -155,9 +155,8 @@ def plot_pareto(
     if lacking:
         shown = ", ".join(lacking[:6]) + (", ..." if len(lacking) > 6 else "")
         notes.append(f"{len(lacking)} not drawn, no {x}/{y} data: {shown}")
-    if notes:
-        axes.text(0.01, 0.01, "\n".join(notes), transform=axes.transAxes, fontsize=6.5,
-                  va="bottom", ha="left", color="0.25")
+    for note in notes:  # in the legend, which is placed clear of the points
+        axes.plot([], [], " ", label=note)
     if log_x:
         axes.set_xscale("log")
     if log_y:
