@@ -25,6 +25,8 @@ log = logging.getLogger("matgenome")
 EXIT_USAGE = 2
 CENSORED_CHOICES = ("hurdle", "drop", "bound")
 EXIT_INTERRUPTED = 130
+# Rows are named by their spreadsheet row number: the header is row 1.
+FIRST_DATA_ROW = 2
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str, str]] = {}
@@ -91,6 +93,7 @@ def load_labelled(args: argparse.Namespace):
     """Formulas, parsed targets, the target's description, the source of the rows and the
     selection groups (a dataset's papers, or ``--group-column``)."""
     from matgenome.io import detect_formula_column, parse_target_values, read_table, require_column
+    from matgenome.targets import describe_target, normalise_target
 
     if bool(args.input) == bool(args.dataset):
         raise InputError("give either an INPUT file or --dataset NAME")
@@ -102,7 +105,7 @@ def load_labelled(args: argparse.Namespace):
                              f"{', '.join(DATASETS)}")
         frame = load(args.dataset)
         info = DATASETS[args.dataset]
-        target = {"name": info.target, "unit": info.unit, "transform": "none"}
+        target = normalise_target({"name": info.target, "unit": info.unit})
         groups = frame["doi"].tolist() if "doi" in frame.columns else None
         return (frame["formula"], _dataset_targets(frame), target,
                 f"shipped dataset {args.dataset}", groups)
@@ -113,10 +116,8 @@ def load_labelled(args: argparse.Namespace):
     require_column(list(frame.columns), args.target_column)
     targets = parse_target_values(frame[args.target_column], log10=args.log10,
                                   unit=args.target_unit)
-    unit = args.target_unit or ""
-    target = {"name": args.target_column,
-              "unit": f"log10({unit})" if args.log10 and unit else unit,
-              "transform": "log10" if args.log10 else "none"}
+    # The unit of the stored values (S/cm for cells in mS/cm), not of the cells.
+    target = describe_target(args.target_column, targets.unit, args.log10)
     group_column = getattr(args, "group_column", None)
     groups = None
     if group_column:
@@ -181,6 +182,7 @@ def run_train(args: argparse.Namespace) -> int:
         formulas, targets, **model_options(args), seed=args.seed,
         mobile_ion=args.mobile_ion, groups=groups, progress=log.info,
         card={"name": args.name or Path(args.output).name, "target": target, "source": source},
+        first_row=FIRST_DATA_ROW,
     )
     for reason, example in report.examples.items():
         log.warning("skipped %d rows: %s, e.g. %s", len(report.skipped[reason]), reason,
@@ -351,7 +353,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                           features=args.preset, model_options=_evaluation_options(args))
     print(result.table())
     if args.plot:
-        _plot_evaluation(result, args.plot)
+        _plot_evaluation(result, args.plot, _evaluation_label(args))
     rows = len(result.predictions)
     print(f"{rows} predictions over {len(result.fold_metrics) or 1} split(s)"
           + (f"; result written to {args.output}" if args.output else ""))
@@ -361,9 +363,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def _evaluation_options(args: argparse.Namespace) -> dict:
     options = model_options(args)
     if args.data not in _dataset_names() and args.target_column:
-        unit = args.target_unit or ""
-        options["target"] = {"name": args.target_column,
-                             "unit": f"log10({unit})" if args.log10 and unit else unit}
+        options["target"] = getattr(args, "target_description", None)
     return options
 
 
@@ -374,39 +374,61 @@ def _dataset_names() -> tuple[str, ...]:
 
 
 def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
+    from matgenome.evaluation import drop_invalid_formulas
     from matgenome.io import (
         detect_formula_column,
         parse_target_values,
         read_table,
         require_column,
     )
+    from matgenome.targets import describe_target
 
     table = read_table(args.data)
     column = detect_formula_column(list(table.columns), args.formula_column)
     if not args.target_column:
         raise InputError("--target-column is required for a table")
     require_column(list(table.columns), args.target_column)
+    # Formulas are checked as `train` checks them, naming spreadsheet rows.
+    table = table.rename(columns={column: "formula"})
+    table["_row"] = range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(table))
+    table, _ = drop_invalid_formulas(table, first_row=FIRST_DATA_ROW)
     targets = parse_target_values(table[args.target_column], log10=args.log10,
                                   unit=args.target_unit)
     usable = targets.usable
-    frame = table[usable].rename(columns={column: "formula"}).reset_index(drop=True)
+    frame = table[usable].reset_index(drop=True)
     frame["target"] = targets.values[usable]
     frame["censored"] = targets.censor[usable] != ""
     frame.attrs["dataset"] = Path(args.data).name
-    skipped = int((~usable).sum())
-    if skipped:
-        log.warning("left out %d rows with unusable targets", skipped)
-    return frame
+    args.target_description = describe_target(args.target_column, targets.unit, args.log10)
+    bad = [i for i, ok in enumerate(usable) if not ok]
+    if bad:
+        numbers = table["_row"].to_numpy()
+        rows = ", ".join(str(numbers[i]) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        log.warning("left out %d rows with unusable targets (rows %s), e.g. row %d: %s",
+                    len(bad), rows, numbers[bad[0]], targets.errors[bad[0]])
+    return frame.drop(columns="_row")
 
 
-def _plot_evaluation(result, directory: str) -> None:
+def _evaluation_label(args: argparse.Namespace) -> str:
+    """The target's display label: a shipped dataset's, or the table's column and unit."""
+    from matgenome.datasets import DATASETS
+    from matgenome.targets import normalise_target
+
+    if args.data in DATASETS:
+        info = DATASETS[args.data]
+        return normalise_target({"name": info.target, "unit": info.unit})["label"]
+    return args.target_description["label"]
+
+
+def _plot_evaluation(result, directory: str, label: str) -> None:
     from matgenome.plots import plot_evaluation
 
     predictions = result.predictions
     if "censored" in predictions:
         predictions = predictions[~predictions["censored"].astype(bool)]
     std = predictions.get("y_std")
-    for path in plot_evaluation(predictions["y_true"], predictions["y_pred"], std, directory):
+    for path in plot_evaluation(predictions["y_true"], predictions["y_pred"], std, directory,
+                                quantity=label):
         print(f"wrote {path}")
 
 

@@ -157,6 +157,9 @@ def _rank_settings(args: argparse.Namespace):
         raise InputError("--acquisition pi needs --threshold")
     if args.objective == "target" and args.target_value is None:
         raise InputError("--objective target needs --target-value")
+    if args.objective == "target" and acquisition == "probability" and args.tolerance is None:
+        raise InputError("--objective target with --acquisition pi needs --tolerance (the "
+                         "window around --target-value)")
     if args.batch < 0:
         raise InputError("--batch must be 0 or more")
     return RankSettings(acquisition=acquisition, objective=args.objective,
@@ -218,6 +221,17 @@ def _describe_score(args: argparse.Namespace) -> str:
     if args.acquisition == "pi" and args.objective != "target":
         side = "above" if args.objective == "max" else "below"
         return f"probability that the true value lies {side} {args.rank_threshold}"
+    if args.objective == "target":
+        target = {"mean": f"closeness to {args.target_value}: -|prediction - "
+                  f"{args.target_value}|",
+                  "mei": f"closeness to {args.target_value}: -|prediction - "
+                  f"{args.target_value}|",
+                  "pi": f"probability that the true value lies within {args.target_value} "
+                  f"± {args.tolerance}",
+                  "ucb": f"optimistic closeness to {args.target_value}: {args.kappa} sd - "
+                  f"|prediction - {args.target_value}|"}
+        if args.acquisition in target:
+            return target[args.acquisition]
     return names.get(args.acquisition, args.acquisition) + f", objective {args.objective}"
 
 

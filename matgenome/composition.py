@@ -4,16 +4,21 @@ pymatgen's formula grammar does the element-and-amount parsing; this module adds
 electrolyte papers and lab spreadsheets write on top of it, and the validation pymatgen
 leaves out:
 
-* whitespace, unicode subscript digits, ``[]``/``{}`` brackets;
+* whitespace, unicode subscript digits, ``[]``/``{}`` brackets, and pymatgen's ``@`` of
+  endohedral formulas (``Y3N@C80`` is Y3 N C80);
+* isotopes as their element, as pymatgen's element amounts do (``HDO``, ``D2O`` and ``T2O``
+  all have two H);
 * hydrate notation joined by ``*``, ``·``, ``•`` or ``⋅`` (``CuSO4·5H2O``,
   ``Li3(Mo8S8O8(OH)8(HWO5(H2O)))*(H2O)18``);
 * pseudo-binary glass notation with leading mole fractions or percentages joined by ``-``,
   ``+``, ``·`` or ``*`` (``0.75Li2S-0.25P2S5``, ``70Li2S·30P2S5``), mapped to the atomic
-  composition ``sum(coefficient * component)``;
+  composition ``sum(coefficient * component)``; components joined by ``-`` or ``+`` with
+  no coefficients (``Li2S-P2S5``) name a system, not a composition, and are refused;
 * rejection, as :class:`CompositionError` naming the input and the reason, of empty strings,
   unknown elements and placeholders (``X``, ``x``), zero, negative, NaN or infinite
-  amounts, unbalanced brackets and over-long strings (pymatgen silently drops ``Li0O`` to
-  ``O`` and accepts ``Li1e999``).
+  amounts, amounts below pymatgen's tolerance (``Na9.9e-09``, which pymatgen silently
+  drops), charges (``Fe3+``), unbalanced brackets and over-long strings (pymatgen silently
+  drops ``Li0O`` to ``O`` and accepts ``Li1e999``).
 """
 
 from __future__ import annotations
@@ -49,6 +54,13 @@ _EXPONENT_SIGN = re.compile(r"(?<=[0-9.][eE])[-+](?=\d)")
 _UPPER_EXPONENT = re.compile(r"(?<=[0-9.])E(?=[-+]?\d)")
 _SYMBOL = re.compile(r"[A-Z][a-z]*|[a-z]+")
 _ALLOWED = re.compile(r"^[A-Za-z0-9().eE+\-]*$")
+# An ion: a formula ending in a charge sign, e.g. 'Fe3+', 'O2-', 'Li+', 'SO4^2-'.
+# An ion: one element with a charge ('Fe3+', 'O2-', 'Li+'), a '^' charge ('SO4^2-'), or a
+# formula ending in a digit and a sign with no other '-'/'+' in it ('O2-', 'Li2O2-');
+# 'Li2O-' stays an empty glass-notation component.
+_CHARGE = re.compile(r"^[A-Z][a-z]?\d*(?:\.\d+)?[+-]+$|\^|^[^+\-]*\d[+-]$")
+# pymatgen drops amounts below this (``Composition.amount_tolerance``).
+AMOUNT_TOLERANCE = Composition.amount_tolerance
 
 
 class CompositionError(ValueError):
@@ -82,6 +94,12 @@ def parse_composition(text: object) -> Composition:
     cleaned = "".join(text.split()).translate(_SUBSCRIPTS).translate(_BRACKETS)
     if not cleaned:
         raise CompositionError(text, "empty formula")
+    if _CHARGE.search(cleaned):
+        raise CompositionError(
+            text, "charges and oxidation states (e.g. 'Fe3+', 'O2-') are not read; write the "
+            "neutral formula (e.g. Fe2O3)")
+    # pymatgen's notation for endohedral compounds: Y3N@C80 is Y3 N C80.
+    cleaned = cleaned.replace("@", "")
     total: dict[str, float] = {}
     for coefficient, component in _split_components(text, cleaned):
         for symbol, amount in _parse_component(text, component).items():
@@ -120,6 +138,16 @@ def _split_components(text: str, cleaned: str) -> list[tuple[float, str]]:
         elif len(raw_parts) == 1 and part[:1].isdigit():
             raise CompositionError(text, "a leading number must be followed by a formula")
         parts.append((coefficient, part, match is not None))
+    if "\x02" in protected and not any(has for _, _, has in parts):
+        # 'Li2S-P2S5' names a pseudo-binary system, not one composition in it; the parts
+        # are parsed first so that a bad element is reported as such.
+        for _, part, _ in parts:
+            _parse_component(text, part)
+        raise CompositionError(
+            text,
+            "components joined by '-' or '+' without mole fractions name a system, not a "
+            "composition; give the fractions (e.g. 0.75Li2S-0.25P2S5)",
+        )
     if "\x02" in protected and len({has_coefficient for _, _, has_coefficient in parts}) > 1:
         # 'Li-2O' or 'Li2S-0.5P2S5': a negative amount, or glass notation with a coefficient
         # missing; guessing either way would silently change the composition.
@@ -154,11 +182,27 @@ def _parse_component(text: str, component: str) -> dict[str, float]:
         parsed = Composition(component)
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise CompositionError(text, _pymatgen_reason(exc)) from None
-    amounts = {str(el): float(amount) for el, amount in parsed.items()}
+    # Element amounts, isotopes (D, T) merged into their element as pymatgen's
+    # get_el_amt_dict does: keying by str(element) would let 'D' overwrite 'H'.
+    amounts = {el: float(amount) for el, amount in parsed.get_el_amt_dict().items()}
     for symbol in {s for s in symbols if s != "e"}:
         if Element(symbol).symbol not in amounts:
-            raise CompositionError(text, f"amount of {symbol} is zero")
+            raise CompositionError(text, _dropped_reason(component, symbol))
     return amounts
+
+
+def _dropped_reason(component: str, symbol: str) -> str:
+    """Why pymatgen left ``symbol`` out: a zero amount, or one below its tolerance."""
+    written = re.findall(rf"{symbol}(?![a-z])((?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?)",
+                         component)
+    tiny = [a for a in written if 0 < float(a) < AMOUNT_TOLERANCE]
+    if tiny:
+        return (f"amount of {symbol} ({tiny[0]}) is below {AMOUNT_TOLERANCE:g}, the smallest "
+                "amount pymatgen keeps; leave the element out or scale the formula up")
+    if any(float(a) > 0 for a in written):
+        return (f"amount of {symbol} is below {AMOUNT_TOLERANCE:g} after multiplying out "
+                "parentheses, the smallest amount pymatgen keeps")
+    return f"amount of {symbol} is zero"
 
 
 def _pymatgen_reason(exc: Exception) -> str:

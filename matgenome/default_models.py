@@ -18,6 +18,7 @@ import pandas as pd
 from matgenome.datasets import DATASETS, OBELIX_CITATION, load
 from matgenome.io import TargetValues
 from matgenome.modelfile import default_model_path, save_model
+from matgenome.targets import normalise_target
 from matgenome.training import train_model
 
 # The shipped conductivity model is what `matgenome train` does by default on OBELiX:
@@ -27,8 +28,9 @@ DEFAULT_RECIPE: dict[str, Any] = {
     "censored": "hurdle",
     "mobile_ion": "Li",
 }
-TARGET = {"name": DATASETS["obelix"].target, "unit": DATASETS["obelix"].unit,
-          "transform": "log10"}
+# Values are log10 of S/cm: unit S/cm, transform log10, label log10(σ / S cm⁻¹).
+TARGET = normalise_target({"name": DATASETS["obelix"].target, "unit": DATASETS["obelix"].unit,
+                           "transform": "log10"})
 
 
 def _targets(frame: pd.DataFrame) -> TargetValues:

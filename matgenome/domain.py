@@ -7,15 +7,19 @@ same training compositions and descriptors as the model and reports, per candida
 ``in_domain``
     True when no reason below applies;
 ``domain_distance``
-    the mean Euclidean distance to the ``n_neighbors`` nearest training rows in
-    standardised descriptor space, divided by the 95th percentile (``percentile``) of the
-    same quantity over the training rows (each measured against the others). Values above
-    ``max_distance`` (default 1.0) are "far";
+    on a bounded scale from 0 to 1: ``d / (d + 1)``, where ``d`` is the mean Euclidean
+    distance to the ``n_neighbors`` nearest training rows in standardised descriptor space
+    divided by the reference distance, the 95th percentile (``percentile``) of the same
+    quantity over the training rows, each measured against the others (leave one out).
+    0 is a training composition itself (its descriptors equal a training row's, which
+    every notation of that composition gives), 0.5 is as far as the 95th-percentile
+    training row is from its neighbours, and values approach 1 far outside the data.
+    Candidates above ``max_distance`` (default 0.5) are "far";
 ``unseen_elements``
     elements absent from every training composition;
 ``reasons``
     ``unseen elements: ...``, ``no mobile ion (Li)`` for a model of ion conduction,
-    ``far from training data (distance 1.84)``, or ``unparseable formula``.
+    ``far from training data (distance 0.65 > 0.5)``, or ``unparseable formula``.
 
 The domain model only reports: it never changes a prediction.
 """
@@ -36,6 +40,10 @@ from matgenome.composition import CompositionError
 from matgenome.features._elements import SYMBOLS
 from matgenome.features._encode import parse_one
 
+# Descriptor rows this close (relative to the reference distance) are the same composition:
+# some descriptors are float32, so one composition's rows can differ by ~1e-7.
+EXACT_MATCH = 1e-6
+
 
 class DomainModel(BaseEstimator):
     """Distance- and element-based applicability domain of a composition model.
@@ -43,7 +51,10 @@ class DomainModel(BaseEstimator):
     Args:
         n_neighbors: training rows averaged in the distance.
         percentile: percentile of the training distances used as the unit of distance.
-        max_distance: relative distance above which a candidate is out of domain.
+        max_distance: distance on the 0-1 scale above which a candidate is out of domain
+            (0.5: farther than the ``percentile``-th percentile training row). Models saved
+            before the bounded scale stored 1.0 on the old relative scale; values of 1 or
+            more are read on that scale (``t / (1 + t)``), which is the same threshold.
         mobile_ion: element every in-domain composition must contain (``"Li"`` for a Li-ion
             conductivity model); None disables the check.
         check_elements: flag elements never seen in training.
@@ -58,7 +69,7 @@ class DomainModel(BaseEstimator):
         self,
         n_neighbors: int = 5,
         percentile: float = 95.0,
-        max_distance: float = 1.0,
+        max_distance: float = 0.5,
         mobile_ion: str | None = None,
         check_elements: bool = True,
     ) -> None:
@@ -94,11 +105,22 @@ class DomainModel(BaseEstimator):
         return self.scaler_.transform(self.imputer_.transform(X))
 
     def distance(self, X: np.ndarray) -> np.ndarray:
-        """Mean distance to the nearest training rows, relative to the reference distance."""
+        """Distance to the training data on the bounded 0-1 scale (see the module doc)."""
         check_is_fitted(self, "neighbors_")
         Z = self.scaler_.transform(self.imputer_.transform(np.asarray(X, dtype=float)))
         distances, _ = self.neighbors_.kneighbors(Z, n_neighbors=self.n_neighbors_)
-        return distances.mean(axis=1) / self.reference_distance_
+        relative = distances.mean(axis=1) / self.reference_distance_
+        bounded = relative / (1.0 + relative)
+        # A training composition is in the data: its own row is at distance 0, and the
+        # mean over its neighbours would call an isolated one (Li3N) far.
+        exact = distances[:, 0] <= EXACT_MATCH * self.reference_distance_
+        return np.where(exact, 0.0, bounded)
+
+    @property
+    def threshold(self) -> float:
+        """``max_distance`` on the bounded scale (legacy values >= 1 converted)."""
+        t = float(self.max_distance)
+        return t / (1.0 + t) if t >= 1.0 else t
 
     def assess(self, formulas: Sequence[str], X: np.ndarray) -> pd.DataFrame:
         """Per candidate: ``in_domain``, ``domain_distance``, ``unseen_elements``, ``reasons``."""
@@ -130,8 +152,9 @@ class DomainModel(BaseEstimator):
             reasons.append(f"unseen elements: {', '.join(unseen)}")
         if self.mobile_ion and self.mobile_ion not in elements:
             reasons.append(f"no mobile ion ({self.mobile_ion})")
-        if not np.isfinite(dist) or dist > self.max_distance:
-            reasons.append(f"far from training data (distance {dist:.2f})")
+        if not np.isfinite(dist) or dist > self.threshold:
+            reasons.append(f"far from training data (distance {dist:.2f} > "
+                           f"{self.threshold:.2g})")
         return reasons, unseen
 
 

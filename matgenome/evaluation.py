@@ -36,6 +36,7 @@ software; ``write_json`` stores it atomically and ``table`` formats it for a ter
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import platform
@@ -61,10 +62,12 @@ from sklearn.metrics import (
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.metadata_routing import get_routing_for_object
 
-from matgenome.composition import CompositionError
+from matgenome.composition import CompositionError, parse_many
 from matgenome.composition import composition_key as _composition_key
 
 Split = tuple[np.ndarray, np.ndarray]
+
+log = logging.getLogger("matgenome")
 
 #: log10(sigma / S cm-1) at and above which an electrolyte counts as a fast conductor.
 CONDUCTIVITY_THRESHOLD = -4.0
@@ -666,6 +669,9 @@ def evaluate(
             (:class:`matgenome.training.TrainedModelRegressor`).
     """
     frame, name = load_table(dataset)
+    # The validation of `matgenome train`: rows whose formula train would reject are
+    # neither trained on nor scored.
+    frame, rejected = drop_invalid_formulas(frame)
     task = task or frame.attrs.get("task", "regression")
     protocol = protocol or _default_protocol(name)
     formulas = frame["formula"].tolist()
@@ -704,9 +710,27 @@ def evaluate(
         # The official splits are scored as published; a shared composition is recorded.
         allow_leakage=protocol in ("obelix", "matbench"), progress=progress,
     )
+    if rejected:
+        result.notes.insert(0, f"{len(rejected)} rows left out (invalid formula), e.g. "
+                               f"{rejected[0]}")
     if output is not None:
         result.write_json(output)
     return result
+
+
+def drop_invalid_formulas(frame: pd.DataFrame, first_row: int = 0,
+                          ) -> tuple[pd.DataFrame, list[str]]:
+    """The rows whose formula parses (as ``matgenome train`` requires), and one message per
+    row left out (``row N: invalid formula ...``, rows counted from ``first_row``)."""
+    _, errors = parse_many(frame["formula"].tolist())
+    bad = [i for i, error in enumerate(errors) if error]
+    if not bad:
+        return frame, []
+    messages = [f"row {i + first_row}: {errors[i]}" for i in bad]
+    log.warning("left out %d rows with invalid formulas, e.g. %s", len(bad), messages[0])
+    kept = frame.drop(index=frame.index[bad]).reset_index(drop=True)
+    kept.attrs.update(frame.attrs)
+    return kept, messages
 
 
 def _training_path(frame: pd.DataFrame, name: str, options: dict[str, Any],

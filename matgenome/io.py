@@ -48,6 +48,7 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
 }
 _MISSING = {"", "nan", "na", "n/a", "none", "null", "-", "--", "?"}
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _POWER_OF_TEN = re.compile(r"\s*[x×*·]\s*10\s*\^?\s*(?=[-+]?\d)", re.IGNORECASE)
 
 
@@ -62,6 +63,9 @@ class TargetValues:
     values: np.ndarray  # float64, NaN where the cell could not be used
     censor: np.ndarray  # "<" upper bound, ">" lower bound, "" exact value
     errors: list[str]  # "" where the cell was fine
+    # Unit of ``values`` before any log10 (after conversion, e.g. S/cm for cells in mS/cm);
+    # "" when neither the cells nor the caller named one.
+    unit: str = ""
 
     @property
     def usable(self) -> np.ndarray:
@@ -74,37 +78,50 @@ def parse_target_values(
     unit: str | None = None,
     to_unit: str | None = None,
 ) -> TargetValues:
-    """Parse target cells such as ``1.2e-3``, ``<1E-10``, ``3.4 × 10^-4``, ``−2.1``.
+    """Parse target cells such as ``1.2e-3``, ``<1E-10``, ``3.4 × 10^-4``, ``−2.1``,
+    ``0.122 mS/cm`` or ``1e-4 S cm-1``.
 
     Censored cells (``<x``, ``≤x``, ``>x``, ``≥x``) are recognised and returned with their
     bound as the value and the direction in ``censor``; they are never read silently as
-    exact numbers. ``unit``/``to_unit`` convert values (e.g. ``mS/cm`` to ``S/cm``) before
-    ``log10`` is applied. Cells that cannot be used get NaN and a reason in ``errors``.
+    exact numbers. A unit written in a cell converts that cell; ``unit`` is the unit of
+    cells without one. Values are converted to ``to_unit`` (default: the base unit of the
+    unit's group, e.g. S/cm) before ``log10`` is applied. Cells that cannot be used get NaN
+    and a reason in ``errors``; ``unit`` of the result is the unit of the values.
     """
-    factor = unit_factor(unit, to_unit) if unit else 1.0
+    if unit:
+        unit = normalise_unit(unit)
+        unit_factor(unit, to_unit)  # an unknown unit fails before any cell is read
     n = len(cells)
     values = np.full(n, np.nan)
     censor = np.full(n, "", dtype=object)
     errors = [""] * n
+    stored = _stored_unit(unit, to_unit)
     for i, cell in enumerate(list(cells)):
         try:
-            value, direction = _parse_target_cell(cell)
-            value *= factor
+            value, direction, written = _parse_target_cell(cell)
+            cell_unit = written or unit
+            if cell_unit:
+                if stored and unit_group(cell_unit) != unit_group(stored):
+                    raise ValueError(f"unit {written} cannot be converted to {stored}")
+                stored = stored or _stored_unit(cell_unit, to_unit)
+                value *= unit_factor(cell_unit, stored)
             if log10:
                 if value <= 0:
                     raise ValueError(f"cannot take log10 of {value:g} (must be positive)")
                 value = math.log10(value)
             values[i], censor[i] = value, direction
-        except ValueError as exc:
+        except (ValueError, InputError) as exc:
             errors[i] = f"target {cell!r}: {exc}"
-    return TargetValues(values=values, censor=censor.astype(str), errors=errors)
+    return TargetValues(values=values, censor=censor.astype(str), errors=errors,
+                        unit=stored or "")
 
 
-def _parse_target_cell(cell: object) -> tuple[float, str]:
+def _parse_target_cell(cell: object) -> tuple[float, str, str]:
+    """(value, censoring direction, unit written in the cell or "")."""
     if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(cell, bool):
         if not math.isfinite(float(cell)):
             raise ValueError("missing or non-finite value")
-        return float(cell), ""
+        return float(cell), "", ""
     text = str(cell).strip().translate(_SUPERSCRIPTS)
     text = text.replace("−", "-").replace("–", "-").replace("\u2009", "").replace(" ", "")
     if text.lower() in _MISSING:
@@ -116,25 +133,64 @@ def _parse_target_cell(cell: object) -> tuple[float, str]:
             direction, text = sign, text[len(prefix):]
             break
     text = _POWER_OF_TEN.sub("e", text)
+    number = _LEADING_NUMBER.match(text)
+    written = ""
+    if number and number.end() < len(text) and (text[number.end()].isalpha()
+                                                 or text[number.end()] in "µμ"):
+        written = normalise_unit(text[number.end():])
+        if unit_group(written) is None:
+            raise ValueError(f"unknown unit {text[number.end():]!r}; known units: "
+                             f"{_known_units()}")
+        text = number.group()
     try:
         value = float(text)
     except ValueError:
         raise ValueError("not a number") from None
     if not math.isfinite(value):
         raise ValueError("missing or non-finite value")
-    return value, direction
+    return value, direction, written
+
+
+def normalise_unit(unit: str) -> str:
+    """One spelling per unit: ``S cm-1``, ``S·cm⁻¹`` and ``S/cm`` are all ``S/cm``."""
+    text = unit.strip().translate(_SUPERSCRIPTS).replace("μ", "µ").replace("−", "-")
+    text = re.sub(r"[\s·*]+", "", text)
+    text = re.sub(r"^(.*?)(cm|m)\^?-1$", r"\1/\2", text)
+    return "uS/cm" if text == "µS/cm" else text
+
+
+def unit_group(unit: str) -> str | None:
+    """The group of a unit (``conductivity``, ``energy``, ``stress``), None if unknown."""
+    for name, group in UNIT_FACTORS.items():
+        if unit in group:
+            return name
+    return None
+
+
+def _stored_unit(unit: str | None, to_unit: str | None) -> str | None:
+    """The unit values are converted to: ``to_unit``, or the base unit of ``unit``'s group."""
+    if to_unit:
+        return to_unit
+    if not unit:
+        return None
+    group = unit_group(unit)
+    return next(iter(UNIT_FACTORS[group])) if group else None
+
+
+def _known_units() -> str:
+    return ", ".join(u for group in UNIT_FACTORS.values() for u in group)
 
 
 def unit_factor(unit: str, to_unit: str | None = None) -> float:
     """Factor converting values in ``unit`` to ``to_unit`` (default: the group's base unit)."""
+    unit = normalise_unit(unit)
     for group in UNIT_FACTORS.values():
         if unit in group:
-            target = to_unit or next(iter(group))
+            target = normalise_unit(to_unit) if to_unit else next(iter(group))
             if target not in group:
                 raise InputError(f"cannot convert {unit} to {target}")
             return group[unit] / group[target]
-    known = ", ".join(u for group in UNIT_FACTORS.values() for u in group)
-    raise InputError(f"unknown unit {unit!r}; known units: {known}")
+    raise InputError(f"unknown unit {unit!r}; known units: {_known_units()}")
 
 
 def detect_formula_column(columns: Sequence[str], requested: str | None = None) -> str:

@@ -86,7 +86,10 @@ class TrainedModel:
 
     @property
     def target(self) -> str:
-        return str(self.card.get("target", {}).get("name", "target"))
+        """The target's display label (``log10(σ / S cm⁻¹)``), for headers and axes."""
+        from matgenome.targets import normalise_target
+
+        return normalise_target(self.card.get("target"))["label"]
 
 
 def library_versions() -> dict[str, str]:
@@ -314,7 +317,9 @@ def _load_estimator(path: Path) -> Any:
 
 def render_card(card: dict[str, Any]) -> str:
     """The model card as a readable Markdown page."""
-    target = card.get("target", {})
+    from matgenome.targets import normalise_target
+
+    target = normalise_target(card.get("target"))
     training = card.get("training_data", {})
     lines = [
         f"# Model card: {card.get('name', 'model')}",
@@ -322,8 +327,9 @@ def render_card(card: dict[str, Any]) -> str:
         card.get("description", ""),
         "",
         "## Target",
-        f"- {target.get('name', '?')} in {target.get('unit', '?')}",
-        f"- transform: {target.get('transform', 'none')}",
+        f"- {target['name']}, shown as {target['label']}",
+        f"- unit of the values: {target['unit'] or 'not given'}; transform: "
+        f"{target['transform']}",
         "",
         "## Training data",
         f"- source: {training.get('source', '?')}",

@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 # Axis labels, with units, for the columns matgenome writes.
 AXIS_LABELS: dict[str, str] = {
     "score": "Acquisition score (higher is better)",
-    "prediction": "Predicted log10(σ / S cm⁻¹)",
-    "uncertainty": "Predictive std of log10(σ / S cm⁻¹)",
-    "pred_mean": "Predicted log10(σ / S cm⁻¹)",
-    "pred_std": "Predictive std of log10(σ / S cm⁻¹)",
+    "prediction": "Predicted value (model units)",
+    "uncertainty": "Predictive std (model units)",
+    "pred_mean": "Predicted value (model units)",
+    "pred_std": "Predictive std (model units)",
     "supply_risk": "Supply risk (max HHI / 10 000, 0–1)",
     "hhi_production": "HHI of production (0–10 000)",
     "hhi_reserve": "HHI of reserves (0–10 000)",
@@ -119,32 +119,44 @@ def plot_pareto(
     log_x: bool = False,
     log_y: bool = False,
 ) -> Path:
-    """Scatter ``y`` against ``x`` for every row, highlighting the Pareto front.
+    """Scatter ``y`` against ``x`` for the feasible rows, highlighting the Pareto front.
 
-    ``front_column`` is a boolean column (from :func:`matgenome.ranking.pareto_table`); rows with
-    a NaN in ``x`` or ``y`` are left out. The front points are not joined by a line: the front
-    may have been computed over more objectives than the two plotted. Up to ``max_labels``
-    front points are annotated with ``label_column`` (e.g. the formula). Axis labels default
+    ``front_column`` is a boolean column (from :func:`matgenome.ranking.pareto_table`, which
+    keeps infeasible and out-of-domain rows off the front). Rows failing the constraints
+    (``feasible`` False) are not drawn; rows outside the model's domain (``in_domain``
+    False) are drawn hollow and never marked as front, whatever ``front_column`` says. Rows
+    with a NaN in ``x`` or ``y`` (e.g. no supply-risk data) cannot be drawn: a note on the
+    figure names them and a warning gives their count. The front points are not joined by
+    a line: the front may have been computed over more objectives than the two plotted. Up
+    to ``max_labels`` front points are annotated with ``label_column``. Axis labels default
     to :data:`AXIS_LABELS`.
     """
-    missing = [c for c in (x, y, front_column) if c not in df.columns]
-    if missing:
-        raise KeyError(f"missing column(s) {missing}")
-    data = df[[x, y, front_column] + ([label_column] if label_column else [])].copy()
-    data[x] = pd.to_numeric(data[x], errors="coerce")
-    data[y] = pd.to_numeric(data[y], errors="coerce")
-    data = data.dropna(subset=[x, y])
-    on_front = data[front_column].fillna(False).astype(bool)
+    groups = pareto_plot_groups(df, x, y, front_column=front_column,
+                                label_column=label_column)
+    data, front, rest, outside = (groups["drawn"], groups["front"], groups["rest"],
+                                  groups["outside"])
+    infeasible, lacking = groups["infeasible"], groups["not_drawn"]
     figure = _new_figure()
     axes = figure.add_subplot()
-    rest, front = data[~on_front], data[on_front]
     axes.scatter(rest[x], rest[y], s=14, color="0.6", alpha=0.7, label="candidates", zorder=1)
+    if len(outside):
+        axes.scatter(outside[x], outside[y], s=16, facecolor="none", edgecolor="0.45",
+                     linewidth=0.8, label="outside the model's domain (not on front)",
+                     zorder=2)
     axes.scatter(front[x], front[y], s=30, color="tab:red", edgecolor="black", linewidth=0.5,
-                 label="Pareto front", zorder=3)
+                 label="Pareto front (in domain, feasible)", zorder=3)
     if label_column:
         for _, row in front.head(max_labels).iterrows():
             axes.annotate(str(row[label_column]), (row[x], row[y]), fontsize=7,
                           xytext=(3, 3), textcoords="offset points")
+    notes = []
+    if infeasible:
+        notes.append(f"{infeasible} rows failing the constraints not drawn")
+    if lacking:
+        shown = ", ".join(lacking[:6]) + (", ..." if len(lacking) > 6 else "")
+        notes.append(f"{len(lacking)} not drawn, no {x}/{y} data: {shown}")
+    for note in notes:  # in the legend, which is placed clear of the points
+        axes.plot([], [], " ", label=note)
     if log_x:
         axes.set_xscale("log")
     if log_y:
@@ -157,6 +169,48 @@ def plot_pareto(
     return save_png_atomic(figure, path)
 
 
+def pareto_plot_groups(df: pd.DataFrame, x: str, y: str, *, front_column: str = "pareto",
+                       label_column: str | None = None) -> dict:
+    """What :func:`plot_pareto` draws: ``drawn`` (feasible rows with both values),
+    ``front`` (of those, in domain and on the front), ``rest`` (in domain, not on the
+    front), ``outside`` (out of domain, hollow), ``infeasible`` (count not drawn) and
+    ``not_drawn`` (names of feasible rows lacking ``x`` or ``y``; also logged)."""
+    import logging
+
+    missing = [c for c in (x, y, front_column) if c not in df.columns]
+    if missing:
+        raise KeyError(f"missing column(s) {missing}")
+    data = df.copy()
+    data[x] = pd.to_numeric(data[x], errors="coerce")
+    data[y] = pd.to_numeric(data[y], errors="coerce")
+    feasible = _flag(data, "feasible")
+    data = data[feasible]
+    unplottable = data[x].isna() | data[y].isna()
+    names = (data[label_column] if label_column else data.index.to_series()).astype(str)
+    lacking = names[unplottable].tolist()
+    if lacking:
+        logging.getLogger("matgenome").warning(
+            "%d feasible rows not plotted (no %s value): %s", len(lacking),
+            " or ".join(c for c in (x, y) if data.loc[unplottable, c].isna().any()),
+            ", ".join(lacking[:10]) + (", ..." if len(lacking) > 10 else ""))
+    data = data[~unplottable]
+    in_domain = _flag(data, "in_domain")
+    on_front = _flag(data, front_column) & in_domain
+    return {"drawn": data, "front": data[on_front], "rest": data[~on_front & in_domain],
+            "outside": data[~in_domain], "infeasible": int((~feasible).sum()),
+            "not_drawn": lacking}
+
+
+def _flag(data: pd.DataFrame, column: str) -> pd.Series:
+    """A boolean column as booleans (text 'True'/'False' from a file too); all True if absent."""
+    if column not in data.columns:
+        return pd.Series(True, index=data.index)
+    values = data[column]
+    if values.dtype == object:
+        values = values.map(lambda v: str(v).strip().lower() in ("true", "1", "yes"))
+    return values.fillna(False).astype(bool)
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
@@ -167,7 +221,7 @@ def _finite(*arrays: object) -> tuple[np.ndarray, ...]:
 
 
 def parity_figure(y_true: object, y_pred: object, std: object | None = None, *,
-                  quantity: str = "log10(σ / S cm⁻¹)", title: str | None = None) -> Figure:
+                  quantity: str = "target value", title: str | None = None) -> Figure:
     """Predicted against measured values, with ±1 std error bars when ``std`` is given."""
     if std is None:
         true, pred = _finite(y_true, y_pred)
@@ -190,7 +244,7 @@ def parity_figure(y_true: object, y_pred: object, std: object | None = None, *,
 
 
 def residual_figure(y_true: object, y_pred: object, *,
-                    quantity: str = "log10(σ / S cm⁻¹)") -> Figure:
+                    quantity: str = "target value") -> Figure:
     """Residuals (predicted - measured) against the measured value, and their histogram."""
     true, pred = _finite(y_true, y_pred)
     residual = pred - true
@@ -232,7 +286,7 @@ def calibration_figure(y_true: object, y_pred: object, std: object) -> Figure:
 
 def plot_evaluation(y_true: object, y_pred: object, std: object | None,
                     directory: str | os.PathLike[str], *,
-                    quantity: str = "log10(σ / S cm⁻¹)") -> list[Path]:
+                    quantity: str = "target value") -> list[Path]:
     """Write parity.png, residuals.png and (with ``std``) calibration.png to ``directory``."""
     directory = Path(directory)
     paths = [save_png_atomic(parity_figure(y_true, y_pred, std, quantity=quantity),

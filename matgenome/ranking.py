@@ -46,6 +46,7 @@ after every scored row.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -69,6 +70,7 @@ DEFAULT_PARETO_OBJECTIVES: dict[str, str] = {
 }
 
 FloatArray = NDArray[np.float64]
+log = logging.getLogger("matgenome")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -188,8 +190,9 @@ def ucb(
     """Upper confidence bound: the value reached ``kappa`` standard deviations optimistically.
 
     For ``"max"`` this is ``mean + kappa*std``; for ``"min"`` ``-(mean - kappa*std)``; for
-    ``"target"`` ``-max(|mean - target| - kappa*std, 0)``, the negative of the smallest
-    distance to the target within the ``kappa``-sigma interval.
+    ``"target"`` ``kappa*std - |mean - target|``, the optimistic closeness to the target.
+    (Clipping it at zero, the smallest distance within the ``kappa``-sigma interval, would
+    give every row whose interval holds the target the same score of 0.)
     """
     _check_objective(objective, target)
     if kappa < 0:
@@ -200,7 +203,7 @@ def ucb(
     elif objective == "min":
         score = -mu + kappa * sigma
     else:
-        score = -np.maximum(np.abs(mu - float(target)) - kappa * sigma, 0.0)  # type: ignore[arg-type]
+        score = kappa * sigma - np.abs(mu - float(target))  # type: ignore[arg-type]
     return _nan_unscored(score, mu, sigma)
 
 
@@ -261,6 +264,8 @@ def ei(
         score = _ei_one_sided(best - mu - xi, sigma)
     else:
         radius = abs(best - float(target)) - xi  # type: ignore[arg-type]
+        if radius <= 0:
+            raise ValueError(_no_improvement("ei", best, target))
         score = _ei_window(mu, sigma, float(target), radius)  # type: ignore[arg-type]
     return _nan_unscored(score, mu, sigma)
 
@@ -314,8 +319,18 @@ def mli(
         raise ValueError("mli needs a finite best known value")
     if objective == "target":
         distance = abs(best - float(target))  # type: ignore[arg-type]
+        if distance <= 0:
+            raise ValueError(_no_improvement("mli", best, target))
         return probability(mean, std, "target", target=target, tolerance=distance)
     return probability(mean, std, objective, threshold=best)
+
+
+def _no_improvement(acquisition: str, best: float, target: float | None) -> str:
+    """Why ``acquisition`` cannot rank toward a target the best known value already hits."""
+    return (f"acquisition {acquisition!r} scores improvement over the best known value "
+            f"{best:g}, which is already at the target {target:g}: every row would score 0 "
+            "and the ranking would be the input order; use 'mean' (closeness to the target) "
+            "or 'pi' with a tolerance")
 
 
 def max_uncertainty(mean: ArrayLike, std: ArrayLike) -> FloatArray:
@@ -637,13 +652,19 @@ def pareto_table(
     objectives: Mapping[str, str] | None = None,
     *,
     only_ranked: bool = True,
+    only_in_domain: bool = True,
+    label_column: str | None = None,
 ) -> pd.DataFrame:
     """Add ``pareto`` (on the first front) and ``pareto_rank`` (front index) columns.
 
     ``objectives`` maps column names to ``"max"`` or ``"min"``; the default maximises the
     acquisition ``score`` and minimises ``supply_risk`` and ``cost_per_kg``. With
     ``only_ranked`` and a ``rank`` column present, rows without a rank (failing constraints
-    or unscored) are left off the fronts; rows with a NaN objective always are.
+    or unscored) are left off the fronts; with ``only_in_domain`` and an ``in_domain``
+    column, so are rows outside the model's applicability domain, whose score is not to be
+    trusted. Rows with a NaN objective (e.g. no supply-risk data for an element) are left
+    off too: a warning gives their count and ``attrs["pareto_missing"]`` lists them (by
+    ``label_column`` when given, else by index).
     """
     spec = dict(DEFAULT_PARETO_OBJECTIVES if objectives is None else objectives)
     bad = {k: v for k, v in spec.items() if v not in ("max", "min")}
@@ -653,12 +674,25 @@ def pareto_table(
     if missing:
         raise KeyError(f"missing Pareto objective column(s) {missing}")
     values = df[list(spec)].to_numpy(dtype=float, na_value=np.nan)
+    eligible = np.ones(len(df), dtype=bool)
     if only_ranked and "rank" in df.columns:
-        values = np.where(df["rank"].notna().to_numpy()[:, None], values, np.nan)
+        eligible &= df["rank"].notna().to_numpy()
+    if only_in_domain and "in_domain" in df.columns:
+        eligible &= df["in_domain"].fillna(False).astype(bool).to_numpy()
+    values = np.where(eligible[:, None], values, np.nan)
+    lacking = eligible & ~np.isfinite(values).all(axis=1)
     ranks = pareto_ranks(values, [v == "max" for v in spec.values()])
     out = df.copy()
     out["pareto_rank"] = pd.array(ranks, dtype="Int64")
     out["pareto"] = ranks == 1
+    names = (df[label_column] if label_column in df.columns else df.index.to_series())
+    out.attrs["pareto_missing"] = [str(v) for v in names[lacking]]
+    if lacking.any():
+        empty = [c for c in spec if np.isnan(values[lacking][:, list(spec).index(c)]).any()]
+        log.warning("%d rows left off the Pareto front for lack of %s data: %s",
+                    int(lacking.sum()), " / ".join(empty),
+                    ", ".join(out.attrs["pareto_missing"][:10])
+                    + (", ..." if lacking.sum() > 10 else ""))
     return out
 
 

@@ -81,7 +81,8 @@ def rank_candidates(
         ranked = _rank_new_only(ranked)
     if settings.batch_size:
         ranked["batch"] = _batch(model, ranked, formulas, settings)
-    return pareto_table(ranked, objectives=dict(settings.pareto_objectives))
+    return pareto_table(ranked, objectives=dict(settings.pareto_objectives),
+                        label_column=formula_column)
 
 
 def _batch(model: TrainedModel, ranked: pd.DataFrame, formulas: list[object],

@@ -24,6 +24,7 @@ from matgenome.models.selection import (
     get_candidate,
     select_candidate,
 )
+from matgenome.targets import normalise_target
 
 # hurdle (the default): bound-only rows train a "below the bound" classifier beside the
 # regressor (matgenome.models.selection.censored_hurdle, chosen by
@@ -38,7 +39,9 @@ class TrainingReport:
 
     rows_read: int
     rows_used: int
-    skipped: dict[str, list[int]] = field(default_factory=dict)  # reason -> row numbers
+    # reason -> row numbers as the user counts them (``first_row`` + position: spreadsheet
+    # row numbers when the table came from a file with a header line)
+    skipped: dict[str, list[int]] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)  # reason -> one example message
     duplicates: dict[str, float] = field(default_factory=dict)  # repeated compositions
 
@@ -53,7 +56,9 @@ class TrainingReport:
             )
         for reason, rows in self.skipped.items():
             shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-            parts.append(f"{len(rows)} skipped: {reason} (rows {shown})")
+            example = self.examples.get(reason, "")
+            parts.append(f"{len(rows)} skipped: {reason} (rows {shown})"
+                         + (f", e.g. {example}" if example else ""))
         return "; ".join(parts)
 
 
@@ -72,6 +77,7 @@ def train_model(
     groups: Sequence[object] | None = None,
     card: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    first_row: int = 0,
 ) -> tuple[TrainedModel, TrainingReport]:
     """Fit a model on the usable rows and return it with a report of skipped rows.
 
@@ -99,6 +105,8 @@ def train_model(
             ``card["target"]`` (name, unit) decides whether the conductivity recipe is a
             candidate.
         progress: called with a line of text as candidates are scored.
+        first_row: the number of the first row in messages (2 for a file with a header
+            line, so that skipped rows are named by their spreadsheet row number).
     """
     if censored not in CENSORED_TREATMENTS:
         raise ValueError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
@@ -111,7 +119,7 @@ def train_model(
                                                       strict=True)])
     if censored == "hurdle" and ((targets.censor != "") & valid).sum() < MIN_BOUNDS:
         censored = "drop"  # the bound classifier's 5-fold calibration needs 5 bounds
-    use = _usable_rows(formulas, formula_errors, targets, censored, report)
+    use = _usable_rows(formulas, formula_errors, targets, censored, report, first_row)
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = targets.values[use]
     bounds = (targets.censor[use] != "") & (censored == "hurdle")
@@ -154,17 +162,18 @@ def train_model(
 
 
 def _usable_rows(formulas: pd.Series, formula_errors: list[str], targets: TargetValues,
-                 censored: str, report: TrainingReport) -> np.ndarray:
+                 censored: str, report: TrainingReport, first_row: int = 0) -> np.ndarray:
     """Rows to train on; the others are recorded in ``report`` with their reason."""
     use = np.ones(len(formulas), dtype=bool)
     for i in range(len(formulas)):
+        row = i + first_row
         if formula_errors[i]:
-            _skip(report, "invalid formula", i, f"row {i}: {formula_errors[i]}")
+            _skip(report, "invalid formula", row, f"row {row}: {formula_errors[i]}")
         elif targets.errors[i]:
-            _skip(report, "unusable target", i, f"row {i}: {targets.errors[i]}")
+            _skip(report, "unusable target", row, f"row {row}: {targets.errors[i]}")
         elif targets.censor[i] and censored == "drop":
-            _skip(report, "censored target (bound only)", i,
-                  f"row {i} {formulas[i]!r}: target is a bound ({targets.censor[i]})")
+            _skip(report, "censored target (bound only)", row,
+                  f"row {row} {formulas[i]!r}: target is a bound ({targets.censor[i]})")
         else:
             continue
         use[i] = False
@@ -241,7 +250,7 @@ def _card(
     card: dict[str, Any] = {
         "name": given.get("name", "model"),
         "description": given.get("description", "composition -> property regressor"),
-        "target": given.get("target", {"name": "target", "unit": "", "transform": "none"}),
+        "target": normalise_target(given.get("target")),
         "feature_preset": preset,
         "estimator": {
             "class": f"{type(regressor).__module__}.{type(regressor).__qualname__}",
@@ -335,8 +344,8 @@ def dataset_target(frame: pd.DataFrame) -> dict[str, str]:
 
     info = DATASETS.get(frame.attrs.get("dataset", ""))
     if info is None:
-        return {"name": "target", "unit": frame.attrs.get("unit", ""), "transform": "none"}
-    return {"name": info.target, "unit": info.unit, "transform": "none"}
+        return normalise_target({"name": "target", "unit": frame.attrs.get("unit", "")})
+    return normalise_target({"name": info.target, "unit": info.unit})
 
 
 class TrainedModelRegressor(RegressorMixin, BaseEstimator):

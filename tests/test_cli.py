@@ -49,7 +49,9 @@ def test_predict_keeps_every_row_in_order_and_flags_bad_ones(
     assert (scored.loc[bad, "prediction"] == "").all()
     assert (~scored.loc[bad, "in_domain"]).all()
     assert scored.loc[bad, "domain_reason"].eq("not scored").all()
-    assert scored.loc[~bad, "domain_distance"].astype(float).gt(0).all()
+    # Bounded 0-1 scale; these compositions are in the small model's training data: 0.
+    distance = scored.loc[~bad, "domain_distance"].astype(float)
+    assert distance.ge(0).all() and distance.lt(1).all()
     good = scored.loc[~bad, ["prediction", "uncertainty"]].astype(float)
     assert np.isfinite(good.to_numpy()).all() and (good["uncertainty"] > 0).all()
     assert "7 rows read, 4 scored, 3 not scored" in out
@@ -112,8 +114,43 @@ def test_train_reports_censored_and_bad_rows(
                           "--n-estimators", "10", "-o", str(tmp_path / "m")], capsys)
     assert code == 0
     assert "9 of 13 rows used" in out
-    assert "invalid formula (rows 2)" in out and "unusable target (rows 3)" in out
-    assert "censored target (bound only) (rows 1, 4)" in out
+    # Spreadsheet row numbers (the header is row 1) and the reason of each kind of skip.
+    assert "invalid formula (rows 4), e.g. row 4: invalid formula 'Qq2': unknown element" in out
+    assert "unusable target (rows 5), e.g. row 5: target 'abc': not a number" in out
+    assert "censored target (bound only) (rows 3, 6)" in out
+
+
+def test_train_reads_units_in_cells_and_records_the_unit_of_the_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    rows = [("Li7La3Zr2O12", "0.122 mS/cm"), ("Li6PS5Cl", "1.9 mS cm-1"),
+            ("Li3PS4", "2e-4 S/cm"), ("Li3N", "0.6 mS/cm"), ("Li2S", "1e-10 S/cm"),
+            ("Li10GeP2S12", "12 mS/cm"), ("Li3OCl", "0.0025 mS/cm")]
+    source = tmp_path / "lab.csv"
+    pd.DataFrame(rows, columns=["formula", "sigma"]).to_csv(source, index=False)
+    code, out, _ = run(["train", str(source), "--target-column", "sigma", "--log10",
+                        "--target-unit", "mS/cm", "--n-estimators", "10",
+                        "-o", str(tmp_path / "m")], capsys)
+    assert code == 0 and "7 of 7 rows used" in out
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    # Stored values are log10 of S/cm: the card says so, and the label follows.
+    assert card["target"] == {"name": "sigma", "unit": "S/cm", "transform": "log10",
+                              "label": "log10(σ / S cm⁻¹)"}
+    assert card["training_data"]["target_range"] == pytest.approx([-10.0, np.log10(0.012)])
+    assert "log10(σ / S cm⁻¹)" in (tmp_path / "m" / "MODEL_CARD.md").read_text()
+    # Without a unit, a log10 target is labelled by its column, with no unit invented.
+    source2 = tmp_path / "plain.csv"
+    pd.DataFrame([(f, v.split()[0]) for f, v in rows if "S/cm" in v and "mS" not in v]
+                 + [("Li2O", "1e-9"), ("LiI", "1e-7"), ("Li3BO3", "1e-6")],
+                 columns=["formula", "Ionic conductivity (S cm-1)"]).to_csv(source2, index=False)
+    code, out, _ = run(["train", str(source2), "--target-column", "Ionic conductivity (S cm-1)",
+                        "--log10", "--n-estimators", "10", "-o", str(tmp_path / "p")], capsys)
+    assert code == 0
+    card = json.loads((tmp_path / "p" / "card.json").read_text())
+    assert card["target"]["unit"] == ""
+    assert card["target"]["label"] == "log10(Ionic conductivity (S cm-1))"
 
 
 @pytest.mark.parametrize(
@@ -185,8 +222,8 @@ def test_excel_with_units_and_censored_values_trains_without_editing(
                           "-o", str(tmp_path / "m")], capsys)
     assert code == 0, err
     assert "8 of 11 rows used" in out
-    assert "censored target (bound only) (rows 1, 5)" in out
-    assert "unusable target (rows 7)" in out
+    assert "censored target (bound only) (rows 3, 7)" in out
+    assert "unusable target (rows 9), e.g. row 9: target '1,5': not a number" in out
     assert "1 compositions measured more than once" in out
     data = load_model(tmp_path / "m").training_data
     li6 = data.loc[data["formula"] == "Li6PS5Cl", "target"].to_numpy()

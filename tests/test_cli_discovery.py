@@ -96,3 +96,26 @@ def test_rank_needs_threshold_for_pi(
     code, _, err = run(["rank", str(source), "--model", str(small_model_dir), "-o",
                         str(tmp_path / "o.csv"), "--acquisition", "pi"], capsys)
     assert code == 2 and "needs --threshold" in err
+
+
+def test_rank_for_a_target_value_orders_by_closeness(
+    tmp_path: Path, small_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, output = tmp_path / "in.csv", tmp_path / "ranked.csv"
+    formulas = ["Li7La3Zr2O12", "Li6PS5Cl", "Li3N", "Li10GeP2S12", "Li3YCl6", "Li3PS4"]
+    pd.DataFrame({"formula": formulas}).to_csv(source, index=False)
+    code, out, _ = run(["rank", str(source), "--model", str(small_model_dir), "-o",
+                        str(output), "--objective", "target", "--target-value", "-4",
+                        "--tolerance", "0.5"], capsys)
+    assert code == 0
+    ranked = pd.read_csv(output)
+    assert ranked["score"].nunique() == len(formulas)  # not one score (0) for every row
+    order = ranked.sort_values("rank")
+    nearest = (ranked["prediction"] + 4).abs().idxmin()
+    assert order.index[0] == nearest
+    assert order.index.tolist() != list(range(len(formulas)))
+    assert "closeness to -4.0: -|prediction - -4.0|" in out
+    code, _, err = run(["rank", str(source), "--model", str(small_model_dir), "-o",
+                        str(output), "--objective", "target", "--target-value", "-4",
+                        "--acquisition", "pi"], capsys)
+    assert code == 2 and "needs --tolerance" in err

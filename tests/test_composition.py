@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pymatgen.core import Composition
+from pymatgen.core import Composition, Element
 
 from matgenome.composition import (
     MAX_FORMULA_LENGTH,
@@ -39,7 +40,8 @@ def amounts(comp: Composition) -> dict[str, float]:
         ("0.75Li2S-0.25P2S5", {"Li": 1.5, "P": 0.5, "S": 2.0}),
         ("70Li2S·30P2S5", {"Li": 140, "P": 60, "S": 220}),
         ("70Li2S-30P2S5", {"Li": 140, "P": 60, "S": 220}),
-        ("Li3PS4-LiI", {"Li": 4, "P": 1, "S": 4, "I": 1}),
+        ("0.5Li3PS4-0.5LiI", {"Li": 2, "P": 0.5, "S": 2, "I": 0.5}),
+        ("Y3N@C80", {"Y": 3, "N": 1, "C": 80}),
     ],
 )
 def test_accepted_notations(text: str, expected: dict[str, float]) -> None:
@@ -47,6 +49,37 @@ def test_accepted_notations(text: str, expected: dict[str, float]) -> None:
     assert got.keys() == expected.keys()
     for element, amount in expected.items():
         assert math.isclose(got[element], amount, rel_tol=1e-12)
+
+
+# Isotopes and pymatgen's '@' notation: pymatgen's element amounts are the reference
+# (D and T count as H; Y3N@C80 is Y3 N C80, tests/core/test_composition.py in pymatgen).
+PYMATGEN_SPECIAL = ["HDO", "DTO", "CD3H", "(HD)2O", "D2O", "T2O", "LiD", "Y3N@C80",
+                    "Li3N@C60", "(LiD)2(HD)3O"]
+
+
+@pytest.mark.parametrize("text", PYMATGEN_SPECIAL)
+def test_isotopes_and_at_sign_match_pymatgen_element_amounts(text: str) -> None:
+    from matgenome.features._encode import parse_one
+
+    expected = Composition(text).get_el_amt_dict()
+    assert parse_composition(text).get_el_amt_dict() == pytest.approx(expected, rel=1e-12)
+    # The featurizer's parser agrees: no atom is lost when H and D are both written.
+    zs, values = parse_one(text)
+    got = {Element.from_Z(z).symbol: v for z, v in zip(zs, values, strict=True)}
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+_ISOTOPE_TOKENS = st.sampled_from(["H", "D", "T", "O", "Li", "C", "N", "S"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_ISOTOPE_TOKENS, st.integers(1, 9)), min_size=1, max_size=6),
+       st.integers(1, 4), st.booleans())
+def test_random_isotope_formulas_match_pymatgen(tokens, factor, grouped) -> None:
+    body = "".join(f"{symbol}{n}" for symbol, n in tokens)
+    text = f"({body}){factor}O" if grouped else body
+    expected = Composition(text).get_el_amt_dict()
+    assert parse_composition(text).get_el_amt_dict() == pytest.approx(expected, rel=1e-12)
 
 
 def test_obelix_hydrate_that_pymatgen_rejects() -> None:
@@ -75,6 +108,13 @@ def test_obelix_hydrate_that_pymatgen_rejects() -> None:
         ("Li2O)", "unbalanced"),
         ("Li((PO4)", "unbalanced"),
         ("Li2O-", "empty component"),
+        ("Li2S-P2S5", "name a system, not a composition"),
+        ("Li3PS4-LiI", "e.g. 0.75Li2S-0.25P2S5"),
+        ("Li2S+P2S5", "name a system"),
+        ("Fe3+", "charges and oxidation states"),
+        ("O2-", "charges and oxidation states"),
+        ("SO4^2-", "charges and oxidation states"),
+        ("O0.2Fe0.8Na9.9e-09", "amount of Na (9.9e-09) is below 1e-08"),
         ("Li" * 200, "limit"),
         ("Li2O;", "unexpected character"),
         ("42", "leading number"),
@@ -156,3 +196,14 @@ def test_composition_key_is_shared_by_equivalent_spellings() -> None:
     assert key == (("Li", 0.375), ("P", 0.125), ("S", 0.5))
     assert composition_key("Li1.00001O", decimals=4) == composition_key("LiO", decimals=4)
     assert composition_key("Li1.00001O") != composition_key("LiO")
+
+
+def test_features_of_isotope_and_at_sign_formulas_match_their_plain_form() -> None:
+    from matgenome.features import compute_features
+
+    X, errors = compute_features(["HDO", "H2O", "CD3H", "CH4", "Y3N@C80", "Y3NC80"],
+                                 "magpie")
+    X = np.asarray(X, dtype=float)
+    assert not any(errors)
+    for i in (0, 2, 4):
+        np.testing.assert_array_equal(X[i], X[i + 1])

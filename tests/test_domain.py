@@ -71,3 +71,49 @@ def test_domain_model_never_changes_predictions() -> None:
     before = predictions.copy()
     DomainModel().fit(formulas, X).assess(formulas[:3], X[:3])
     assert np.array_equal(predictions, before)
+
+
+def test_training_compositions_are_in_domain_even_when_isolated() -> None:
+    formulas, X = _training()
+    X = np.vstack([X, np.full((1, 4), 25.0)])  # one composition far from all the others
+    formulas = [*formulas, "Li3N"]
+    model = DomainModel(mobile_ion="Li").fit(formulas, X)
+    result = model.assess(["Li3N", "NLi3"], X[[-1, -1]])
+    assert result["domain_distance"].tolist() == [0.0, 0.0]
+    assert result["in_domain"].all()
+    # A point near, but not at, the isolated row is judged by its neighbours as before.
+    near = model.assess(["Li3N"], X[[-1]] + 0.5)
+    assert near["domain_distance"][0] > 0.5 and not near["in_domain"][0]
+
+
+def test_domain_distance_is_bounded_and_the_threshold_is_on_that_scale() -> None:
+    formulas, X = _training()
+    model = DomainModel().fit(formulas, X)
+    far = np.vstack([X[0] + step for step in (0.3, 3.0, 30.0, 3e4, 3e10)])
+    distance = model.distance(far)
+    assert ((distance > 0) & (distance < 1)).all()
+    assert (np.diff(distance) > 0).all()  # farther is larger, never saturating to a tie
+    # 0.5 is the reference distance (95th percentile of training rows' own distances).
+    Z = model.scaler_.transform(model.imputer_.transform(far))
+    raw = model.neighbors_.kneighbors(Z, n_neighbors=model.n_neighbors_)[0].mean(axis=1)
+    np.testing.assert_allclose(distance, raw / (raw + model.reference_distance_), rtol=1e-12)
+    assert model.threshold == 0.5
+    flagged = model.assess(["Li7La3Zr2O12"] * 5, far)
+    np.testing.assert_array_equal(flagged["in_domain"].to_numpy(), distance <= 0.5)
+    # A model saved with the old relative threshold 1.0 draws the same line.
+    legacy = DomainModel(max_distance=1.0).fit(formulas, X)
+    assert legacy.threshold == 0.5
+    np.testing.assert_array_equal(legacy.assess(["Li7La3Zr2O12"] * 5, far)["in_domain"],
+                                  flagged["in_domain"])
+
+
+def test_shipped_model_puts_its_training_compositions_in_domain() -> None:
+    from matgenome.modelfile import load_model
+
+    model = load_model()
+    formulas = model.training_data["formula"].tolist()
+    prediction = model.predict(["Li3N", "NLi3", *formulas[::5]])
+    assert prediction.in_domain.all()
+    assert np.all(prediction.domain_distance == 0.0)
+    other = model.predict(["Na3PS4", "LiBH4"])
+    assert ((other.domain_distance > 0.5) & (other.domain_distance < 1)).all()

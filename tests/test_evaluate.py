@@ -316,3 +316,29 @@ def test_evaluate_entry_point_on_a_table(tmp_path) -> None:
     assert result.metrics["regression"]["mae"]["mean"] < 1e-6
     assert (tmp_path / "r.json").exists()
     assert "regression.mae" in result.table()
+
+
+def test_evaluate_leaves_out_formulas_that_train_rejects() -> None:
+    good = ["Li2O", "Li3N", "LiCl", "LiBr", "LiI", "Li2S", "Li3P", "LiF", "Li2Se", "Li3PS4"]
+    frame = pd.DataFrame({"formula": [*good, "Li6PS5Cl)", "Li2S-P2S5"],
+                          "target": np.arange(12, dtype=float)})
+    result = ev.evaluate(frame, model=DummyRegressor, protocol="kfold", n_splits=2,
+                         features=lambda formulas: np.zeros((len(formulas), 1)))
+    scored = set(result.predictions["formula"])
+    assert scored == set(good)
+    assert "2 rows left out (invalid formula), e.g. row 10: invalid formula 'Li6PS5Cl)'" in (
+        result.notes[0])
+
+
+def test_evaluation_plot_labels_come_from_the_target() -> None:
+    import argparse
+
+    from matgenome.cli import _evaluation_label
+    from matgenome.plots import parity_figure
+
+    label = _evaluation_label(argparse.Namespace(data="matbench_expt_gap"))
+    assert label == "experimental band gap (eV)"
+    assert _evaluation_label(argparse.Namespace(data="obelix")) == "log10(σ / S cm⁻¹)"
+    axes = parity_figure([1.0, 2.0], [1.1, 1.9], quantity=label).axes[0]
+    assert axes.get_xlabel() == "Measured experimental band gap (eV)"
+    assert "σ" not in axes.get_ylabel()

@@ -163,3 +163,50 @@ def test_output_may_not_be_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         check_output_path(tmp_path / "missing" / "out.csv", [source])
     assert check_output_path(tmp_path / "out.csv", [source]) == tmp_path / "out.csv"
+
+
+def test_units_written_in_cells_are_converted() -> None:
+    cells = ["0.122 mS/cm", "1.9 mS cm-1", "2e-4 S/cm", "<1E-10 S/cm", "5 µS/cm", "0.03 S/m",
+             "3.4 × 10^-4"]
+    parsed = parse_target_values(cells, log10=True)
+    expected = np.log10([1.22e-4, 1.9e-3, 2e-4, 1e-10, 5e-6, 3e-4, 3.4e-4])
+    np.testing.assert_allclose(parsed.values, expected, rtol=1e-12)
+    assert parsed.errors == [""] * len(cells)
+    assert parsed.censor[3] == "<"
+    assert parsed.unit == "S/cm"  # the unit of the stored values, after conversion
+
+
+def test_cell_units_override_the_given_unit_and_bad_units_name_the_cell() -> None:
+    parsed = parse_target_values(["0.5", "2e-4 S/cm", "3 eV", "1 furlong", "1,5"],
+                                 unit="mS/cm")
+    np.testing.assert_allclose(parsed.values[:2], [5e-4, 2e-4], rtol=1e-12)
+    assert parsed.unit == "S/cm"
+    assert parsed.errors[2] == "target '3 eV': unit eV cannot be converted to S/cm"
+    assert parsed.errors[3].startswith("target '1 furlong': unknown unit 'furlong'")
+    assert parsed.errors[4] == "target '1,5': not a number"
+    assert parse_target_values(["1.2", "3"]).unit == ""
+
+
+def test_target_labels_follow_unit_and_transform() -> None:
+    from matgenome.targets import describe_target, normalise_target, target_label
+
+    assert describe_target("sigma", "S/cm", log10=True)["label"] == "log10(σ / S cm⁻¹)"
+    assert describe_target("expt_gap", "eV")["label"] == "expt_gap (eV)"
+    # No unit given: none is invented.
+    assert describe_target("Ionic conductivity (S cm-1)", "", True)["label"] == (
+        "log10(Ionic conductivity (S cm-1))")
+    # Cards written before the label existed stated log10 values' unit as log10(S/cm).
+    old = {"name": "log10 ionic conductivity", "unit": "log10(S/cm)", "transform": "log10"}
+    assert normalise_target(old) == {"name": "log10 ionic conductivity", "unit": "S/cm",
+                                     "transform": "log10", "label": "log10(σ / S cm⁻¹)"}
+    assert target_label({"name": "yield strength", "unit": "MPa"}) == "yield strength (MPa)"
+
+
+def test_shipped_model_card_renders_the_label() -> None:
+    from matgenome.modelfile import load_model, render_card
+
+    model = load_model()
+    assert model.target == "log10(σ / S cm⁻¹)"
+    page = render_card(model.card)
+    assert "shown as log10(σ / S cm⁻¹)" in page
+    assert "unit of the values: S/cm; transform: log10" in page

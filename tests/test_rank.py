@@ -63,8 +63,12 @@ def test_ei_for_a_target_equals_numerical_integration(mean: float, std: float) -
     assert got == pytest.approx(expected, abs=1e-9)
 
 
-def test_ei_for_a_target_already_hit_is_zero() -> None:
-    assert rank.ei([0.0], [1.0], 2.0, "target", target=2.0)[0] == 0.0
+def test_ei_and_mli_for_a_target_already_hit_are_refused() -> None:
+    # Every row would score 0: the ranking would silently be the input order.
+    with pytest.raises(ValueError, match="already at the target"):
+        rank.ei([0.0, 1.0], [1.0, 1.0], 2.0, "target", target=2.0)
+    with pytest.raises(ValueError, match="already at the target"):
+        rank.mli([0.0, 1.0], [1.0, 1.0], 2.0, "target", target=2.0)
 
 
 def test_probability_of_exceeding_a_threshold() -> None:
@@ -102,9 +106,24 @@ def test_mean_ucb_and_mu_for_every_objective() -> None:
     np.testing.assert_allclose(rank.predicted_value(mean, std, "target", target=0.0), [-1, -2, -4])
     np.testing.assert_allclose(rank.ucb(mean, std, kappa=2), [2.0, 0.0, 4.0])
     np.testing.assert_allclose(rank.ucb(mean, std, "min", kappa=2), [0.0, 4.0, -4.0])
-    # Target 0: optimistic distance max(|mean| - 2 std, 0).
+    # Target 0: optimistic closeness 2 std - |mean|, not clipped at 0 (which would tie
+    # every row whose interval holds the target).
     np.testing.assert_allclose(rank.ucb(mean, std, "target", target=0.0, kappa=2), [0, 0, -4])
+    np.testing.assert_allclose(rank.ucb([0.5, 0.1, 1.0], [1.0, 1.0, 1.0], "target", target=0.0),
+                               [1.5, 1.9, 1.0])
     np.testing.assert_allclose(rank.max_uncertainty(mean, std), std)
+
+
+@pytest.mark.parametrize("acquisition", ["mean", "mei", "ucb", "pi"])
+def test_target_objective_ranks_the_row_nearest_the_target_first(acquisition: str) -> None:
+    # Predictions around -4 with equal uncertainty; the nearest to -4 is the fourth row.
+    df = pd.DataFrame({"pred": [-2.0, -3.0, -6.3, -4.1, -5.4], "std": [0.8] * 5})
+    ranked = rank.rank_table(df, "pred", "std", acquisition, "target", target=-4.0,
+                             tolerance=0.5)
+    order = ranked.sort_values("rank").index.tolist()
+    assert order[0] == 3
+    assert order != list(range(5))
+    assert ranked["score"].nunique() == 5
 
 
 def test_dispatch_covers_every_acquisition_name() -> None:
@@ -342,6 +361,37 @@ def test_pareto_fronts_are_consistent(rows: list[tuple[int, int, int]]) -> None:
         # Every dominator sits on an earlier front, and some dominator on the one before.
         assert all(r < ranks[i] for r in dominators)
         assert ranks[i] == (max(dominators) + 1 if dominators else 1)
+
+
+def test_pareto_front_only_in_domain_feasible_rows_and_missing_data_reported(caplog) -> None:
+    from matgenome.plots import pareto_plot_groups
+
+    df = pd.DataFrame({
+        "formula": ["Li3PS4", "Na3PS4", "LiBH4", "Li10GeP2S12", "Li6PS5Cl"],
+        "score": [0.2, 0.9, 0.8, 0.95, 0.5],
+        "supply_risk": [0.2, 0.1, np.nan, 0.3, 0.25],
+        "rank": pd.array([3, 1, 2, pd.NA, 4], dtype="Int64"),
+        "feasible": [True, True, True, False, True],
+        "in_domain": [True, False, True, True, True],
+    })
+    with caplog.at_level("WARNING", logger="matgenome"):
+        table = rank.pareto_table(df, {"score": "max", "supply_risk": "min"},
+                                  label_column="formula")
+    # Na3PS4 (out of domain) and Li10GeP2S12 (infeasible) would dominate: both left off.
+    assert table.loc[table["pareto"], "formula"].tolist() == ["Li3PS4", "Li6PS5Cl"]
+    assert table.attrs["pareto_missing"] == ["LiBH4"]
+    assert "1 rows left off the Pareto front for lack of supply_risk data: LiBH4" in caplog.text
+    groups = pareto_plot_groups(table, "supply_risk", "score", label_column="formula")
+    assert groups["infeasible"] == 1
+    assert "Li10GeP2S12" not in groups["drawn"]["formula"].tolist()
+    assert groups["outside"]["formula"].tolist() == ["Na3PS4"]
+    assert groups["front"]["formula"].tolist() == ["Li3PS4", "Li6PS5Cl"]
+    assert groups["not_drawn"] == ["LiBH4"]
+    # A table read back from a file has the flags as text; they mean the same.
+    text = table.astype({"feasible": str, "in_domain": str, "pareto": str})
+    again = pareto_plot_groups(text, "supply_risk", "score", label_column="formula")
+    assert again["front"]["formula"].tolist() == ["Li3PS4", "Li6PS5Cl"]
+    assert again["infeasible"] == 1
 
 
 def test_plot_pareto_writes_a_png(tmp_path) -> None:
