@@ -13,13 +13,16 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from matgenome._version import __version__
+from matgenome.cli_choices import RECIPE_ALIASES, RECIPE_NAMES
+from matgenome.errors import CompositionError, InputError, ModelFileError
 
-import matgenome
-from matgenome.composition import CompositionError
-from matgenome.io import InputError
-from matgenome.modelfile import ModelFileError
+# Only light modules at the top: pandas, scikit-learn, pymatgen and the science modules
+# are imported inside the handlers, so that --help and --version start quickly.
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("matgenome")
 EXIT_USAGE = 2
@@ -126,10 +129,8 @@ def load_labelled(args: argparse.Namespace):
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     """The model options shared by train and evaluate: what you evaluate is what you train."""
-    from matgenome.models.selection import ALIASES, CANDIDATES
-
     group = parser.add_argument_group("model (the same options for train and evaluate)")
-    group.add_argument("--recipe", default="auto", choices=("auto", *CANDIDATES, *ALIASES),
+    group.add_argument("--recipe", default="auto", choices=("auto", *RECIPE_NAMES, *RECIPE_ALIASES),
                        help="auto (default): choose among the candidate recipes for the "
                        "target by grouped cross-validation inside the training rows "
                        "(conductivity targets: the conductivity recipe or extra trees on "
@@ -235,6 +236,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _print_top(path: Path, n: int, target: str) -> None:
+    import pandas as pd
+
     from matgenome.io import read_table
 
     frame = read_table(path)
@@ -469,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'matgenome COMMAND --help' for a command's options and an example.",
     )
     parser.add_argument("--version", action="version",
-                        version=f"matgenome {matgenome.__version__}")
+                        version=f"matgenome {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, setup, help_text, example) in _COMMANDS.items():
         child = sub.add_parser(name, help=help_text, description=help_text,

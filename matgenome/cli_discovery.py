@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from matgenome.cli import _progress, add_labelled_args, command, load_labelled, log
-from matgenome.io import InputError
-from matgenome.simulation import DEFAULT_STRATEGIES
+from matgenome.cli_choices import SIMULATION_STRATEGIES as DEFAULT_STRATEGIES
+from matgenome.errors import InputError
+
+# numpy, pandas and the science modules are imported inside the handlers (fast --help).
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # Thompson sampling and the cold start use the trees, not the calibrated std; the
 # simulation benchmark (benchmarks/simulate_obelix.py) ran every strategy uncalibrated.
@@ -358,6 +361,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray, dict, list]:
     """Formulas, exact targets (censored and unusable rows as NaN), the target's
     description and row ids (a dataset's ``id``; else the 0-based input row)."""
+    import numpy as np
+
     formulas, targets, target, _, _ = load_labelled(args)
     y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
     ids = list(range(len(y)))

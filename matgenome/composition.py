@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from pymatgen.core import Composition, Element
 
+from matgenome.errors import CompositionError
+
 MAX_FORMULA_LENGTH = 256
 MAX_ELEMENTS = 20
 # Canonical form (see canonical_amounts): the largest count of the least abundant element
@@ -49,16 +51,6 @@ _EXPONENT_SIGN = re.compile(r"(?<=[0-9.][eE])[-+](?=\d)")
 _UPPER_EXPONENT = re.compile(r"(?<=[0-9.])E(?=[-+]?\d)")
 _SYMBOL = re.compile(r"[A-Z][a-z]*|[a-z]+")
 _ALLOWED = re.compile(r"^[A-Za-z0-9().eE+\-]*$")
-
-
-class CompositionError(ValueError):
-    """A formula string that cannot be turned into a valid composition."""
-
-    def __init__(self, text: object, reason: str) -> None:
-        self.text = text
-        self.reason = reason
-        shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."
-        super().__init__(f"invalid formula {shown!r}: {reason}")
 
 
 def parse_composition(text: object) -> Composition:

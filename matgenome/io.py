@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matgenome.errors import InputError
+
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -49,10 +51,6 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
 _MISSING = {"", "nan", "na", "n/a", "none", "null", "-", "--", "?"}
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _POWER_OF_TEN = re.compile(r"\s*[x×*·]\s*10\s*\^?\s*(?=[-+]?\d)", re.IGNORECASE)
-
-
-class InputError(Exception):
-    """A problem with a user's input file or column, with a message fit to show as is."""
 
 
 @dataclass

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.errors import ModelFileError
 from matgenome.known import KnownMeasurements
 from matgenome.models import Prediction, predict_formulas
 from matgenome.resources import shipped_path
@@ -54,10 +55,6 @@ DEFAULT_MODEL_NAME = "obelix_conductivity"
 
 # Types a model file may contain beyond skops' own defaults (scikit-learn and numpy).
 TRUSTED_PREFIXES = ("matgenome.", "sklearn.", "numpy.", "builtins.", "collections.")
-
-
-class ModelFileError(Exception):
-    """A model directory that is missing, damaged, modified or incompatible."""
 
 
 @dataclass
