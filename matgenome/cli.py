@@ -228,7 +228,8 @@ def run_predict(args: argparse.Namespace) -> int:
     output = _checked_paths(args)
     model = load_model(args.model)
     with _progress(args, total=_count(args.input), unit="rows") as bar:
-        summary = score_file(model, args.input, output, **_batch_options(args, bar))
+        summary = score_file(model, args.input, output, **_batch_options(args, bar),
+                             metadata=output_metadata(args, model))
     if args.top:
         _print_top(output, args.top, model.target)
     print(summary.line(output))
@@ -282,7 +283,8 @@ def run_featurize(args: argparse.Namespace) -> int:
         raise InputError(f"unknown preset {unknown[0]!r}; presets: {', '.join(presets)}")
     output = _checked_paths(args)
     with _progress(args, total=_count(args.input), unit="rows") as bar:
-        summary = featurize_file(args.preset, args.input, output, **_batch_options(args, bar))
+        summary = featurize_file(args.preset, args.input, output, **_batch_options(args, bar),
+                                 metadata=output_metadata(args, feature_preset=args.preset))
     print(summary.line(output, verb="featurized"))
     return 0
 
@@ -353,8 +355,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
                           output=args.output, progress=bar.update,
                           features=args.preset, model_options=_evaluation_options(args))
     print(result.table())
+    meta = output_metadata(args, recipe=args.recipe, protocol=args.protocol or "official",
+                           data=args.data, seed=args.seed)
+    if args.output:
+        from matgenome.provenance import write_sidecar
+
+        write_sidecar(args.output, meta)
     if args.plot:
-        _plot_evaluation(result, args.plot)
+        _plot_evaluation(result, args.plot, meta)
     rows = len(result.predictions)
     print(f"{rows} predictions over {len(result.fold_metrics) or 1} split(s)"
           + (f"; result written to {args.output}" if args.output else ""))
@@ -402,14 +410,16 @@ def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
     return frame
 
 
-def _plot_evaluation(result, directory: str) -> None:
+def _plot_evaluation(result, directory: str, meta: dict) -> None:
     from matgenome.plots import plot_evaluation
+    from matgenome.provenance import write_sidecar
 
     predictions = result.predictions
     if "censored" in predictions:
         predictions = predictions[~predictions["censored"].astype(bool)]
     std = predictions.get("y_std")
     for path in plot_evaluation(predictions["y_true"], predictions["y_pred"], std, directory):
+        write_sidecar(path, meta)
         print(f"wrote {path}")
 
 
@@ -439,7 +449,62 @@ def run_build_default(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- model info --------------------------------------------------------------------------
+
+
+def _model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("info",), help="info: show the model card summary")
+    parser.add_argument("directory", nargs="?", help="model directory (default: the shipped "
+                        "OBELiX conductivity model)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+@command("model", "describe a model directory: name, hash, versions, features, training "
+         "data, metrics, recipe, target and unit", "matgenome model info models/"
+         "obelix_conductivity\n  matgenome model info my_model --json")(_model_args)
+def run_model(args: argparse.Namespace) -> int:
+    import json
+
+    from matgenome.modelfile import model_info
+
+    info = model_info(args.directory)
+    if args.json:
+        print(json.dumps(info, indent=2, sort_keys=True))
+        return 0
+    print(_format_model_info(info))
+    return 0
+
+
+def _format_model_info(info: dict) -> str:
+    target = info["target"]
+    training = info["training_data"]
+    lines = [
+        f"name:           {info['name']}",
+        f"path:           {info['path']}",
+        f"model sha256:   {info['sha256']}",
+        f"target:         {target.get('name', '?')} [{target.get('unit', '?')}]",
+        f"feature preset: {info['feature_preset']}",
+        f"recipe:         {info['recipe'].get('name', info['recipe'].get('kind', '?'))}"
+        + (f" ({info['recipe']['description']})" if info["recipe"].get("description") else ""),
+        f"estimator:      {info['estimator']}",
+        f"training data:  {training.get('source', '?')}, {training.get('rows_used', '?')} rows, "
+        f"sha256 {training.get('sha256', '?')}",
+        "metrics:",
+        *(f"  {name}: {value}" for name, value in info["metrics"].items()),
+        "versions:",
+        *(f"  {name}: {value}" for name, value in sorted(info["versions"].items())),
+    ]
+    return "\n".join(lines)
+
+
 # --- plumbing ----------------------------------------------------------------------------
+
+
+def output_metadata(args: argparse.Namespace, model=None, **details) -> dict:
+    """The provenance record of a command's outputs (see ``matgenome.provenance``)."""
+    from matgenome.provenance import provenance
+
+    return provenance(args.command, getattr(args, "argv", None), model=model, **details)
 
 
 class _NoBar:
@@ -502,6 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="matgenome: %(message)s",
     )
     handler = _COMMANDS[args.command][0]
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         return handler(args)
     except (InputError, ModelFileError, CompositionError, ValueError, OSError) as exc:

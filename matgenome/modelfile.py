@@ -241,6 +241,40 @@ def load_model(directory: str | os.PathLike | None = None) -> TrainedModel:
                         domain=domain, sha256=manifest_sha256)
 
 
+def model_info(directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    """What a model directory holds, from its manifest and card, without loading the
+    estimator: name, manifest hash, versions, feature set, training data and its hash,
+    metrics, recipe, target and unit. The card is checked against its manifest hash."""
+    directory = Path(directory) if directory is not None else default_model_path()
+    manifest, manifest_sha256 = _read_manifest(directory)
+    files = manifest.get("files")
+    if not isinstance(files, dict) or CARD_FILE not in files:
+        raise ModelFileError(f"{directory / MANIFEST_FILE} does not list the model files")
+    raw = (directory / CARD_FILE).read_bytes() if (directory / CARD_FILE).exists() else None
+    if raw is None or hashlib.sha256(raw).hexdigest() != files[CARD_FILE]:
+        raise ModelFileError(f"{directory / CARD_FILE} is missing or does not match its "
+                             "SHA-256 in the manifest")
+    card = json.loads(raw)
+    recipe = dict(card.get("recipe") or {})
+    recipe.setdefault("name", (card.get("selection") or {}).get("chosen"))
+    return {
+        "name": card.get("name", directory.name),
+        "path": str(directory),
+        "sha256": manifest_sha256,
+        "format_version": manifest.get("format_version"),
+        "versions": card.get("versions") or manifest.get("versions", {}),
+        "target": card.get("target", {}),
+        "feature_preset": card.get("feature_preset"),
+        "estimator": (card.get("estimator") or {}).get("class"),
+        "recipe": recipe,
+        "training_data": {k: v for k, v in (card.get("training_data") or {}).items()
+                          if k in ("source", "rows_read", "rows_used", "sha256",
+                                   "censored_treatment")},
+        "metrics": card.get("metrics") or {},
+        "files": files,
+    }
+
+
 def _read_manifest(directory: Path) -> tuple[dict[str, Any], str]:
     """The checked manifest and the SHA-256 of its bytes (the model's identity: the
     manifest holds the hash of every other file)."""
