@@ -552,7 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_optional_commands() -> None:
-    """Import modules that register further commands (kept apart to keep this file short)."""
+    """Import modules that register further commands (kept apart to keep this file short).
+
+    Such modules are imported for every invocation, --help included: their top-level
+    imports must stay light (tests/test_startup.py checks that no heavy library loads).
+    """
     import matgenome.cli_discovery  # noqa: F401  (registers generate, rank, screen, simulate)
 
 

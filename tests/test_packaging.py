@@ -57,3 +57,14 @@ def test_every_shipped_data_directory_is_a_listed_package() -> None:
                 continue
             relative = directory.relative_to(ROOT / source).parts
             assert ".".join((mapped, *relative)) in packages, directory
+
+
+def test_installed_metadata_agrees() -> None:
+    """The metadata of the installed package (built from pyproject.toml) says the same."""
+    from importlib.metadata import requires, version
+
+    from matgenome._version import __version__
+
+    runtime = [r for r in requires("matgenome") or [] if "extra ==" not in r]
+    assert "pytest" not in _names(runtime) and "scipy" in _names(runtime)
+    assert version("matgenome") == __version__
