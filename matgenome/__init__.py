@@ -12,14 +12,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from matgenome._version import __version__
 
 # Public name -> (module, attribute).
 _EXPORTS = {
     "load_dataset": ("matgenome.datasets", "load"),
     "list_datasets": ("matgenome.datasets", "list_datasets"),
     "parse_composition": ("matgenome.composition", "parse_composition"),
-    "CompositionError": ("matgenome.composition", "CompositionError"),
+    "CompositionError": ("matgenome.errors", "CompositionError"),
     "featurize": ("matgenome.features", "featurize"),
     "CompositionFeaturizer": ("matgenome.features", "CompositionFeaturizer"),
     "train": ("matgenome.training", "train"),

@@ -112,6 +112,7 @@ def process_file(
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
     encoding: str = "utf-8-sig",
+    metadata: dict[str, object] | None = None,
 ) -> BatchSummary:
     """Stream ``input_path`` through ``transform`` chunk by chunk and write ``output_path``
     atomically, one output row per input row, in order.
@@ -124,10 +125,12 @@ def process_file(
         scheduler: None to work here; ``"local"`` for a local Dask cluster; or the address
             of a Dask scheduler (``tcp://host:8786``) to run chunks on its workers.
         progress: called with the number of rows finished after each chunk.
+        metadata: provenance record written beside (and, for Parquet/Excel, inside) the
+            output; see ``matgenome.provenance``.
     """
     chunks = iter_table(input_path, chunksize=chunksize, encoding=encoding)
     summary = BatchSummary()
-    with TableWriter(output_path) as writer:
+    with TableWriter(output_path, metadata=metadata) as writer:
         for done in _transformed_chunks(transform, chunks, formula_column, scheduler):
             summary.rows_read += len(done)
             failed = int((done["error"] != "").sum())

@@ -13,13 +13,16 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from matgenome._version import __version__
+from matgenome.cli_choices import RECIPE_ALIASES, RECIPE_NAMES
+from matgenome.errors import CompositionError, InputError, ModelFileError
 
-import matgenome
-from matgenome.composition import CompositionError
-from matgenome.io import InputError
-from matgenome.modelfile import ModelFileError
+# Only light modules at the top: pandas, scikit-learn, pymatgen and the science modules
+# are imported inside the handlers, so that --help and --version start quickly.
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("matgenome")
 EXIT_USAGE = 2
@@ -127,10 +130,8 @@ def load_labelled(args: argparse.Namespace):
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     """The model options shared by train and evaluate: what you evaluate is what you train."""
-    from matgenome.models.selection import ALIASES, CANDIDATES
-
     group = parser.add_argument_group("model (the same options for train and evaluate)")
-    group.add_argument("--recipe", default="auto", choices=("auto", *CANDIDATES, *ALIASES),
+    group.add_argument("--recipe", default="auto", choices=("auto", *RECIPE_NAMES, *RECIPE_ALIASES),
                        help="auto (default): choose among the candidate recipes for the "
                        "target by grouped cross-validation inside the training rows "
                        "(conductivity targets: the conductivity recipe or extra trees on "
@@ -229,7 +230,8 @@ def run_predict(args: argparse.Namespace) -> int:
     output = _checked_paths(args)
     model = load_model(args.model)
     with _progress(args, total=_count(args.input), unit="rows") as bar:
-        summary = score_file(model, args.input, output, **_batch_options(args, bar))
+        summary = score_file(model, args.input, output, **_batch_options(args, bar),
+                             metadata=output_metadata(args, model))
     if args.top:
         _print_top(output, args.top, model.target)
     print(summary.line(output))
@@ -237,6 +239,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _print_top(path: Path, n: int, target: str) -> None:
+    import pandas as pd
+
     from matgenome.io import read_table
 
     frame = read_table(path)
@@ -281,7 +285,8 @@ def run_featurize(args: argparse.Namespace) -> int:
         raise InputError(f"unknown preset {unknown[0]!r}; presets: {', '.join(presets)}")
     output = _checked_paths(args)
     with _progress(args, total=_count(args.input), unit="rows") as bar:
-        summary = featurize_file(args.preset, args.input, output, **_batch_options(args, bar))
+        summary = featurize_file(args.preset, args.input, output, **_batch_options(args, bar),
+                                 metadata=output_metadata(args, feature_preset=args.preset))
     print(summary.line(output, verb="featurized"))
     return 0
 
@@ -352,8 +357,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
                           output=args.output, progress=bar.update,
                           features=args.preset, model_options=_evaluation_options(args))
     print(result.table())
+    meta = output_metadata(args, recipe=args.recipe, protocol=args.protocol or "official",
+                           data=args.data, seed=args.seed)
+    if args.output:
+        from matgenome.provenance import write_sidecar
+
+        write_sidecar(args.output, meta)
     if args.plot:
-        _plot_evaluation(result, args.plot, _evaluation_label(args))
+        _plot_evaluation(result, args.plot, _evaluation_label(args), meta)
     rows = len(result.predictions)
     print(f"{rows} predictions over {len(result.fold_metrics) or 1} split(s)"
           + (f"; result written to {args.output}" if args.output else ""))
@@ -420,8 +431,9 @@ def _evaluation_label(args: argparse.Namespace) -> str:
     return args.target_description["label"]
 
 
-def _plot_evaluation(result, directory: str, label: str) -> None:
+def _plot_evaluation(result, directory: str, label: str, meta: dict) -> None:
     from matgenome.plots import plot_evaluation
+    from matgenome.provenance import write_sidecar
 
     predictions = result.predictions
     if "censored" in predictions:
@@ -429,6 +441,7 @@ def _plot_evaluation(result, directory: str, label: str) -> None:
     std = predictions.get("y_std")
     for path in plot_evaluation(predictions["y_true"], predictions["y_pred"], std, directory,
                                 quantity=label):
+        write_sidecar(path, meta)
         print(f"wrote {path}")
 
 
@@ -458,7 +471,62 @@ def run_build_default(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- model info --------------------------------------------------------------------------
+
+
+def _model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("info",), help="info: show the model card summary")
+    parser.add_argument("directory", nargs="?", help="model directory (default: the shipped "
+                        "OBELiX conductivity model)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+@command("model", "describe a model directory: name, hash, versions, features, training "
+         "data, metrics, recipe, target and unit", "matgenome model info models/"
+         "obelix_conductivity\n  matgenome model info my_model --json")(_model_args)
+def run_model(args: argparse.Namespace) -> int:
+    import json
+
+    from matgenome.modelfile import model_info
+
+    info = model_info(args.directory)
+    if args.json:
+        print(json.dumps(info, indent=2, sort_keys=True))
+        return 0
+    print(_format_model_info(info))
+    return 0
+
+
+def _format_model_info(info: dict) -> str:
+    target = info["target"]
+    training = info["training_data"]
+    lines = [
+        f"name:           {info['name']}",
+        f"path:           {info['path']}",
+        f"model sha256:   {info['sha256']}",
+        f"target:         {target.get('name', '?')} [{target.get('unit', '?')}]",
+        f"feature preset: {info['feature_preset']}",
+        f"recipe:         {info['recipe'].get('name', info['recipe'].get('kind', '?'))}"
+        + (f" ({info['recipe']['description']})" if info["recipe"].get("description") else ""),
+        f"estimator:      {info['estimator']}",
+        f"training data:  {training.get('source', '?')}, {training.get('rows_used', '?')} rows, "
+        f"sha256 {training.get('sha256', '?')}",
+        "metrics:",
+        *(f"  {name}: {value}" for name, value in info["metrics"].items()),
+        "versions:",
+        *(f"  {name}: {value}" for name, value in sorted(info["versions"].items())),
+    ]
+    return "\n".join(lines)
+
+
 # --- plumbing ----------------------------------------------------------------------------
+
+
+def output_metadata(args: argparse.Namespace, model=None, **details) -> dict:
+    """The provenance record of a command's outputs (see ``matgenome.provenance``)."""
+    from matgenome.provenance import provenance
+
+    return provenance(args.command, getattr(args, "argv", None), model=model, **details)
 
 
 class _NoBar:
@@ -491,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'matgenome COMMAND --help' for a command's options and an example.",
     )
     parser.add_argument("--version", action="version",
-                        version=f"matgenome {matgenome.__version__}")
+                        version=f"matgenome {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, setup, help_text, example) in _COMMANDS.items():
         child = sub.add_parser(name, help=help_text, description=help_text,
@@ -506,7 +574,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_optional_commands() -> None:
-    """Import modules that register further commands (kept apart to keep this file short)."""
+    """Import modules that register further commands (kept apart to keep this file short).
+
+    Such modules are imported for every invocation, --help included: their top-level
+    imports must stay light (tests/test_startup.py checks that no heavy library loads).
+    """
     import matgenome.cli_discovery  # noqa: F401  (registers generate, rank, screen, simulate)
 
 
@@ -521,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="matgenome: %(message)s",
     )
     handler = _COMMANDS[args.command][0]
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         return handler(args)
     except (InputError, ModelFileError, CompositionError, ValueError, OSError) as exc:

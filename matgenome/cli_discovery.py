@@ -9,13 +9,23 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+from matgenome.cli import (
+    _progress,
+    add_labelled_args,
+    command,
+    load_labelled,
+    log,
+    output_metadata,
+)
+from matgenome.cli_choices import SIMULATION_STRATEGIES as DEFAULT_STRATEGIES
+from matgenome.errors import InputError
 
-from matgenome.cli import _progress, add_labelled_args, command, load_labelled, log
-from matgenome.io import InputError
-from matgenome.simulation import DEFAULT_STRATEGIES
+# numpy, pandas and the science modules are imported inside the handlers (fast --help).
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # Thompson sampling and the cold start use the trees, not the calibrated std; the
 # simulation benchmark (benchmarks/simulate_obelix.py) ran every strategy uncalibrated.
@@ -77,7 +87,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     known = _known_table(args.known) if args.known else None
     candidates = _generate(args, known)
-    write_table(candidates, args.output)
+    write_table(candidates, args.output, metadata=output_metadata(args, seed=args.seed))
     n_known = int(candidates["known"].sum()) if "known" in candidates else 0
     print(f"{len(candidates)} candidates ({n_known} already measured) written to "
           f"{args.output}")
@@ -198,11 +208,14 @@ def run_rank(args: argparse.Namespace) -> int:
 def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
     from matgenome.io import write_table
 
-    write_table(ranked, output)
+    meta = output_metadata(args, model, acquisition=args.acquisition, objective=args.objective)
+    write_table(ranked, output, metadata=meta)
     if args.plot:
         from matgenome.plots import plot_pareto
+        from matgenome.provenance import write_sidecar
 
         plot_pareto(ranked, "supply_risk", "score", args.plot, label_column=column)
+        write_sidecar(args.plot, meta)
     _print_top(ranked, args.top, model.target, column)
     print(f"score: {_describe_score(args)}")
     if "batch" in ranked:
@@ -355,15 +368,21 @@ def run_simulate(args: argparse.Namespace) -> int:
         )
     summary = result.summary()
     print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
+    from matgenome.provenance import write_sidecar
+
+    meta = output_metadata(args, recipe=candidate.name, feature_preset=candidate.features,
+                           seed=args.seed)
     if args.output:
         from matgenome.io import atomic_path
 
         with atomic_path(args.output) as tmp:
             tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        write_sidecar(args.output, meta)
     if args.plot:
         from matgenome.plots import plot_discovery_curves
 
         plot_discovery_curves(result, args.plot)
+        write_sidecar(args.plot, meta)
     print(f"{len(y)} compositions, {args.trials} trials per strategy"
           + (f"; result written to {args.output}" if args.output else ""))
     return 0
@@ -372,6 +391,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray, dict, list]:
     """Formulas, exact targets (censored and unusable rows as NaN), the target's
     description and row ids (a dataset's ``id``; else the 0-based input row)."""
+    import numpy as np
+
     formulas, targets, target, _, _ = load_labelled(args)
     y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
     ids = list(range(len(y)))

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from pymatgen.core import Composition, Element
 
+from matgenome.errors import CompositionError
+
 MAX_FORMULA_LENGTH = 256
 MAX_ELEMENTS = 20
 # Canonical form (see canonical_amounts): the largest count of the least abundant element
@@ -61,16 +63,6 @@ _ALLOWED = re.compile(r"^[A-Za-z0-9().eE+\-]*$")
 _CHARGE = re.compile(r"^[A-Z][a-z]?\d*(?:\.\d+)?[+-]+$|\^|^[^+\-]*\d[+-]$")
 # pymatgen drops amounts below this (``Composition.amount_tolerance``).
 AMOUNT_TOLERANCE = Composition.amount_tolerance
-
-
-class CompositionError(ValueError):
-    """A formula string that cannot be turned into a valid composition."""
-
-    def __init__(self, text: object, reason: str) -> None:
-        self.text = text
-        self.reason = reason
-        shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."
-        super().__init__(f"invalid formula {shown!r}: {reason}")
 
 
 def parse_composition(text: object) -> Composition:

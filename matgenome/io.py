@@ -8,6 +8,7 @@ round-off, no leading zeros lost, no ``NA`` turned into NaN).
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from matgenome.errors import InputError
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -50,10 +53,6 @@ _MISSING = {"", "nan", "na", "n/a", "none", "null", "-", "--", "?"}
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _POWER_OF_TEN = re.compile(r"\s*[x×*·]\s*10\s*\^?\s*(?=[-+]?\d)", re.IGNORECASE)
-
-
-class InputError(Exception):
-    """A problem with a user's input file or column, with a message fit to show as is."""
 
 
 @dataclass
@@ -401,10 +400,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 class TableWriter:
-    """Write a table chunk by chunk to CSV/TSV (streamed) or Excel/Parquet, atomically."""
+    """Write a table chunk by chunk to CSV/TSV (streamed) or Excel/Parquet, atomically.
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    With ``metadata`` (see ``matgenome.provenance``), the record is written to the sidecar
+    ``<path>.meta.json`` once the table is in place, and also inside Parquet (key-value
+    metadata) and Excel (the workbook's description property) files.
+    """
+
+    def __init__(self, path: str | os.PathLike,
+                 metadata: dict[str, object] | None = None) -> None:
         self.path = Path(path)
+        self.metadata = metadata
         self.suffix = self.path.suffix.lower()
         self._context = atomic_path(self.path)
         self._tmp: Path | None = None
@@ -430,21 +436,46 @@ class TableWriter:
         if exc_type is None:
             self._finish()
         self._context.__exit__(exc_type, exc, tb)
+        if exc_type is None and self.metadata is not None:
+            from matgenome.provenance import write_sidecar
+
+            write_sidecar(self.path, self.metadata)
 
     def _finish(self) -> None:
         assert self._tmp is not None
         if self.suffix in EXCEL_SUFFIXES:
-            frame = pd.concat(self._held, ignore_index=True)
-            neutralise_formulas(frame).to_excel(self._tmp, index=False, engine="openpyxl")
+            self._write_excel(pd.concat(self._held, ignore_index=True))
         elif self.suffix in PARQUET_SUFFIXES:
-            pd.concat(self._held, ignore_index=True).to_parquet(self._tmp, index=False)
+            self._write_parquet(pd.concat(self._held, ignore_index=True))
         elif not self._header_written:
             self._tmp.write_text("")
 
+    def _write_excel(self, frame: pd.DataFrame) -> None:
+        with pd.ExcelWriter(self._tmp, engine="openpyxl") as excel:
+            neutralise_formulas(frame).to_excel(excel, index=False)
+            if self.metadata is not None:
+                excel.book.properties.description = json.dumps(self.metadata, sort_keys=True)
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a whole table atomically (format from the file suffix)."""
-    with TableWriter(path) as writer:
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        if self.metadata is None:
+            frame.to_parquet(self._tmp, index=False)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from matgenome.provenance import METADATA_KEY
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        extra = {METADATA_KEY.encode(): json.dumps(self.metadata, sort_keys=True).encode()}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
+        pq.write_table(table, self._tmp)
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike,
+                metadata: dict[str, object] | None = None) -> None:
+    """Write a whole table atomically (format from the file suffix); with ``metadata``, its
+    provenance record too (see ``TableWriter``)."""
+    with TableWriter(path, metadata=metadata) as writer:
         writer.write(frame)
 
 

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
 import platform
 import re
 import shutil
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -39,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.errors import ModelFileError
 from matgenome.known import KnownMeasurements
 from matgenome.models import Prediction, predict_formulas
 from matgenome.resources import shipped_path
@@ -56,10 +59,6 @@ DEFAULT_MODEL_NAME = "obelix_conductivity"
 TRUSTED_PREFIXES = ("matgenome.", "sklearn.", "numpy.", "builtins.", "collections.")
 
 
-class ModelFileError(Exception):
-    """A model directory that is missing, damaged, modified or incompatible."""
-
-
 @dataclass
 class TrainedModel:
     """A fitted estimator with its model card."""
@@ -69,6 +68,11 @@ class TrainedModel:
     path: Path | None = None
     training_data: pd.DataFrame | None = field(default=None, repr=False)
     domain: Any = field(default=None, repr=False)
+    sha256: str | None = None  # SHA-256 of the directory's manifest.json, once saved
+
+    @property
+    def name(self) -> str:
+        return str(self.card.get("name", self.path.name if self.path else "model"))
 
     def predict(self, formulas: Iterable[object]) -> Prediction:
         """Mean and one-standard-deviation uncertainty for every formula (NaN + reason
@@ -127,8 +131,7 @@ def sha256_file(path: Path) -> str:
 
 def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
     """Write a model directory atomically (a new directory renamed into place)."""
-    import skops.io as sio
-
+    sio = import_skops_io()
     directory = Path(directory)
     is_model = (directory / MANIFEST_FILE).exists()
     if directory.exists() and not is_model and any(directory.iterdir()):
@@ -161,6 +164,7 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
             "files": {name: sha256_file(staging / name) for name in names},
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        model.sha256 = sha256_file(staging / MANIFEST_FILE)
         _replace_directory(staging, directory)
     finally:
         if staging.exists():
@@ -219,25 +223,64 @@ def default_model_path() -> Path:
 def load_model(directory: str | os.PathLike | None = None) -> TrainedModel:
     """Load a model directory after checking its manifest, hashes, format and types.
 
-    With no argument, loads the shipped default model (OBELiX conductivity).
+    With no argument, loads the shipped default model (OBELiX conductivity). Every file is
+    read once: its hash is checked on the same bytes that are then parsed, so a file
+    changed between the check and the load is never used.
     """
     directory = Path(directory) if directory is not None else default_model_path()
-    manifest = _read_manifest(directory)
-    _verify_hashes(directory, manifest)
-    card = json.loads((directory / CARD_FILE).read_text())
+    manifest, manifest_sha256 = _read_manifest(directory)
+    contents = _verify_hashes(directory, manifest)
+    card = json.loads(contents[CARD_FILE])
     _check_versions(directory, manifest)
-    estimator = _load_estimator(directory / ESTIMATOR_FILE)
+    estimator = _load_estimator(directory / ESTIMATOR_FILE, contents[ESTIMATOR_FILE])
     training = None
-    if TRAINING_FILE in manifest["files"]:
-        training = pd.read_csv(directory / TRAINING_FILE, keep_default_na=False,
+    if TRAINING_FILE in contents:
+        training = pd.read_csv(io.BytesIO(contents[TRAINING_FILE]), keep_default_na=False,
                                dtype={"formula": str, "censor": str})
-    domain = _load_estimator(directory / DOMAIN_FILE) if DOMAIN_FILE in manifest["files"] \
-        else None
+    domain = None
+    if DOMAIN_FILE in contents:
+        domain = _load_estimator(directory / DOMAIN_FILE, contents[DOMAIN_FILE])
     return TrainedModel(estimator=estimator, card=card, path=directory, training_data=training,
-                        domain=domain)
+                        domain=domain, sha256=manifest_sha256)
 
 
-def _read_manifest(directory: Path) -> dict[str, Any]:
+def model_info(directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    """What a model directory holds, from its manifest and card, without loading the
+    estimator: name, manifest hash, versions, feature set, training data and its hash,
+    metrics, recipe, target and unit. The card is checked against its manifest hash."""
+    directory = Path(directory) if directory is not None else default_model_path()
+    manifest, manifest_sha256 = _read_manifest(directory)
+    files = manifest.get("files")
+    if not isinstance(files, dict) or CARD_FILE not in files:
+        raise ModelFileError(f"{directory / MANIFEST_FILE} does not list the model files")
+    raw = (directory / CARD_FILE).read_bytes() if (directory / CARD_FILE).exists() else None
+    if raw is None or hashlib.sha256(raw).hexdigest() != files[CARD_FILE]:
+        raise ModelFileError(f"{directory / CARD_FILE} is missing or does not match its "
+                             "SHA-256 in the manifest")
+    card = json.loads(raw)
+    recipe = dict(card.get("recipe") or {})
+    recipe.setdefault("name", (card.get("selection") or {}).get("chosen"))
+    return {
+        "name": card.get("name", directory.name),
+        "path": str(directory),
+        "sha256": manifest_sha256,
+        "format_version": manifest.get("format_version"),
+        "versions": card.get("versions") or manifest.get("versions", {}),
+        "target": card.get("target", {}),
+        "feature_preset": card.get("feature_preset"),
+        "estimator": (card.get("estimator") or {}).get("class"),
+        "recipe": recipe,
+        "training_data": {k: v for k, v in (card.get("training_data") or {}).items()
+                          if k in ("source", "rows_read", "rows_used", "sha256",
+                                   "censored_treatment")},
+        "metrics": card.get("metrics") or {},
+        "files": files,
+    }
+
+
+def _read_manifest(directory: Path) -> tuple[dict[str, Any], str]:
+    """The checked manifest and the SHA-256 of its bytes (the model's identity: the
+    manifest holds the hash of every other file)."""
     if not directory.exists():
         raise ModelFileError(f"model directory not found: {directory}")
     if not directory.is_dir():
@@ -246,8 +289,9 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST_FILE
     if not path.exists():
         raise ModelFileError(f"{directory} is not a matgenome model: {MANIFEST_FILE} is missing")
+    raw = path.read_bytes()
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path} is damaged: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != "matgenome-model":
@@ -258,24 +302,29 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
             f"{directory} uses model format {version!r}; this matgenome reads format "
             f"{FORMAT_VERSION}. Rebuild the model with this version (matgenome train ...)."
         )
-    return manifest
+    return manifest, hashlib.sha256(raw).hexdigest()
 
 
-def _verify_hashes(directory: Path, manifest: dict[str, Any]) -> None:
+def _verify_hashes(directory: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
+    """The bytes of every file the manifest lists, each checked against its SHA-256."""
     files = manifest.get("files")
     if not isinstance(files, dict) or ESTIMATOR_FILE not in files or CARD_FILE not in files:
         raise ModelFileError(f"{directory / MANIFEST_FILE} does not list the model files")
+    contents: dict[str, bytes] = {}
     for name, expected in files.items():
         if Path(name).name != name:
             raise ModelFileError(f"manifest of {directory} names a path outside it: {name!r}")
         path = directory / name
         if not path.exists():
             raise ModelFileError(f"{directory} is incomplete: {name} is missing")
-        if sha256_file(path) != expected:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != expected:
             raise ModelFileError(
                 f"{path} does not match its SHA-256 in the manifest: the file was modified "
                 "or damaged. Refusing to load it."
             )
+        contents[name] = data
+    return contents
 
 
 def _check_versions(directory: Path, manifest: dict[str, Any]) -> None:
@@ -294,25 +343,87 @@ def _major_minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
 
 
-def _load_estimator(path: Path) -> Any:
-    import skops.io as sio
+def _load_estimator(path: Path, data: bytes) -> Any:
+    """Rebuild the object in a skops file's bytes if every type in it is on the allow-list.
 
+    The file's tree of nodes is built once: its types are audited against
+    ``TRUSTED_PREFIXES`` and the same tree is then constructed (``skops.io.load`` after
+    ``get_untrusted_types`` would parse the file twice, the costliest step of a load).
+    """
+    skops_io = import_skops_io()
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # a damaged zip raises many types
+        from skops.io._audit import get_tree
+        from skops.io._utils import read_schema
+    except ImportError:  # a skops without these internals: the public, two-pass route
+        return _load_estimator_public(skops_io, path, data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            schema, context = read_schema(archive)
+            tree = get_tree(schema, context, trusted=None)
+            untrusted = sorted(tree.get_unsafe_set())
+            _refuse_foreign(path, untrusted)
+            # Every type outside skops' defaults is now on the allow-list: this is the
+            # check skops.io.load makes (audit_tree) with trusted=untrusted.
+            try:
+                return tree.construct()
+            except Exception as exc:  # an incompatible library version raises many types
+                raise ModelFileError(f"{path} could not be loaded with the installed "
+                                     f"libraries ({exc}). Rebuild it.") from None
+    except ModelFileError:
+        raise
+    except Exception as exc:  # a damaged zip or schema raises many types
         raise ModelFileError(f"{path} is not a readable skops file: {exc}") from None
+
+
+def _refuse_foreign(path: Path, untrusted: list[str]) -> None:
     foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
     if foreign:
         raise ModelFileError(
             f"{path} contains types matgenome does not load: {', '.join(foreign)}. "
             "Refusing to load it."
         )
+
+
+def _load_estimator_public(skops_io: Any, path: Path, data: bytes) -> Any:
     try:
-        return sio.load(path, trusted=untrusted)
+        untrusted = skops_io.get_untrusted_types(data=data)
+    except Exception as exc:  # a damaged zip raises many types
+        raise ModelFileError(f"{path} is not a readable skops file: {exc}") from None
+    _refuse_foreign(path, untrusted)
+    try:
+        return skops_io.loads(data, trusted=untrusted)
     except Exception as exc:  # an incompatible library version raises many types
         raise ModelFileError(
             f"{path} could not be loaded with the installed libraries ({exc}). Rebuild it."
         ) from None
+
+
+def import_skops_io() -> Any:
+    """``skops.io``, imported without building skops' default allow-list of estimators.
+
+    On import, skops lists every scikit-learn estimator as trusted by default, which
+    imports every scikit-learn module (and pytest, through ``sklearn.utils._testing``):
+    over a second. matgenome never relies on that default list, since it audits every
+    type against its own ``TRUSTED_PREFIXES`` and passes exactly the audited types as
+    ``trusted``, so the list is built empty. That only makes skops' default stricter
+    (estimators are then reported as untrusted), never looser.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+    import sklearn.utils.discovery as discovery
+
+    original = (sklearn.utils.all_estimators, discovery.all_estimators)
+
+    def no_estimators(*args: object, **kwargs: object) -> list:
+        return []
+
+    sklearn.utils.all_estimators = discovery.all_estimators = no_estimators
+    try:
+        import skops.io
+    finally:
+        sklearn.utils.all_estimators, discovery.all_estimators = original
+    return skops.io
 
 
 def render_card(card: dict[str, Any]) -> str:

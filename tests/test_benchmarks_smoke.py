@@ -49,3 +49,26 @@ def test_quick_run_writes_results(name: str, tmp_path: Path) -> None:
         summary = report["test"]["summary"]
         assert "RF magpie | mean" in summary["results"]
         assert report["selection"]["chosen"] in report["validation"]["pooled"]["results"]
+
+
+def test_startup_benchmark_quick_run(tmp_path: Path) -> None:
+    """benchmarks/startup.py runs every command once and reports ratios of its medians."""
+    output = tmp_path / "startup.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "startup.py"), "--quick", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report = json.loads(output.read_text(encoding="utf-8"))
+    assert report["quick"] is True and report["repeats"] == 1
+    assert set(report["versions"]) >= VERSION_KEYS
+    timings, summary = report["timings"], report["summary"]
+    assert set(timings) == {"python -c pass", "matgenome --version", "matgenome --help",
+                            "matgenome predict (1 row)", "joblib + featurize + predict"}
+    for runs in timings.values():
+        assert len(runs["wall_s"]) == 1 and runs["median_wall_s"] > 0
+    ratio = (timings["matgenome predict (1 row)"]["median_wall_s"]
+             / timings["joblib + featurize + predict"]["median_wall_s"])
+    assert summary["predict_over_plain_wall"] == pytest.approx(ratio, abs=1e-3)
+    assert "predict / plain script" in completed.stdout
+    assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"

@@ -173,3 +173,26 @@ def test_electrolyte_values_are_finite_where_defined() -> None:
     )
     assert errors == [""] * 5
     assert np.isfinite(values).all()
+
+
+def test_icsd_state_frequency_matches_pymatgens_own_reader() -> None:
+    """The fast libyaml reader gives the table monty's loadfn gives."""
+    from pathlib import Path
+
+    import pymatgen.core as pmg_core
+    from monty.serialization import loadfn
+    from pymatgen.core import Species
+
+    from matgenome.features._elements import icsd_state_frequency
+
+    data = loadfn(str(Path(pmg_core.__file__).parent / "icsd_bv.yaml"))["occurrence"]
+    totals: dict[int, float] = {}
+    for name, count in data.items():
+        z = Species.from_str(name).element.Z
+        totals[z] = totals.get(z, 0.0) + float(count)
+    table = icsd_state_frequency()
+    li = Species.from_str("Li+")
+    assert table[(3, 1)] == pytest.approx(float(data["Li+"]) / totals[li.element.Z])
+    assert sum(v for (z, _), v in table.items() if z == 8) == pytest.approx(1.0)
+    assert len(table) == len({(Species.from_str(n).element.Z, int(Species.from_str(n).oxi_state))
+                              for n in data if totals[Species.from_str(n).element.Z] > 0})

@@ -132,3 +132,48 @@ def test_recipe_model_round_trips_with_its_preset(tmp_path) -> None:
     assert (prediction.std[:2] > 0).all() and prediction.error[2]
     with pytest.raises(ValueError, match="unknown recipe 'matbench_steels'"):
         train_model(train["formula"], targets, recipe="matbench_steels")
+
+
+def test_each_skops_file_is_parsed_once(saved, monkeypatch) -> None:
+    """The allow-list audit and the load share one parse of the file."""
+    import skops.io._persist
+    import skops.io._utils
+
+    calls: list[int] = []
+    original = skops.io._utils.read_schema
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(skops.io._utils, "read_schema", counting)
+    monkeypatch.setattr(skops.io._persist, "read_schema", counting)
+    path, X, expected = saved
+    model = load_model(path)
+    np.testing.assert_allclose(model.estimator.predict(X), expected, rtol=0, atol=1e-12)
+    assert len(calls) == 1  # this model has no domain file: one skops file, one parse
+
+
+def test_loaded_model_carries_its_manifest_hash(saved) -> None:
+    import hashlib
+
+    path, _, _ = saved
+    model = load_model(path)
+    assert model.sha256 == hashlib.sha256((path / MANIFEST_FILE).read_bytes()).hexdigest()
+    assert model.name == "toy"
+
+
+def test_importing_skops_does_not_import_every_sklearn_module() -> None:
+    import subprocess
+    import sys
+
+    # matgenome.modelfile itself needs some of scikit-learn; importing skops on top of it
+    # must not add the rest of scikit-learn (nor pytest, through sklearn.utils._testing).
+    code = ("import sys\nimport matgenome.modelfile as mf\nbefore = set(sys.modules)\n"
+            "mf.import_skops_io()\nimport sklearn.utils\n"
+            "assert sklearn.utils.all_estimators.__name__ == 'all_estimators'\n"
+            "new = set(sys.modules) - before\n"
+            "print(sorted(m for m in new if m.startswith(('sklearn', 'pytest'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

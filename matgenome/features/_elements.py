@@ -123,10 +123,8 @@ def icsd_occurrence() -> dict[str, int]:
     ``Composition.oxi_state_guesses`` rankings); empty if a pymatgen build lacks the file.
     """
     import pymatgen.core as pmg_core
-    from monty.serialization import loadfn
-
     try:
-        data = loadfn(str(Path(pmg_core.__file__).parent / "icsd_bv.yaml"))["occurrence"]
+        data = _read_yaml(Path(pmg_core.__file__).parent / "icsd_bv.yaml")["occurrence"]
     except (OSError, KeyError, TypeError):
         return {}
     return {str(name): int(count) for name, count in data.items()}
@@ -146,6 +144,16 @@ def icsd_state_frequency() -> dict[tuple[int, int], float]:
         counts[key] = counts.get(key, 0.0) + float(count)
         totals[z] = totals.get(z, 0.0) + float(count)
     return {key: count / totals[key[0]] for key, count in counts.items() if totals[key[0]] > 0}
+
+
+def _read_yaml(path: Path) -> dict:
+    """A plain-data YAML file, read with libyaml when available: ten times faster than
+    ``monty.serialization.loadfn`` (pure-Python ruamel), which dominated a one-row
+    prediction."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
 
 
 # Coordination numbers by closeness to octahedral (VI), the reference of most tables.

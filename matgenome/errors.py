@@ -1,0 +1,34 @@
+"""Exceptions a user can fix, kept in a module with no heavy imports.
+
+The command line catches these around every command; importing them must not pull in
+pandas, scikit-learn or pymatgen, so that ``matgenome --help`` starts quickly. The classes
+are re-exported from the modules that raise them (``matgenome.io``,
+``matgenome.modelfile``, ``matgenome.composition``), so both import paths keep working.
+"""
+
+from __future__ import annotations
+
+
+class MatgenomeError(Exception):
+    """Base of the errors matgenome reports as one line (no traceback)."""
+
+
+class InputError(MatgenomeError):
+    """A problem with a user's input file or column, with a message fit to show as is."""
+
+
+class ModelFileError(MatgenomeError):
+    """A model directory that is missing, damaged, modified or incompatible."""
+
+
+class CompositionError(MatgenomeError, ValueError):
+    """A formula string that cannot be turned into a valid composition.
+
+    Also a ``ValueError``, as it always was, so existing ``except ValueError`` code works.
+    """
+
+    def __init__(self, text: object, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."
+        super().__init__(f"invalid formula {shown!r}: {reason}")

@@ -1,0 +1,77 @@
+"""Start-up of the command line: building the parser must not import the heavy libraries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("pandas", "numpy", "sklearn", "scipy", "pymatgen", "skops", "matminer")
+
+# Imports the CLI, builds the parser with every registered command (--help does the same)
+# and prints which top-level packages were imported.
+PROBE = """
+import json, sys
+from matgenome.cli import build_parser
+build_parser().format_help()
+for action in build_parser()._subparsers._group_actions:
+    for child in action.choices.values():
+        child.format_help()
+print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))
+"""
+
+
+def _imported_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_building_the_parser_imports_no_heavy_library() -> None:
+    imported = _imported_after(PROBE)
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_heavy_library(flag: str) -> None:
+    code = ("import json, sys\nfrom matgenome.cli import main\n"
+            f"try:\n    main([{flag!r}])\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))")
+    imported = _imported_after(code)
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+def test_version_is_written_once() -> None:
+    import matgenome
+    from matgenome._version import __version__
+
+    out = subprocess.run([sys.executable, "-m", "matgenome", "--version"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"matgenome {__version__}"
+    assert matgenome.__version__ == __version__
+
+
+def test_error_classes_share_a_light_base_and_keep_their_import_paths() -> None:
+    from matgenome import composition, io, modelfile
+    from matgenome.errors import CompositionError, InputError, MatgenomeError, ModelFileError
+
+    assert io.InputError is InputError
+    assert modelfile.ModelFileError is ModelFileError
+    assert composition.CompositionError is CompositionError
+    for cls in (InputError, ModelFileError, CompositionError):
+        assert issubclass(cls, MatgenomeError)
+    assert issubclass(CompositionError, ValueError)
+    with pytest.raises(ValueError, match="invalid formula 'Xx2'"):
+        composition.parse_composition("Xx2")
+
+
+def test_cli_choices_match_the_modules_that_define_them() -> None:
+    from matgenome.cli_choices import RECIPE_ALIASES, RECIPE_NAMES, SIMULATION_STRATEGIES
+    from matgenome.models.selection import ALIASES, CANDIDATES
+    from matgenome.simulation import DEFAULT_STRATEGIES
+
+    assert tuple(CANDIDATES) == RECIPE_NAMES
+    assert tuple(ALIASES) == RECIPE_ALIASES
+    assert SIMULATION_STRATEGIES == DEFAULT_STRATEGIES
