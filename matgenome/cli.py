@@ -485,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_optional_commands() -> None:
     """Import modules that register further commands (kept apart to keep this file short)."""
+    import matgenome.cli_campaign  # registers campaign
     import matgenome.cli_discovery  # noqa: F401  (registers generate, rank, screen, simulate)
 
 
