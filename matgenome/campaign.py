@@ -65,6 +65,12 @@ class RecordSettings:
     target_unit: str | None = None
 
 
+def _record_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSettings:
+    if isinstance(given, RecordSettings):
+        return given
+    return RecordSettings(**(given or {}))
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
@@ -226,7 +232,7 @@ class Campaign:
         *,
         datasets: Sequence[str] = (),
         data: Sequence[str | os.PathLike] = (),
-        record: RecordSettings | None = None,
+        record: RecordSettings | dict[str, Any] | None = None,
         candidates: str | os.PathLike | None = None,
         families: Sequence[str] | None = None,
         mobile_ion: str | None = None,
@@ -242,8 +248,10 @@ class Campaign:
         Args:
             datasets: shipped datasets to start from (e.g. ``["obelix"]``).
             data: the lab's own tables, read with ``record`` (target column, unit, log10).
-            record: how tables are read; also the default for :meth:`record`. With only
-                datasets it defaults to the dataset's own column and unit.
+            record: how tables are read (:class:`RecordSettings` or a dict of its fields:
+                ``target_column``, ``formula_column``, ``log10``, ``target_unit``); also the
+                default for :meth:`record`. With only datasets it defaults to the dataset's
+                own column and unit.
             candidates: a table of candidate formulas; or ``families``: seed families to
                 generate them from (``matgenome.generation``; default: all families).
             mobile_ion, objective (``max``/``min``), threshold (model units: a value that
@@ -263,7 +271,7 @@ class Campaign:
         directory.mkdir(parents=True, exist_ok=True)
         with campaign_lock(directory):
             record, target, measurements, sources = initial_measurements(
-                datasets, [str(d) for d in data], record or RecordSettings())
+                datasets, [str(d) for d in data], _record_settings(record))
             library, library_source = build_candidates(candidates, families, seed)
             state = {
                 "format": FORMAT_VERSION,
@@ -311,7 +319,7 @@ class Campaign:
     # record --------------------------------------------------------------------------------
 
     def record(self, path: str | os.PathLike, *, new: bool = False,
-               settings: RecordSettings | None = None) -> dict[str, Any]:
+               settings: RecordSettings | dict[str, Any] | None = None) -> dict[str, Any]:
         """Add the measured values of a results table; return a summary.
 
         Rows are matched to proposed, candidate or already measured compositions by
@@ -323,7 +331,7 @@ class Campaign:
 
         with campaign_lock(self.directory):
             state = self._state()
-            read = settings or RecordSettings(**state["settings"]["record"])
+            read = _record_settings(settings or state["settings"]["record"])
             measured = self._measurements()
             rows, summary = read_results(Path(path), read, state, measured,
                                          self._proposals(state), self._candidates(), new)
