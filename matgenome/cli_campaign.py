@@ -84,13 +84,24 @@ SETUP = {"init": (_init_args, "create a campaign: starting data, candidates, obj
          "record": (_record_args, "add measured results (matched to the proposals)"),
          "status": (_common, "print rounds, measured counts, best so far, pending"),
          "report": (_report_args, "write a self-contained HTML report")}
+EXAMPLES = {
+    "init": "matgenome campaign init my_campaign --dataset obelix --data lab.xlsx "
+            "--target-column sigma --target-unit mS/cm --log10 --family argyrodite "
+            "--mobile-ion Li --threshold -3",
+    "propose": "matgenome campaign propose my_campaign --batch 5",
+    "record": "matgenome campaign record my_campaign results.xlsx",
+    "status": "matgenome campaign status my_campaign",
+    "report": "matgenome campaign report my_campaign -o report.html",
+}
 
 
 def _campaign_args(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name in ACTIONS:
         setup, help_text = SETUP[name]
-        setup(actions.add_parser(name, help=help_text, description=help_text))
+        setup(actions.add_parser(name, help=help_text, description=help_text,
+                                 epilog=f"example:\n  {EXAMPLES[name]}",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter))
 
 
 @command("campaign", "closed-loop campaign in a directory: init, propose, record, status, "
