@@ -261,14 +261,27 @@ class Campaign:
             model: training options (``recipe``, ``n_estimators``, ``censored``, ``preset``,
                 ``kind``), as for ``matgenome train``.
         """
-        from matgenome.campaign_data import build_candidates, initial_measurements
-
         directory = Path(directory)
         if directory.exists() and any(p.name != LOCK_FILE for p in directory.iterdir()):
             raise InputError(f"{directory} exists and is not empty; give a new directory")
         if objective not in ("max", "min"):
             raise InputError(f"objective must be max or min, not {objective!r}")
+        created = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
+        try:
+            cls._create(directory, datasets, data, record, candidates, families, mobile_ion,
+                        objective, threshold, constraints, model, seed, name)
+        except BaseException:
+            if created:  # leave no half-made campaign behind
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return cls(directory)
+
+    @staticmethod
+    def _create(directory: Path, datasets, data, record, candidates, families, mobile_ion,
+                objective, threshold, constraints, model, seed, name) -> None:
+        from matgenome.campaign_data import build_candidates, initial_measurements
+
         with campaign_lock(directory):
             record, target, measurements, sources = initial_measurements(
                 datasets, [str(d) for d in data], _record_settings(record))
@@ -294,7 +307,6 @@ class Campaign:
             measurements.to_csv(transaction.path(MEASUREMENTS_FILE), index=False)
             library.to_csv(transaction.path(CANDIDATES_FILE), index=False)
             transaction.commit(state)
-        return cls(directory)
 
     # propose -------------------------------------------------------------------------------
 
