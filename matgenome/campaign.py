@@ -223,6 +223,16 @@ class Campaign:
         return (pd.concat(frames, ignore_index=True) if frames
                 else pd.DataFrame(columns=list(PROPOSAL_COLUMNS)))
 
+    def results(self):
+        """Every recorded result of a proposal beside the prediction that proposed it
+        (formula, round, predicted, uncertainty, measured, censor, z), matched by canonical
+        composition: what the report's predicted-vs-measured section shows."""
+        from matgenome.campaign_report import recorded_vs_predicted
+
+        with campaign_lock(self.directory):
+            state = self._state()
+            return recorded_vs_predicted(self._measurements(), self._proposals(state))
+
     # init ----------------------------------------------------------------------------------
 
     @classmethod

@@ -106,6 +106,8 @@ def test_measured_compositions_are_never_proposed_again(run: dict) -> None:
         proposed |= keys
     measured = Campaign(directory).measurements
     assert (measured["proposed_in"].notna()).sum() == ROUNDS * BATCH
+    results = Campaign(directory).results()  # each result beside the prediction that proposed it
+    assert len(results) == ROUNDS * BATCH and np.isfinite(results["predicted"]).all()
     assert len(measured) == len(run["before"][0]) + ROUNDS * BATCH
 
 
