@@ -281,6 +281,8 @@ class Campaign:
         try:
             cls._create(directory, datasets, data, record, candidates, families, mobile_ion,
                         objective, threshold, constraints, model, seed, name)
+        except CampaignBusy:
+            raise  # another init is creating this directory: leave it alone
         except BaseException:
             if created:  # leave no half-made campaign behind
                 shutil.rmtree(directory, ignore_errors=True)
@@ -293,6 +295,8 @@ class Campaign:
         from matgenome.campaign_data import build_candidates, initial_measurements
 
         with campaign_lock(directory):
+            if (directory / STATE_FILE).exists():
+                raise InputError(f"{directory} is already a campaign")
             record, target, measurements, sources = initial_measurements(
                 datasets, [str(d) for d in data], _record_settings(record))
             library, library_source = build_candidates(candidates, families, seed)
@@ -316,6 +320,8 @@ class Campaign:
             transaction = Transaction(directory)
             measurements.to_csv(transaction.path(MEASUREMENTS_FILE), index=False)
             library.to_csv(transaction.path(CANDIDATES_FILE), index=False)
+            # The lock and the staging area are not state: keep them out of version control.
+            transaction.path(".gitignore").write_text(f"{LOCK_FILE}\n{STAGING_DIR}/\n")
             transaction.commit(state)
 
     # propose -------------------------------------------------------------------------------
@@ -365,7 +371,11 @@ class Campaign:
                                  ignore_index=True)
             transaction = Transaction(self.directory)
             combined.to_csv(transaction.path(MEASUREMENTS_FILE), index=False)
-            state["recorded"].append({"file": Path(path).name, "sha256": _sha256(Path(path)),
+            digest = _sha256(Path(path))
+            summary["same_content_recorded_at"] = [entry["recorded_at"] for entry
+                                                   in state["recorded"]
+                                                   if entry["sha256"] == digest]
+            state["recorded"].append({"file": Path(path).name, "sha256": digest,
                                       "rows": len(rows), "recorded_at": stamp,
                                       "after_round": len(state["rounds"])})
             state["state_version"] += 1

@@ -175,6 +175,10 @@ def _record(args: argparse.Namespace) -> int:
           f"{summary['round']}: {summary['proposed']} proposed, {summary['repeats']} repeats "
           f"of measured compositions (kept as repeats), {summary['new']} new, "
           f"{summary['censored']} bound-only")
+    if summary["same_content_recorded_at"]:
+        log.warning("a file with the same content was recorded before (%s): its rows are "
+                    "now in the campaign twice, as repeats", ", ".join(
+                        summary["same_content_recorded_at"]))
     return 0
 
 

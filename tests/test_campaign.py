@@ -278,6 +278,10 @@ def test_repeat_is_added_never_overwritten(small: Path, tmp_path: Path) -> None:
     same = measured[[fast_key(f) == fast_key("Li7La3Zr2O12") for f in measured["formula"]]]
     assert same["value"].to_numpy() == pytest.approx(np.log10([3e-4, 5e-4]))
     assert same["source"].tolist() == ["start.csv row 2", "repeat.csv row 2"]
+    again = Campaign(small).record(results)  # the same file twice: kept, and flagged
+    assert again["repeats"] == 1 and len(again["same_content_recorded_at"]) == 1
+    assert len(Campaign(small).measurements) == 8
+    assert (small / ".gitignore").read_text().split() == [".lock", ".staging/"]
 
 
 def test_init_refuses_mismatched_units(tmp_path: Path) -> None:
