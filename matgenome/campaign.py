@@ -10,7 +10,8 @@ A campaign directory is meant to be put under version control; its state is plai
                       round that proposed it, the round it was recorded in, the time;
 ``candidates.csv``    the candidate library (from seed families or a file);
 ``round-K/``          ``proposal.csv`` (the batch), ``ranking.csv`` (every candidate scored)
-                      and ``model/`` (a model directory, ``matgenome.modelfile``).
+                      and ``model/`` (a model directory, ``matgenome.modelfile``);
+``.gitignore``        keeps the lock file and the staging area out of version control.
 
 Every command takes an exclusive, non-blocking ``fcntl.flock`` on ``DIR/.lock`` (the OS
 releases it when a process dies, so a killed command leaves no stale lock). Writes are
