@@ -148,8 +148,11 @@ class Transaction:
         names = [n for n in self.names if n != STATE_FILE] + [STATE_FILE]
         marker = self.staging / f".{COMMIT_FILE}.tmp"
         marker.write_text(json.dumps(names))
-        with open(marker) as handle:
-            os.fsync(handle.fileno())
+        # Staged data reach the disk before the marker says they are complete (a power
+        # cut, not only a killed process, then leaves the old or the new state).
+        for path in sorted(p for p in self.staging.rglob("*") if p.is_file()):
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
         os.replace(marker, self.staging / COMMIT_FILE)  # the commit point
         _apply(self.directory, names)
         shutil.rmtree(self.staging)
@@ -168,6 +171,10 @@ class Campaign:
 
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
+        if (not (self.directory / STATE_FILE).exists()
+                and (self.directory / STAGING_DIR / COMMIT_FILE).exists()):
+            with campaign_lock(self.directory):  # an init killed after its commit point
+                pass
         if not (self.directory / STATE_FILE).exists():
             raise InputError(f"{self.directory} is not a campaign (no {STATE_FILE}); create "
                              "it with 'matgenome campaign init'")

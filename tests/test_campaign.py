@@ -314,7 +314,7 @@ def test_crash_before_the_commit_point_leaves_the_state(small: Path, tmp_path: P
     results = tmp_path / "r.csv"
     pd.DataFrame({"formula": ["Li6PS5Br"], COLUMN: ["2e-3"]}).to_csv(results, index=False)
     before = _snapshot(small)
-    monkeypatch.setattr(module.os, "fsync", _raise)  # dies while writing the COMMIT marker
+    monkeypatch.setattr(module.os, "fsync", _raise)  # dies before the commit point
     with pytest.raises(KeyboardInterrupt):
         Campaign(small).record(results)
     monkeypatch.undo()
