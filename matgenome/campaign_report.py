@@ -128,9 +128,14 @@ def _png(figure) -> str:
 
 
 def _figure(width: float = 6.4, height: float = 4.2):
+    from matgenome.io import InputError
     from matgenome.plots import _new_figure
 
-    return _new_figure(width, height)
+    try:
+        return _new_figure(width, height)
+    except ModuleNotFoundError as exc:  # matplotlib is the optional 'plots' extra
+        raise InputError(f"the report's figures need matplotlib ({exc}); install it with "
+                         "pip install 'matgenome[plots]'") from None
 
 
 def best_figure(best: pd.DataFrame, unit: str) -> str:
