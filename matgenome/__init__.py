@@ -3,6 +3,7 @@
 The main entry points, importable from the package itself::
 
     from matgenome import load_dataset, featurize, train, load_model, evaluate, generate, rank
+    from matgenome import Campaign  # closed-loop campaigns kept in a directory
 
 They are loaded on first use, so ``import matgenome`` stays fast.
 """
@@ -29,6 +30,7 @@ _EXPORTS = {
     "generate": ("matgenome.generation", "generate_candidates"),
     "rank": ("matgenome.screen", "rank_candidates"),
     "simulate": ("matgenome.simulation", "simulate_discovery"),
+    "Campaign": ("matgenome.campaign", "Campaign"),
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -579,6 +579,7 @@ def _load_optional_commands() -> None:
     Such modules are imported for every invocation, --help included: their top-level
     imports must stay light (tests/test_startup.py checks that no heavy library loads).
     """
+    import matgenome.cli_campaign  # registers campaign
     import matgenome.cli_discovery  # noqa: F401  (registers generate, rank, screen, simulate)
 
 

@@ -1,0 +1,239 @@
+"""Reading a campaign's inputs: starting data, candidate library and recorded results.
+
+Labelled tables are read with the reader of ``matgenome train``
+(:func:`matgenome.cli.load_labelled`: units, ``<1E-10`` censoring, ``--log10``), so a table
+that trains a model records into a campaign the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matgenome.io import UNIT_FACTORS, InputError
+
+MAX_LISTED = 5  # rows named in one error message
+
+
+def _row_list(rows: list[str]) -> str:
+    return "; ".join(rows[:MAX_LISTED]) + (f"; ... ({len(rows)} rows)" if len(rows) > MAX_LISTED
+                                           else "")
+
+
+def base_unit(unit: str | None) -> str:
+    """The unit values are stored in after conversion (S/cm for mS/cm, ...)."""
+    if not unit:
+        return ""
+    for group in UNIT_FACTORS.values():
+        if unit in group:
+            return next(iter(group))
+    return unit  # unknown units are refused by the reader with a clear message
+
+
+def table_target(settings: Any) -> dict[str, str]:
+    """The target description of values read from a table with these settings."""
+    unit = base_unit(settings.target_unit)
+    transform = "log10" if settings.log10 else "none"
+    label = f"log10({unit})" if settings.log10 and unit else unit
+    return {"name": str(settings.target_column), "unit": label, "transform": transform}
+
+
+def _labelled(path: str, settings: Any):
+    """Formulas and parsed targets of a table, by the reader of ``matgenome train``."""
+    from matgenome.cli import load_labelled
+
+    args = argparse.Namespace(input=path, dataset=None, group_column=None,
+                              formula_column=settings.formula_column,
+                              target_column=settings.target_column, log10=settings.log10,
+                              target_unit=settings.target_unit)
+    formulas, targets, _, _, _ = load_labelled(args)
+    return formulas.astype(str).reset_index(drop=True), targets
+
+
+def _keys(formulas: pd.Series, name: str) -> list:
+    """Canonical composition keys; a formula that does not parse is an error naming its
+    spreadsheet row (header is row 1)."""
+    from matgenome.known import fast_key
+
+    keys = [fast_key(f) for f in formulas]
+    bad = [f"row {i + 2}: formula {f!r} does not parse" for i, (f, k)
+           in enumerate(zip(formulas, keys, strict=True)) if k is None]
+    if bad:
+        raise InputError(f"{name}: {_row_list(bad)}")
+    return keys
+
+
+def _check_targets(targets, formulas: pd.Series, name: str) -> None:
+    bad = [f"row {i + 2} ({formulas[i]}): {error}" for i, error in enumerate(targets.errors)
+           if error]
+    if bad:
+        raise InputError(f"{name}: unusable target values: {_row_list(bad)}")
+
+
+def _measurement_rows(formulas: pd.Series, values: np.ndarray, censor: np.ndarray,
+                      raw: list[str], sources: list[str], group: list[str],
+                      proposed_in: list, recorded_in: int) -> pd.DataFrame:
+    return pd.DataFrame({
+        "formula": list(formulas), "value": values, "censor": censor, "raw_value": raw,
+        "source": sources, "group": group,
+        "proposed_in": pd.array(proposed_in, dtype="Int64"),
+        "recorded_in": pd.array([recorded_in] * len(formulas), dtype="Int64"),
+        "recorded_at": [""] * len(formulas),
+    })
+
+
+def _dataset_rows(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    from matgenome.datasets import DATASETS, load
+
+    if name not in DATASETS:
+        raise InputError(f"unknown dataset {name!r}; shipped: {', '.join(DATASETS)}")
+    info = DATASETS[name]
+    frame = load(name)
+    ids = frame["id"].astype(str) if "id" in frame else pd.Series(range(len(frame))).astype(str)
+    doi = (frame["doi"].astype("string").fillna("").tolist() if "doi" in frame
+           else [""] * len(frame))
+    rows = _measurement_rows(
+        frame["formula"].astype(str), frame["target"].to_numpy(float),
+        frame["censor"].fillna("").astype(str).to_numpy(), [""] * len(frame),
+        [f"dataset {name} id {i}" for i in ids],
+        [d if d else f"dataset {name}" for d in doi], [None] * len(frame), 0)
+    return rows, {"name": info.target, "unit": info.unit, "transform": "none"}
+
+
+def _dataset_record_settings(name: str, given: Any) -> Any:
+    """Reading results like a dataset's source table: its column, unit and log10."""
+    from matgenome.campaign import RecordSettings
+    from matgenome.datasets import DATASETS
+
+    info = DATASETS[name]
+    log10 = info.unit.startswith("log10(")
+    unit = info.unit[6:-1] if log10 else info.unit
+    return RecordSettings(target_column=info.source_target_column,
+                          formula_column=given.formula_column, log10=log10,
+                          target_unit=unit if base_unit(unit) == unit and unit else None)
+
+
+def initial_measurements(datasets: list[str] | tuple, data: list[str], settings: Any):
+    """The starting rows (datasets then tables), with their sources kept per row.
+
+    Returns the record settings, the target description, the rows and the source list.
+    """
+    if not datasets and not data:
+        raise InputError("give starting data: --dataset NAME and/or --data FILE")
+    frames, sources, target = [], [], None
+    for name in datasets:
+        rows, described = _dataset_rows(name)
+        if target is not None and described["unit"] != target["unit"]:
+            raise InputError(f"dataset {name} is in {described['unit']}, the others in "
+                             f"{target['unit']}")
+        target = target or described
+        frames.append(rows)
+        sources.append({"kind": "dataset", "name": name, "rows": len(rows)})
+    if datasets and not settings.target_column:
+        settings = _dataset_record_settings(datasets[0], settings)
+    for path in data:
+        rows = _table_rows(path, settings)
+        described = table_target(settings)
+        if target is not None and described["unit"] != target["unit"]:
+            raise InputError(f"{path} is read as {described['unit'] or 'no unit'} but the "
+                             f"campaign's target is in {target['unit']}; give --target-unit "
+                             "(and --log10) so the values convert")
+        target = target or described
+        frames.append(rows)
+        sources.append({"kind": "file", "name": Path(path).name, "rows": len(rows),
+                        "sha256": _file_hash(Path(path))})
+    return settings, target, pd.concat(frames, ignore_index=True), sources
+
+
+def _file_hash(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _table_rows(path: str, settings: Any, recorded_in: int = 0,
+                proposed_in: list | None = None) -> pd.DataFrame:
+    if not settings.target_column:
+        raise InputError(f"--target-column is required to read {path}")
+    formulas, targets = _labelled(path, settings)
+    name = Path(path).name
+    _check_targets(targets, formulas, name)
+    _keys(formulas, name)
+    from matgenome.io import read_table
+
+    raw_column = read_table(path)[settings.target_column].astype(str).tolist()
+    n = len(formulas)
+    return _measurement_rows(formulas, targets.values, targets.censor, raw_column,
+                             # Each row its own selection group: a lab table has no
+                             # paper to group by (recipe selection still keeps repeats of
+                             # one composition together).
+                             [f"{name} row {i + 2}" for i in range(n)],
+                             [f"{name} row {i + 2}" for i in range(n)],
+                             proposed_in or [None] * n, recorded_in)
+
+
+def build_candidates(path: str | None, families: list[str] | None,
+                     seed: int) -> tuple[pd.DataFrame, str]:
+    """The candidate library from a table (formula column detected) or seed families."""
+    from matgenome.known import fast_key
+
+    if path and families:
+        raise InputError("give either --candidates FILE or --family, not both")
+    if path:
+        from matgenome.io import detect_formula_column, read_table
+
+        table = read_table(path)
+        column = detect_formula_column(list(table.columns), None)
+        frame = table.rename(columns={column: "formula"})
+        frame["formula"] = frame["formula"].astype(str)
+        _keys(frame["formula"], Path(path).name)
+        source = f"file {Path(path).name}"
+    else:
+        from matgenome.generation import generate_candidates
+
+        frame = generate_candidates(families=families or None, seed=seed)
+        source = "seed families: " + (", ".join(families) if families else "all")
+    keep = [c for c in ("formula", "family", "method", "description") if c in frame.columns]
+    frame = frame[keep].copy()
+    keys = pd.Series([fast_key(f) for f in frame["formula"]])
+    frame = frame[~keys.duplicated().to_numpy()].reset_index(drop=True)
+    if frame.empty:
+        raise InputError("the candidate library is empty")
+    return frame, source
+
+
+def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.DataFrame,
+                 proposals: pd.DataFrame, candidates: pd.DataFrame,
+                 new: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rows of a results table to add, matched to known compositions by canonical key."""
+    from matgenome.known import fast_key
+
+    if not path.exists():
+        raise InputError(f"results file not found: {path}")
+    number = len(state["rounds"])
+    rows = _table_rows(str(path), settings, recorded_in=number)
+    if rows.empty:
+        raise InputError(f"{path.name} has no rows")
+    keys = [fast_key(f) for f in rows["formula"]]
+    proposed = {fast_key(f): int(r) for f, r in zip(proposals["formula"], proposals["round"],
+                                                    strict=True)}
+    measured_keys = {fast_key(f) for f in measured["formula"]}
+    library = {fast_key(f) for f in candidates["formula"]}
+    unknown = [f"row {i + 2} ({f})" for i, (f, k) in enumerate(zip(rows["formula"], keys,
+                                                                   strict=True))
+               if k not in proposed and k not in measured_keys and k not in library]
+    if unknown and not new:
+        raise InputError(f"{path.name}: {len(unknown)} rows match no proposed, candidate or "
+                         f"measured composition: {_row_list(unknown)}; check the formulas, "
+                         "or record them anyway with --new")
+    rows["proposed_in"] = pd.array([proposed.get(k) for k in keys], dtype="Int64")
+    summary = {"file": path.name, "rows": len(rows),
+               "proposed": int(rows["proposed_in"].notna().sum()),
+               "repeats": sum(k in measured_keys for k in keys),
+               "new": len(unknown), "censored": int((rows["censor"] != "").sum()),
+               "round": number}
+    return rows, summary

@@ -1,0 +1,139 @@
+"""One campaign round: retrain on every measurement, score the candidates, propose a batch.
+
+The model is trained as ``matgenome train`` trains it (``train_model`` with the campaign's
+options: recipe selection, hurdle treatment of bound-only values, the mobile ion's domain
+check) and candidates are ranked as ``matgenome rank --batch N`` ranks them
+(``matgenome.screen.rank_candidates``: a stratified cold start while no measured value beats
+the threshold, then Thompson sampling from the trees; measured compositions never proposed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matgenome.io import InputError, TargetValues
+
+RANKING_COLUMNS = ("formula", "family", "prediction", "uncertainty", "in_domain",
+                   "domain_reason", "measured", "known_value", "supply_risk", "cost_per_kg",
+                   "score", "rank", "pareto", "batch")
+
+
+def train_round(state: dict[str, Any], measured: pd.DataFrame, number: int,
+                progress: Callable[[str], None] | None = None):
+    """Train the round's model on every measured row (bounds included)."""
+    from matgenome.training import train_model
+
+    settings = state["settings"]
+    targets = TargetValues(values=measured["value"].to_numpy(float),
+                           censor=measured["censor"].fillna("").astype(str).to_numpy(),
+                           errors=[""] * len(measured))
+    options = {k: v for k, v in settings["model"].items()
+               if k in ("recipe", "preset", "kind", "n_estimators", "censored")}
+    recorded = int((measured["recorded_in"].fillna(0) > 0).sum())
+    card = {"name": f"{state['name']} round {number}", "target": settings["target"],
+            "source": f"campaign {state['name']}: {len(measured)} measurements "
+                      f"({recorded} recorded in the campaign)"}
+    model, report = train_model(measured["formula"], targets, **options,
+                                seed=settings["seed"], mobile_ion=settings["mobile_ion"],
+                                groups=measured["group"].tolist(), card=card,
+                                progress=progress)
+    return model, report
+
+
+def _rank(model, candidates: pd.DataFrame, settings: dict[str, Any], batch: int,
+          number: int) -> pd.DataFrame:
+    from matgenome.screen import RankSettings, rank_candidates
+
+    rank_settings = RankSettings(
+        acquisition="mean", objective=settings["objective"], threshold=settings["threshold"],
+        constraints=settings["constraints"], new_only=True, batch_size=batch,
+        # A fresh, reproducible random stream per round.
+        seed=int(settings["seed"]) * 1000 + number)
+    return rank_candidates(model, candidates, "formula", rank_settings)
+
+
+def target_reached(model, settings: dict[str, Any]) -> bool | None:
+    """Whether a measured value already beats the threshold (None without a threshold):
+    the rule ``rank_candidates`` uses to choose the cold start or Thompson sampling."""
+    from matgenome.ranking import has_reached_target
+
+    if settings["threshold"] is None:
+        return None
+    data = model.training_data
+    exact = data.loc[data["censor"] == "", "target"].to_numpy(float)
+    objective = "min" if settings["objective"] == "min" else "max"
+    return has_reached_target(exact, float(settings["threshold"]), objective)
+
+
+def _why(row: pd.Series, reached: bool | None, settings: dict[str, Any]) -> str:
+    """Why a row was picked, in words."""
+    k = int(row["batch"])
+    if reached is False:
+        reason = (f"cold start: cluster {k} (no measured value beats the threshold "
+                  f"{settings['threshold']:g} yet, so the batch spreads over descriptor "
+                  "space)")
+    else:
+        reason = f"Thompson draw {k}: best candidate of one randomly drawn tree"
+    if row["rank"] == 1:
+        reason += "; highest predicted value"
+    if not bool(row["in_domain"]):
+        reason += f"; outside the model's domain ({row['domain_reason']})"
+    return reason
+
+
+def proposal_table(ranked: pd.DataFrame, reached: bool | None, settings: dict[str, Any],
+                   number: int) -> pd.DataFrame:
+    picked = ranked[ranked["batch"].notna()].sort_values("batch")
+    if picked.empty:
+        raise InputError("no candidate left to propose: every feasible candidate has been "
+                         "measured (add candidates or relax the constraints)")
+    out = pd.DataFrame({
+        "round": number, "batch": picked["batch"].astype(int).to_numpy(),
+        "formula": picked["formula"].to_numpy(),
+        "family": picked["family"].to_numpy() if "family" in picked else "",
+        "predicted": picked["prediction"].to_numpy(float),
+        "uncertainty": picked["uncertainty"].to_numpy(float),
+        "in_domain": picked["in_domain"].astype(bool).to_numpy(),
+        "domain_reason": picked["domain_reason"].fillna("").to_numpy(),
+        "supply_risk": picked["supply_risk"].to_numpy(float),
+        "cost_per_kg": picked["cost_per_kg"].to_numpy(float),
+        "rank": picked["rank"].astype("Int64").to_numpy(),
+        "pareto": picked["pareto"].astype(bool).to_numpy(),
+    })
+    out["why"] = [_why(row, reached, settings) for _, row in out.iterrows()]
+    return out
+
+
+def run_round(state: dict[str, Any], measured: pd.DataFrame, candidates: pd.DataFrame,
+              number: int, batch: int, transaction, progress=None):
+    """Train, rank and propose; stage ``round-K/`` in ``transaction``; return the proposal
+    and the round's entry for campaign.json."""
+    from matgenome.campaign import _now, _sha256
+    from matgenome.modelfile import save_model
+
+    settings = state["settings"]
+    model, report = train_round(state, measured, number, progress)
+    ranked = _rank(model, candidates, settings, batch, number)
+    reached = target_reached(model, settings)
+    proposal = proposal_table(ranked, reached, settings, number)
+    directory = transaction.path(f"round-{number}")
+    directory.mkdir(exist_ok=True)
+    proposal.to_csv(directory / "proposal.csv", index=False, float_format="%.6g")
+    shown = [c for c in RANKING_COLUMNS if c in ranked.columns]
+    ranked[shown].to_csv(directory / "ranking.csv", index=False, float_format="%.6g")
+    save_model(model, directory / "model")
+    entry = {
+        "round": number, "created": _now(), "batch": len(proposal),
+        "proposal": f"round-{number}/proposal.csv", "ranking": f"round-{number}/ranking.csv",
+        "model": f"round-{number}/model",
+        "model_sha256": _sha256(directory / "model" / "manifest.json"),
+        "trained_on": report.rows_used, "measurements": len(measured),
+        "recipe": model.card["selection"]["chosen"],
+        "strategy": "cold start" if reached is False else "thompson",
+        "eligible": int(np.sum(ranked["rank"].notna())),
+    }
+    return proposal, entry

@@ -1,0 +1,199 @@
+"""``matgenome campaign``: a closed-loop campaign kept in a directory.
+
+Sub-actions ``init``, ``propose``, ``record``, ``status`` and ``report``, each a thin layer over
+:class:`matgenome.campaign.Campaign`. Registered on the ``matgenome`` command by
+``matgenome.cli``; science modules are imported inside the handlers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from matgenome.cli import add_model_args, command, log
+
+ACTIONS = ("init", "propose", "record", "status", "report")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS keeps a -v given before the action from being reset by the nested parser.
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log details and show tracebacks")
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress messages")
+    parser.add_argument("directory", help="the campaign directory")
+
+
+def _reading_args(parser: argparse.ArgumentParser, defaults_note: str) -> None:
+    group = parser.add_argument_group("reading measured values (as for 'matgenome train')")
+    group.add_argument("--formula-column", help="formula column (detected when omitted)")
+    group.add_argument("--target-column", help="column of measured values" + defaults_note)
+    group.add_argument("--log10", action="store_true", help="take log10 of the values")
+    group.add_argument("--target-unit", help="unit of the values, e.g. mS/cm; converted to "
+                       "the base unit (S/cm, eV, MPa) before --log10")
+
+
+def _init_args(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--dataset", action="append", default=[],
+                        help="shipped dataset to start from (repeatable), e.g. obelix")
+    parser.add_argument("--data", action="append", default=[], metavar="FILE",
+                        help="the lab's own table of measured values (repeatable)")
+    _reading_args(parser, "; with only --dataset, the dataset's source column "
+                  "(obelix: 'Ionic conductivity (S cm-1)', S/cm, --log10)")
+    library = parser.add_argument_group("candidate library")
+    library.add_argument("--candidates", metavar="FILE", help="table of candidate formulas")
+    library.add_argument("--family", action="append", help="seed family to generate "
+                         "candidates from (repeatable; default: all seed families)")
+    goal = parser.add_argument_group("objective and constraints")
+    goal.add_argument("--objective", choices=("max", "min"), default="max")
+    goal.add_argument("--threshold", type=float, help="a value that counts as a discovery, "
+                      "in model units (e.g. -3 for 1 mS/cm in log10 S/cm); until one is "
+                      "measured, batches are a stratified cold start")
+    goal.add_argument("--mobile-ion", help="element every in-domain candidate must contain")
+    goal.add_argument("--require", help="comma-separated elements every candidate must have")
+    goal.add_argument("--exclude", help="comma-separated elements no candidate may have")
+    goal.add_argument("--max-elements", type=int, help="most distinct elements")
+    goal.add_argument("--min-li-fraction", type=float, help="least mobile-ion atomic fraction")
+    parser.add_argument("--name", help="campaign name (default: the directory name)")
+    add_model_args(parser)
+
+
+def _propose_args(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--batch", type=int, default=5, metavar="N",
+                        help="candidates to propose (default 5)")
+
+
+def _record_args(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("results", help="CSV/TSV/Excel/Parquet table of measured results")
+    parser.add_argument("--new", action="store_true", help="accept compositions that were "
+                        "neither proposed, nor candidates, nor measured before")
+    _reading_args(parser, " (default: as given to 'campaign init'; giving it replaces "
+                  "all four reading options)")
+
+
+def _report_args(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--output", "-o", required=True, help="HTML file to write")
+
+
+SETUP = {"init": (_init_args, "create a campaign: starting data, candidates, objective"),
+         "propose": (_propose_args, "retrain on everything measured and propose a batch"),
+         "record": (_record_args, "add measured results (matched to the proposals)"),
+         "status": (_common, "print rounds, measured counts, best so far, pending"),
+         "report": (_report_args, "write a self-contained HTML report")}
+EXAMPLES = {
+    "init": "matgenome campaign init my_campaign --dataset obelix --data lab.xlsx "
+            "--target-column sigma --target-unit mS/cm --log10 --family argyrodite "
+            "--mobile-ion Li --threshold -3",
+    "propose": "matgenome campaign propose my_campaign --batch 5",
+    "record": "matgenome campaign record my_campaign results.xlsx",
+    "status": "matgenome campaign status my_campaign",
+    "report": "matgenome campaign report my_campaign -o report.html",
+}
+
+
+def _campaign_args(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name in ACTIONS:
+        setup, help_text = SETUP[name]
+        setup(actions.add_parser(name, help=help_text, description=help_text,
+                                 epilog=f"example:\n  {EXAMPLES[name]}",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter))
+
+
+@command("campaign", "closed-loop campaign in a directory: init, propose, record, status, "
+         "report", "matgenome campaign init my_campaign --dataset obelix --family garnet "
+         "--threshold -3\n  matgenome campaign propose my_campaign --batch 5\n  "
+         "matgenome campaign record my_campaign results.xlsx\n  "
+         "matgenome campaign report my_campaign -o report.html")(_campaign_args)
+def run_campaign(args: argparse.Namespace) -> int:
+    return {"init": _init, "propose": _propose, "record": _record, "status": _status,
+            "report": _report}[args.action](args)
+
+
+def _settings(args: argparse.Namespace):
+    from matgenome.campaign import RecordSettings
+
+    return RecordSettings(target_column=args.target_column,
+                          formula_column=args.formula_column, log10=args.log10,
+                          target_unit=args.target_unit)
+
+
+def _constraints(args: argparse.Namespace) -> dict:
+    constraints: dict[str, object] = {}
+    if args.require:
+        constraints["required_elements"] = [e.strip() for e in args.require.split(",")]
+    if args.exclude:
+        constraints["excluded_elements"] = [e.strip() for e in args.exclude.split(",")]
+    if args.max_elements:
+        constraints["max_elements"] = args.max_elements
+    if args.min_li_fraction is not None:
+        constraints["min_mobile_fraction"] = args.min_li_fraction
+    return constraints
+
+
+def _init(args: argparse.Namespace) -> int:
+    from matgenome.campaign import Campaign
+    from matgenome.cli import model_options
+
+    options = {k: v for k, v in model_options(args).items() if v is not None}
+    campaign = Campaign.init(
+        args.directory, datasets=args.dataset, data=args.data, record=_settings(args),
+        candidates=args.candidates, families=args.family, mobile_ion=args.mobile_ion,
+        objective=args.objective, threshold=args.threshold, constraints=_constraints(args),
+        model=options, seed=args.seed, name=args.name)
+    state = campaign.state
+    rows = sum(source["rows"] for source in state["sources"])
+    print(f"campaign {state['name']} created in {args.directory}: {rows} starting "
+          f"measurements, {state['candidates']['rows']} candidates; next: matgenome "
+          f"campaign propose {args.directory} --batch 5")
+    return 0
+
+
+def _propose(args: argparse.Namespace) -> int:
+    from matgenome.campaign import Campaign
+
+    proposal = Campaign(args.directory).propose(args.batch, progress=log.info)
+    number = int(proposal["round"].iloc[0])
+    shown = ["batch", "formula", "predicted", "uncertainty", "in_domain", "supply_risk", "why"]
+    print(proposal[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}",
+                                    max_colwidth=70))
+    print(f"round {number}: {len(proposal)} proposed; written to "
+          f"{Path(args.directory) / f'round-{number}' / 'proposal.csv'}")
+    return 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    from matgenome.campaign import Campaign
+
+    settings = _settings(args) if args.target_column else None
+    summary = Campaign(args.directory).record(args.results, new=args.new, settings=settings)
+    print(f"recorded {summary['rows']} rows from {summary['file']} after round "
+          f"{summary['round']}: {summary['proposed']} proposed, {summary['repeats']} repeats "
+          f"of measured compositions (kept as repeats), {summary['new']} new, "
+          f"{summary['censored']} bound-only")
+    if summary["same_content_recorded_at"]:
+        log.warning("a file with the same content was recorded before (%s): its rows are "
+                    "now in the campaign twice, as repeats", ", ".join(
+                        summary["same_content_recorded_at"]))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from matgenome.campaign import Campaign
+
+    print(Campaign(args.directory).status())
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from matgenome.campaign import Campaign
+    from matgenome.io import check_output_path
+
+    output = check_output_path(args.output, [])
+    path = Campaign(args.directory).report(output)
+    print(f"report written to {path}")
+    return 0
