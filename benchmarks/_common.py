@@ -24,8 +24,7 @@ except ImportError:  # pragma: no cover - depends on how the package is installe
     sys.path.insert(0, str(REPO_ROOT))
 
 from matgenome.evaluation import (  # noqa: E402, F401
-    composition_key,
-    composition_keys,
+    composition_labels,
     software_versions,
     write_json_atomic,
 )

@@ -31,7 +31,7 @@ Design (``run_design``; every choice is fixed before any score is seen):
   out empty for every family used here (those papers report only family members).
 * Training: every other uncensored row, except compositions that also occur in the pool.
   So no paper and no composition is on both sides.
-* One candidate per reduced composition (``composition_keys``). Training targets and hit
+* One candidate per reduced composition (``composition_labels``). Training targets and hit
   labels use the mean of a composition's uncensored log10(sigma). A pool composition is a
   hit when that mean is >= -3 (sigma >= 1e-3 S/cm); compositions with only censored rows
   (``<1E-10``) stay in the pool as known non-hits.
@@ -76,7 +76,7 @@ import pandas as pd
 from _common import (
     RESULTS_DIR,
     Stopwatch,
-    composition_keys,
+    composition_labels,
     fmt_mean_std,
     format_table,
     mean_std,
@@ -144,7 +144,7 @@ class Candidates:
 def load_data() -> Data:
     """OBELiX with composition keys, atomic fractions, recipe and magpie features."""
     frame = load("obelix")
-    frame["key"] = composition_keys(frame["formula"])
+    frame["key"] = composition_labels(frame["formula"])
     formulas = frame["formula"].tolist()
     fractions, errors = compute_features(formulas, "element_fraction")
     if any(errors):
@@ -157,7 +157,7 @@ def load_data() -> Data:
 
 def has_lithium(frame: pd.DataFrame) -> np.ndarray:
     """Rows whose composition contains Li (all of OBELiX; checked, not assumed)."""
-    # Keys are "El<fraction>" tokens (``composition_key``), e.g. "La0.125 Li0.291667 O0.5".
+    # Labels are "El<fraction>" tokens (``composition_labels``), e.g. "La0.125 Li0.291667 O0.5".
     return np.array([any(re.fullmatch(r"Li[0-9.e-]+", token) for token in key.split())
                      for key in frame["key"]])
 

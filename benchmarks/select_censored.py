@@ -147,7 +147,7 @@ def training_frame() -> tuple[pd.DataFrame, pd.DataFrame]:
 def cross_validate(train: pd.DataFrame, X: np.ndarray, seeds: int) -> dict[str, list[dict]]:
     """Pooled out-of-fold scores per variant, one entry per fold shuffle."""
     y, censored = train["target"].to_numpy(float), train["censored"].to_numpy(bool)
-    keys = ev.composition_keys(train["formula"].tolist())
+    keys = ev.composition_labels(train["formula"].tolist())
     per_seed: dict[str, list[dict]] = {name: [] for name in VARIANTS}
     for seed in range(seeds):
         splits = ev.make_splits(train, "group", group_column="paper", random_state=seed)

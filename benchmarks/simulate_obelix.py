@@ -56,7 +56,7 @@ import pandas as pd
 from _common import (
     RESULTS_DIR,
     Stopwatch,
-    composition_keys,
+    composition_labels,
     fmt_mean_std,
     fmt_number,
     format_table,
@@ -117,7 +117,7 @@ def load_candidates() -> tuple[pd.DataFrame, str]:
     """
     raw = load("obelix")
     exact = raw[~raw["censored"].to_numpy(bool)].copy()
-    exact["key"] = composition_keys(exact["formula"])
+    exact["key"] = composition_labels(exact["formula"])
     grouped = exact.groupby("key", sort=True)
     table = pd.DataFrame({
         "row_id": grouped["id"].agg(lambda ids: "+".join(sorted(map(str, ids)))),

@@ -57,9 +57,9 @@ def _labelled(path: str, settings: Any):
 def _keys(formulas: pd.Series, name: str) -> list:
     """Canonical composition keys; a formula that does not parse is an error naming its
     spreadsheet row (header is row 1)."""
-    from matgenome.known import fast_key
+    from matgenome.composition import CompositionKey
 
-    keys = [fast_key(f) for f in formulas]
+    keys = [CompositionKey.parse(f) for f in formulas]
     bad = [f"row {i + 2}: formula {f!r} does not parse" for i, (f, k)
            in enumerate(zip(formulas, keys, strict=True)) if k is None]
     if bad:
@@ -179,7 +179,7 @@ def _table_rows(path: str, settings: Any, recorded_in: int = 0,
 def build_candidates(path: str | None, families: list[str] | None,
                      seed: int) -> tuple[pd.DataFrame, str]:
     """The candidate library from a table (formula column detected) or seed families."""
-    from matgenome.known import fast_key
+    from matgenome.composition import CompositionKey
 
     if path and families:
         raise InputError("give either --candidates FILE or --family, not both")
@@ -199,7 +199,7 @@ def build_candidates(path: str | None, families: list[str] | None,
         source = "seed families: " + (", ".join(families) if families else "all")
     keep = [c for c in ("formula", "family", "method", "description") if c in frame.columns]
     frame = frame[keep].copy()
-    keys = pd.Series([fast_key(f) for f in frame["formula"]])
+    keys = pd.Series([CompositionKey.parse(f) for f in frame["formula"]])
     frame = frame[~keys.duplicated().to_numpy()].reset_index(drop=True)
     if frame.empty:
         raise InputError("the candidate library is empty")
@@ -210,7 +210,7 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
                  proposals: pd.DataFrame, candidates: pd.DataFrame,
                  new: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows of a results table to add, matched to known compositions by canonical key."""
-    from matgenome.known import fast_key
+    from matgenome.composition import CompositionKey
 
     if not path.exists():
         raise InputError(f"results file not found: {path}")
@@ -218,11 +218,11 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
     rows = _table_rows(str(path), settings, recorded_in=number)
     if rows.empty:
         raise InputError(f"{path.name} has no rows")
-    keys = [fast_key(f) for f in rows["formula"]]
-    proposed = {fast_key(f): int(r) for f, r in zip(proposals["formula"], proposals["round"],
-                                                    strict=True)}
-    measured_keys = {fast_key(f) for f in measured["formula"]}
-    library = {fast_key(f) for f in candidates["formula"]}
+    keys = [CompositionKey.parse(f) for f in rows["formula"]]
+    proposed = {CompositionKey.parse(f): int(r)
+                for f, r in zip(proposals["formula"], proposals["round"], strict=True)}
+    measured_keys = {CompositionKey.parse(f) for f in measured["formula"]}
+    library = {CompositionKey.parse(f) for f in candidates["formula"]}
     unknown = [f"row {i + 2} ({f})" for i, (f, k) in enumerate(zip(rows["formula"], keys,
                                                                    strict=True))
                if k not in proposed and k not in measured_keys and k not in library]

@@ -44,16 +44,16 @@ def best_per_round(state: dict[str, Any], measured: pd.DataFrame) -> pd.DataFram
 def recorded_vs_predicted(measured: pd.DataFrame, proposals: pd.DataFrame) -> pd.DataFrame:
     """Every recorded result of a proposed composition beside the prediction that proposed
     it (matched by canonical composition and the proposing round)."""
-    from matgenome.known import fast_key
+    from matgenome.composition import CompositionKey
 
     recorded = measured[measured["proposed_in"].notna()].copy()
     if recorded.empty or proposals.empty:
         return pd.DataFrame(columns=["formula", "round", "predicted", "uncertainty",
                                      "measured", "censor", "z"])
-    index = {(fast_key(f), int(r)): (p, u) for f, r, p, u in zip(
+    index = {(CompositionKey.parse(f), int(r)): (p, u) for f, r, p, u in zip(
         proposals["formula"], proposals["round"], proposals["predicted"],
         proposals["uncertainty"], strict=True)}
-    found = [index.get((fast_key(f), int(r)), (np.nan, np.nan))
+    found = [index.get((CompositionKey.parse(f), int(r)), (np.nan, np.nan))
              for f, r in zip(recorded["formula"], recorded["proposed_in"], strict=True)]
     out = pd.DataFrame({
         "formula": recorded["formula"].to_numpy(),
@@ -108,9 +108,9 @@ def status_text(state: dict[str, Any], measured: pd.DataFrame,
 
 
 def _key(formula: str):
-    from matgenome.known import fast_key
+    from matgenome.composition import CompositionKey
 
-    return fast_key(formula)
+    return CompositionKey.parse(formula)
 
 
 def _recorded_keys(measured: pd.DataFrame) -> set:

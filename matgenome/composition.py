@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from pymatgen.core import Composition, Element
@@ -241,30 +242,71 @@ def parse_many(formulas: Iterable[object]) -> tuple[list[Composition | None], li
     return compositions, errors
 
 
-CompositionKey = tuple[tuple[str, float], ...]
+# Atomic-fraction decimals that make two compositions one: 1e-6 for identity (measured
+# values, splits, notation checks); 1e-4 for candidates, so that grid points a rounding
+# apart count as one candidate.
+KEY_DECIMALS = 6
+CANDIDATE_DECIMALS = 4
 
 
-def composition_key(composition: object, decimals: int = 6) -> CompositionKey:
-    """Identity of a composition: (element, atomic fraction rounded to ``decimals``) pairs,
-    sorted by element, so that ``Li3PS4``, ``Li6P2S8`` and ``0.75Li2S-0.25P2S5`` agree.
+@dataclass(frozen=True, order=True)
+class CompositionKey:
+    """Identity of a composition at a tolerance: an immutable, hashable, ordered value.
 
-    ``composition`` is a formula, a ``Composition`` or an element -> amount mapping.
+    ``parts`` are (element, atomic fraction rounded to ``decimals``) pairs sorted by
+    element, taken from the canonical form (:func:`canonical_amounts`), so ``Li3PS4``,
+    ``Li6P2S8`` and ``0.75Li2S-0.25P2S5`` give one key. Keys of different tolerances are
+    never equal. ``str(key)`` is a readable label such as ``Li0.375 P0.125 S0.5``.
 
-    Raises:
-        CompositionError: the formula is not a valid composition.
+    Build one with :meth:`of` (any formula, ``Composition`` or element -> amount mapping;
+    raises :class:`CompositionError`) or :meth:`parse` (a formula with the featurizer's
+    fast parser; ``None`` when it does not parse), which give equal keys.
     """
-    if isinstance(composition, Mapping) and not isinstance(composition, Composition):
-        amounts = {str(el): float(a) for el, a in composition.items()}
-    else:
-        amounts = {str(el): float(a) for el, a in parse_composition(composition).items()}
-    # Fractions of the canonical form, summed in one element order: rounding float-noisy
-    # fractions could otherwise split one composition across a rounding boundary.
-    symbols = sorted(amounts)
-    canonical, _ = canonical_amounts(np.array([[amounts[s] for s in symbols]]))
-    fractions = canonical[0] / canonical[0].sum()
-    return tuple(sorted(
-        (symbol, round(float(f), decimals)) for symbol, f in zip(symbols, fractions, strict=True)
-    ))
+
+    parts: tuple[tuple[str, float], ...]
+    decimals: int = KEY_DECIMALS
+
+    @classmethod
+    def of(cls, composition: object, decimals: int = KEY_DECIMALS) -> CompositionKey:
+        """The key of a formula, ``Composition`` or element -> amount mapping.
+
+        Raises:
+            CompositionError: the formula is not a valid composition.
+        """
+        if isinstance(composition, Mapping) and not isinstance(composition, Composition):
+            amounts = {str(el): float(a) for el, a in composition.items()}
+        else:
+            amounts = {str(el): float(a) for el, a in parse_composition(composition).items()}
+        return cls.from_amounts(amounts, decimals)
+
+    @classmethod
+    def parse(cls, formula: object, decimals: int = KEY_DECIMALS) -> CompositionKey | None:
+        """The key of a formula read by the featurizer's parser, or None if it is invalid."""
+        from matgenome.features._elements import SYMBOLS
+        from matgenome.features._encode import parse_one
+
+        parsed = parse_one(formula)
+        if isinstance(parsed, CompositionError):
+            return None
+        z, amounts = parsed
+        return cls.from_amounts(
+            {SYMBOLS[int(a)]: float(n) for a, n in zip(z, amounts, strict=True)}, decimals)
+
+    @classmethod
+    def from_amounts(cls, amounts: Mapping[str, float],
+                     decimals: int = KEY_DECIMALS) -> CompositionKey:
+        """The key of element -> amount pairs (amounts positive)."""
+        # Fractions of the canonical form, summed in one element order: rounding float-noisy
+        # fractions could otherwise split one composition across a rounding boundary.
+        symbols = sorted(amounts)
+        canonical, _ = canonical_amounts(np.array([[amounts[s] for s in symbols]]))
+        fractions = canonical[0] / canonical[0].sum()
+        parts = tuple((symbol, round(float(f), decimals))
+                      for symbol, f in zip(symbols, fractions, strict=True))
+        return cls(parts, decimals)
+
+    def __str__(self) -> str:
+        return " ".join(f"{symbol}{fraction:g}" for symbol, fraction in self.parts)
 
 
 def canonical_amounts(amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -62,8 +62,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.metadata_routing import get_routing_for_object
 
-from matgenome.composition import CompositionError, parse_many
-from matgenome.composition import composition_key as _composition_key
+from matgenome.composition import KEY_DECIMALS, CompositionError, CompositionKey, parse_many
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -81,30 +80,25 @@ _DISTRIBUTIONS = {"sklearn": "scikit-learn"}
 # --------------------------------------------------------------------------- composition keys
 
 
-def composition_key(formula: object, decimals: int = 6) -> str:
-    """Return a canonical key of a formula's reduced composition.
+def composition_labels(formulas: Sequence[object]) -> np.ndarray:
+    """One text label per formula: ``str`` of its :class:`~matgenome.composition.CompositionKey`.
 
     Formulas that describe the same composition (``Li2O``, ``OLi2``, ``Li4O2``,
-    ``Li0.5O0.25``) share a key: element symbols in alphabetical order with atomic fractions
-    rounded to ``decimals``. Unparseable formulas keep their stripped text, so they still
-    group with identical spellings.
+    ``Li0.5O0.25``) share a label, e.g. ``Li0.666667 O0.333333``. Unparseable formulas keep
+    their stripped text after a ``?``, so they still group with identical spellings. Text
+    labels sort and compare like any group label (splits, JSON result files); each
+    distinct spelling is parsed once.
     """
-    try:
-        parts = _composition_key(formula, decimals)
-    except CompositionError:
-        return f"?{str(formula).strip()}"
-    return " ".join(f"{symbol}{amount:g}" for symbol, amount in parts)
-
-
-def composition_keys(formulas: Sequence[object]) -> np.ndarray:
-    """Vectorised :func:`composition_key`, parsing each distinct spelling once."""
     cache: dict[object, str] = {}
-    keys = []
+    labels = []
     for formula in formulas:
         if formula not in cache:
-            cache[formula] = composition_key(formula)
-        keys.append(cache[formula])
-    return np.asarray(keys, dtype=object)
+            try:
+                cache[formula] = str(CompositionKey.of(formula, KEY_DECIMALS))
+            except CompositionError:
+                cache[formula] = f"?{str(formula).strip()}"
+        labels.append(cache[formula])
+    return np.asarray(labels, dtype=object)
 
 
 # ------------------------------------------------------------------------------------ splits
@@ -205,7 +199,7 @@ def make_splits(
     if protocol == "matbench":
         fold = frame["fold"].to_numpy(dtype=int)
         return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in np.unique(fold)]
-    keys = composition_keys(frame["formula"].tolist())
+    keys = composition_labels(frame["formula"].tolist())
     if protocol == "kfold":
         return kfold_splits(keys, n_splits, random_state)
     if protocol == "group":
@@ -583,7 +577,7 @@ def run_protocol(
     X = np.asarray(features, dtype=object if _holds_text(features) else float)
     y = frame["target"].to_numpy(dtype=float)
     censored = _censored(frame)
-    keys = composition_keys(frame["formula"].tolist())
+    keys = composition_labels(frame["formula"].tolist())
     groups = frame[group_column].tolist() if group_column else None
     # Papers (or the grouping column) also keep model selection inside a training set honest.
     fit_groups = frame["doi"].tolist() if "doi" in frame.columns else groups

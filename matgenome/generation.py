@@ -37,12 +37,12 @@ import yaml
 from pymatgen.core import Composition, Element
 
 from matgenome.composition import (
+    CANDIDATE_DECIMALS,
     CompositionError,
     CompositionKey,
     parse_composition,
     parse_many,
 )
-from matgenome.composition import composition_key as _composition_key
 from matgenome.resources import shipped_path
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ COLUMNS = (
     "known",
     "known_value",
 )
-KEY_DECIMALS = 4
+KEY_DECIMALS = CANDIDATE_DECIMALS
 AMOUNT_DECIMALS = 4
 CHARGE_TOLERANCE = 1e-6
 SCHEMA_VERSION = 1
@@ -971,14 +971,7 @@ def _partitions(n: int, total: int, cap: int) -> Iterator[tuple[int, ...]]:
 # ----------------------------------------------------------------------------- dedup
 
 
-def composition_key(composition: str | Composition | Mapping[str, float],
-                    decimals: int = KEY_DECIMALS) -> CompositionKey:
-    """:func:`matgenome.composition.composition_key` at the candidate tolerance (1e-4), so
-    that grid points a rounding apart count as one candidate."""
-    return _composition_key(composition, decimals)
-
-
-def known_values(known: pd.DataFrame, decimals: int = KEY_DECIMALS) -> dict[tuple, float]:
+def known_values(known: pd.DataFrame, decimals: int = KEY_DECIMALS) -> dict[CompositionKey, float]:
     """Mean ``target`` of each composition in a known-data table (columns ``formula``,
     ``target``); rows whose formula does not parse are ignored, NaN targets are skipped."""
     missing = {"formula", "target"} - set(known.columns)
@@ -986,11 +979,11 @@ def known_values(known: pd.DataFrame, decimals: int = KEY_DECIMALS) -> dict[tupl
         raise ValueError(f"known data lack column(s) {sorted(missing)}")
     compositions, _ = parse_many(known["formula"])
     targets = pd.to_numeric(known["target"], errors="coerce").to_numpy(dtype=float)
-    sums: dict[tuple, list[float]] = {}
+    sums: dict[CompositionKey, list[float]] = {}
     for composition, target in zip(compositions, targets, strict=True):
         if composition is None:
             continue
-        values = sums.setdefault(composition_key(composition, decimals), [])
+        values = sums.setdefault(CompositionKey.of(composition, decimals), [])
         if math.isfinite(target):
             values.append(float(target))
     return {key: float(np.mean(v)) if v else math.nan for key, v in sums.items()}
@@ -1000,15 +993,16 @@ def deduplicate(candidates: pd.DataFrame, known: pd.DataFrame | None = None,
                 decimals: int = KEY_DECIMALS) -> pd.DataFrame:
     """Keep the first row of each reduced composition and mark known compositions.
 
-    Compositions are compared by :func:`composition_key` (atomic fractions rounded to
-    ``decimals`` places). Adds ``known`` (bool: the composition is in ``known``) and
-    ``known_value`` (mean measured ``target`` of its rows; NaN when unknown).
+    Compositions are compared by :class:`~matgenome.composition.CompositionKey` (atomic
+    fractions rounded to ``decimals`` places). Adds ``known`` (bool: the composition is in
+    ``known``) and ``known_value`` (mean measured ``target`` of its rows; NaN when unknown).
     """
-    keys = [composition_key(f, decimals) for f in candidates["formula"]]
+    keys = [CompositionKey.of(f, decimals) for f in candidates["formula"]]
     return _deduplicate_keys(candidates, keys, known, decimals)
 
 
-def _deduplicate_keys(candidates: pd.DataFrame, keys: list[tuple], known: pd.DataFrame | None,
+def _deduplicate_keys(candidates: pd.DataFrame, keys: list[CompositionKey],
+                      known: pd.DataFrame | None,
                       decimals: int) -> pd.DataFrame:
     """:func:`deduplicate` with precomputed keys."""
     first = ~pd.Series([*map(str, keys)], index=candidates.index).duplicated()
@@ -1113,13 +1107,13 @@ def _substitute_known(known: pd.DataFrame, threshold: float) -> list[Candidate]:
     """Substitute each distinct, parseable, Li-containing known formula."""
     families = known["family"] if "family" in known.columns else pd.Series("", index=known.index)
     out: list[Candidate] = []
-    seen: set[tuple] = set()
+    seen: set[CompositionKey] = set()
     for formula, family in zip(known["formula"], families, strict=True):
         try:
             composition = parse_composition(formula)
         except CompositionError:
             continue
-        key = composition_key(composition)
+        key = CompositionKey.of(composition, KEY_DECIMALS)
         if key in seen or "Li" not in {str(el) for el in composition}:
             continue
         seen.add(key)
@@ -1136,7 +1130,7 @@ def _finish(candidates: list[Candidate], known: pd.DataFrame | None, drop_known:
             max_candidates: int | None, seed: int) -> pd.DataFrame:
     """Tabulate, deduplicate, mark known rows, and optionally drop or subsample."""
     frame = pd.DataFrame([c.row() for c in candidates], columns=list(COLUMNS[:-2]))
-    keys = [composition_key(c.amounts) for c in candidates]
+    keys = [CompositionKey.of(c.amounts, KEY_DECIMALS) for c in candidates]
     frame = _deduplicate_keys(frame, keys, known, KEY_DECIMALS)
     if drop_known:
         frame = frame[~frame["known"]].reset_index(drop=True)

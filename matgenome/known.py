@@ -5,7 +5,7 @@ was measured, :class:`KnownMeasurements` holds the mean of its exact values
 (``known_value``), the sample standard deviation of repeated measurements
 (``known_spread``, NaN for a single one), how many exact values there are
 (``known_count``) and, for compositions known only as a bound (``<1E-10``), that bound
-(``known_bound``). Compositions are matched by :func:`matgenome.composition.composition_key`
+(``known_bound``). Compositions are matched by :class:`matgenome.composition.CompositionKey`
 (atomic fractions rounded to 1e-6), so ``Li3PS4``, ``Li6P2S8`` and ``0.75Li2S-0.25P2S5``
 are one composition; plain formulas are keyed with the featurizer's fast parser so that
 scoring millions of rows stays fast.
@@ -13,38 +13,15 @@ scoring millions of rows stays fast.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from matgenome.composition import CompositionError, CompositionKey, composition_key
+from matgenome.composition import KEY_DECIMALS, CompositionError, CompositionKey
 
 KNOWN_COLUMNS = ("known_value", "known_spread", "known_count", "known_bound")
-KEY_DECIMALS = 6
-
-
-def fast_key(formula: object, decimals: int = KEY_DECIMALS) -> CompositionKey | None:
-    """:func:`composition_key` of a formula, or None when it does not parse."""
-    from matgenome.features._encode import parse_one
-
-    parsed = parse_one(formula)
-    if isinstance(parsed, CompositionError):
-        return None
-    z, amounts = parsed
-    total = sum(amounts)
-    symbols = _symbols()
-    return tuple(sorted((symbols[int(atomic)], round(a / total, decimals))
-                        for atomic, a in zip(z, amounts, strict=True)))
-
-
-@functools.cache
-def _symbols() -> dict[int, str]:
-    from pymatgen.core.periodic_table import Element
-
-    return {element.Z: element.symbol for element in Element}
 
 
 @dataclass(frozen=True)
@@ -82,7 +59,7 @@ class KnownMeasurements:
         for formula in formulas:
             hashable = formula if isinstance(formula, str) else id(formula)
             if hashable not in cache:
-                cache[hashable] = fast_key(formula)
+                cache[hashable] = CompositionKey.parse(formula)
             keys.append(cache[hashable])
         found = self.table.reindex(pd.Index(keys, tupleize_cols=False))
         out = found.reset_index(drop=True)
@@ -95,7 +72,7 @@ class KnownMeasurements:
 
 def _key_or_none(formula: object) -> CompositionKey | None:
     try:
-        return composition_key(formula, KEY_DECIMALS)
+        return CompositionKey.of(formula, KEY_DECIMALS)
     except CompositionError:
         return None
 

@@ -703,13 +703,13 @@ def candidates_from_rows(
     row ids are joined with ``+``. Returns the descriptors of ``preset``, the targets, the
     candidate ids and the number of rows left out (no target, or no features).
     """
-    from matgenome.evaluation import composition_keys
+    from matgenome.evaluation import composition_labels
     from matgenome.features import compute_features
 
     values = np.asarray(y, dtype=float)
     usable = np.flatnonzero(np.isfinite(values))
     frame = pd.DataFrame({
-        "key": composition_keys([formulas[i] for i in usable]),
+        "key": composition_labels([formulas[i] for i in usable]),
         "formula": [formulas[i] for i in usable],
         "y": values[usable],
         "id": [str(row_ids[i]) for i in usable],

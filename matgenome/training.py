@@ -212,9 +212,9 @@ def duplicate_spread(compositions: list, values: np.ndarray) -> dict[str, float]
     Repeated measurements are kept for training (they carry the measurement noise); this
     only reports them. Compositions are compared by atomic fractions rounded to 1e-4.
     """
-    from matgenome.generation import composition_key
+    from matgenome.composition import CANDIDATE_DECIMALS, CompositionKey
 
-    keys = pd.Series([composition_key(c) for c in compositions])
+    keys = pd.Series([CompositionKey.of(c, CANDIDATE_DECIMALS) for c in compositions])
     frame = pd.DataFrame({"key": keys, "value": values})
     groups = frame.groupby("key")["value"]
     sizes = groups.size()

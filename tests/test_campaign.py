@@ -24,9 +24,9 @@ import pytest
 
 from matgenome.campaign import Campaign, CampaignBusy
 from matgenome.cli import main
+from matgenome.composition import CompositionKey
 from matgenome.datasets import load
 from matgenome.io import InputError
-from matgenome.known import fast_key
 from matgenome.modelfile import load_model
 
 COLUMN = "Ionic conductivity (S cm-1)"
@@ -59,7 +59,7 @@ def _held_out_split(tmp: Path) -> tuple[Path, Path, dict]:
     start_file = _write_results(start, tmp / "start.csv")
     candidates = tmp / "library.csv"
     held[["formula", "family"]].to_csv(candidates, index=False)
-    answers = {fast_key(row.formula): row for row in held.itertuples()}
+    answers = {CompositionKey.parse(row.formula): row for row in held.itertuples()}
     return start_file, candidates, answers
 
 
@@ -84,7 +84,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         measured_before.append(Campaign(directory).measurements)
         _cli("campaign", "propose", directory, "--batch", BATCH, "-q")
         proposal = pd.read_csv(directory / f"round-{number}" / "proposal.csv")
-        rows = pd.DataFrame([answers[fast_key(f)] for f in proposal["formula"]])
+        rows = pd.DataFrame([answers[CompositionKey.parse(f)] for f in proposal["formula"]])
         rows["formula"] = proposal["formula"].to_numpy()
         _cli("campaign", "record", directory,
              _write_results(rows, tmp / f"results-{number}.csv"), "-q")
@@ -99,9 +99,9 @@ def test_measured_compositions_are_never_proposed_again(run: dict) -> None:
     proposed: set = set()
     for number, before in enumerate(run["before"], start=1):
         proposal = pd.read_csv(directory / f"round-{number}" / "proposal.csv")
-        keys = {fast_key(f) for f in proposal["formula"]}
+        keys = {CompositionKey.parse(f) for f in proposal["formula"]}
         assert len(keys) == BATCH
-        assert not keys & {fast_key(f) for f in before["formula"]}
+        assert not keys & {CompositionKey.parse(f) for f in before["formula"]}
         assert not keys & proposed  # every earlier proposal was measured before this round
         proposed |= keys
     measured = Campaign(directory).measurements
@@ -275,7 +275,8 @@ def test_repeat_is_added_never_overwritten(small: Path, tmp_path: Path) -> None:
     summary = Campaign(small).record(results)
     assert summary["repeats"] == 1
     measured = Campaign(small).measurements
-    same = measured[[fast_key(f) == fast_key("Li7La3Zr2O12") for f in measured["formula"]]]
+    lizo = CompositionKey.parse("Li7La3Zr2O12")
+    same = measured[[CompositionKey.parse(f) == lizo for f in measured["formula"]]]
     assert same["value"].to_numpy() == pytest.approx(np.log10([3e-4, 5e-4]))
     assert same["source"].tolist() == ["start.csv row 2", "repeat.csv row 2"]
     again = Campaign(small).record(results)  # the same file twice: kept, and flagged

@@ -187,13 +187,14 @@ def test_formula_like_strings_parse_or_raise_composition_error(text: str) -> Non
 def test_composition_key_is_shared_by_equivalent_spellings() -> None:
     from pymatgen.core import Composition
 
-    from matgenome.composition import composition_key
+    from matgenome.composition import CompositionKey
 
+    composition_key = CompositionKey.of
     key = composition_key("Li3PS4")
     assert key == composition_key("Li6P2S8") == composition_key("0.75Li2S-0.25P2S5")
     assert key == composition_key(Composition("Li3PS4")) == composition_key(
         {"Li": 3, "P": 1, "S": 4})
-    assert key == (("Li", 0.375), ("P", 0.125), ("S", 0.5))
+    assert key.parts == (("Li", 0.375), ("P", 0.125), ("S", 0.5))
     assert composition_key("Li1.00001O", decimals=4) == composition_key("LiO", decimals=4)
     assert composition_key("Li1.00001O") != composition_key("LiO")
 
@@ -207,3 +208,21 @@ def test_features_of_isotope_and_at_sign_formulas_match_their_plain_form() -> No
     assert not any(errors)
     for i in (0, 2, 4):
         np.testing.assert_array_equal(X[i], X[i + 1])
+
+
+def test_composition_key_is_an_immutable_value_with_its_tolerance() -> None:
+    import dataclasses
+
+    from matgenome.composition import CompositionKey
+
+    key = CompositionKey.of("Li7La3Zr2O12")
+    # The fast parser of batch scoring and pymatgen's parser give one key.
+    assert CompositionKey.parse("Li14La6Zr4O24") == key
+    assert CompositionKey.parse("Li6PS5Cl)") is None
+    assert str(key) == "La0.125 Li0.291667 O0.5 Zr0.083333"
+    assert len({key, CompositionKey.of("Li7La3Zr2O12")}) == 1
+    # A key carries its tolerance: the same composition at 1e-4 is a different key.
+    assert CompositionKey.of("Li7La3Zr2O12", decimals=4) != key
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        key.decimals = 4  # type: ignore[misc]
+    assert sorted([CompositionKey.of("LiO"), CompositionKey.of("Li2O")])[0].parts[0][0] == "Li"

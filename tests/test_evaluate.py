@@ -80,7 +80,7 @@ def test_uncertainty_metrics_hand_computed_coverage() -> None:
 
 
 def test_composition_key_merges_equivalent_formulas() -> None:
-    keys = ev.composition_keys(["Li2O", "OLi2", "Li4O2", "Li0.5O0.25", "LiO"])
+    keys = ev.composition_labels(["Li2O", "OLi2", "Li4O2", "Li0.5O0.25", "LiO"])
     assert len(set(keys[:4])) == 1
     assert keys[4] != keys[0]
 
@@ -93,7 +93,7 @@ def _duplicated_table() -> pd.DataFrame:
 
 def test_kfold_keeps_every_composition_on_one_side() -> None:
     frame = _duplicated_table()
-    keys = ev.composition_keys(frame["formula"].tolist())
+    keys = ev.composition_labels(frame["formula"].tolist())
     splits = ev.kfold_splits(keys, n_splits=4, random_state=1)
     assert sorted(np.concatenate([test for _, test in splits]).tolist()) == list(range(len(frame)))
     for train, test in splits:
@@ -103,7 +103,7 @@ def test_kfold_keeps_every_composition_on_one_side() -> None:
 
 def test_planted_leak_is_detected_and_refused() -> None:
     frame = _duplicated_table()
-    keys = ev.composition_keys(frame["formula"].tolist())
+    keys = ev.composition_labels(frame["formula"].tolist())
     train, test = np.arange(0, 20), np.arange(20, 24)  # Li1O, Li2O... are in both
     report = ev.check_leakage(keys, train, test)
     assert not report.clean
@@ -118,7 +118,7 @@ def test_group_kfold_by_family_never_splits_a_family() -> None:
     families = rng.choice(["garnet", "NASICON", "LGPS", "argyrodite", "perovskite", "oxide"], 60)
     formulas = [f"Li{i + 1}La3Zr2O12" for i in range(60)]
     families[5], formulas[5] = "oxide", formulas[0]  # one composition in two families
-    keys = ev.composition_keys(formulas)
+    keys = ev.composition_labels(formulas)
     splits = ev.group_kfold_splits(keys, families.tolist(), n_splits=3, random_state=0)
     for train, test in splits:
         report = ev.check_leakage(keys, train, test, families.tolist())
@@ -131,7 +131,7 @@ def test_group_kfold_by_family_never_splits_a_family() -> None:
 
 
 def test_missing_groups_fall_back_to_the_composition() -> None:
-    keys = ev.composition_keys(["Li2O", "Li2S", "Li2O", "Li3N"])
+    keys = ev.composition_labels(["Li2O", "Li2S", "Li2O", "Li3N"])
     units = ev.connected_groups(keys, [None, np.nan, "paper", pd.NA])
     assert units[0] == units[2]  # same composition
     assert len(set(units.tolist())) == 3
@@ -142,7 +142,7 @@ def test_loco_holds_out_each_descriptor_cluster_once() -> None:
     centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     X = np.vstack([c + rng.normal(0, 0.3, (10, 2)) for c in centres])
     formulas = [f"Li{i + 1}O" for i in range(30)]
-    keys = ev.composition_keys(formulas)
+    keys = ev.composition_labels(formulas)
     splits = ev.cluster_splits(keys, X, n_clusters=3, random_state=0)
     tests = sorted(sorted(test.tolist()) for _, test in splits)
     assert tests == [list(range(0, 10)), list(range(10, 20)), list(range(20, 30))]
@@ -181,7 +181,7 @@ def test_run_protocol_scores_uncensored_rows_and_writes_json(tmp_path) -> None:
     frame = pd.DataFrame(
         {"formula": [f"Li{i + 1}Cl" for i in range(n)], "target": y, "censored": censored}
     )
-    keys = ev.composition_keys(frame["formula"].tolist())
+    keys = ev.composition_labels(frame["formula"].tolist())
     splits = ev.kfold_splits(keys, 4, random_state=0)
     result = ev.run_protocol(frame, X, LinearRegression, splits, dataset="toy",
                              protocol={"name": "kfold"})

@@ -9,13 +9,12 @@ import socket
 import pandas as pd
 import pytest
 
-from matgenome.composition import parse_composition
+from matgenome.composition import CANDIDATE_DECIMALS, CompositionKey, parse_composition
 from matgenome.generation import (
     COLUMNS,
     Dopant,
     DopingError,
     composition_grid,
-    composition_key,
     deduplicate,
     dopant_grid,
     dope,
@@ -64,7 +63,8 @@ def test_codoping_and_interstitials_and_anion_sites():
     assert both.formula == "Li5.9Al0.2La3Zr1.5Ta0.5O12"
     latp = dope("LiTi2(PO4)3", [("Al3+", "Ti", 0.3)])
     assert latp.formula == "Li1.3Ti1.7Al0.3P3O12"
-    assert composition_key(latp.formula) == composition_key("Li1.3Al0.3Ti1.7(PO4)3")
+    key = CompositionKey.of(latp.formula, CANDIDATE_DECIMALS)
+    assert key == CompositionKey.of("Li1.3Al0.3Ti1.7(PO4)3", CANDIDATE_DECIMALS)
     assert latp.description.endswith("Li adjusted +0.3 (Li interstitials)")
     argyrodite = dope("Li6PS5Cl", [("Cl-", "S", 0.5)])
     assert argyrodite.formula == "Li5.5PS4.5Cl1.5"
@@ -126,10 +126,10 @@ def test_mobile_ion_stays_in_the_parent_window():
 
 
 def test_default_candidates_are_unique_and_exclude_parents(default_candidates):
-    keys = [composition_key(f) for f in default_candidates["formula"]]
+    keys = [CompositionKey.of(f, CANDIDATE_DECIMALS) for f in default_candidates["formula"]]
     assert len(set(keys)) == len(keys)
-    assert composition_key("Li6.5La3Zr1.5Ta0.5O12") in keys
-    assert composition_key("Li6.4Al0.2La3Zr2O12") in keys
+    assert CompositionKey.of("Li6.5La3Zr1.5Ta0.5O12", CANDIDATE_DECIMALS) in keys
+    assert CompositionKey.of("Li6.4Al0.2La3Zr2O12", CANDIDATE_DECIMALS) in keys
 
 
 def test_two_dopants(default_candidates):

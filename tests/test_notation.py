@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matgenome.composition import composition_key
+from matgenome.composition import CompositionKey
 from matgenome.datasets import load
 from matgenome.features import CompositionFeaturizer, compute_features, featurize
 from matgenome.models.calibrated import CalibratedTreesRegressor
@@ -58,7 +58,7 @@ def assert_one_composition(formulas: list[str]) -> None:
         np.testing.assert_array_equal(row, X[0], err_msg=f"{formula} vs {formulas[0]}")
     predictions = small_model().predict(X)
     assert (predictions == predictions[0]).all(), dict(zip(formulas, predictions, strict=True))
-    assert len({composition_key(f) for f in formulas}) == 1
+    assert len({CompositionKey.of(f) for f in formulas}) == 1
 
 
 @pytest.mark.parametrize("formulas", EQUIVALENT_GROUPS, ids=lambda g: g[0])

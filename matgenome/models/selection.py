@@ -205,17 +205,17 @@ def select_candidate(
     A single candidate is returned without cross-validation. Ties keep the earlier
     candidate, so list the preferred (documented) recipe first.
     """
-    from matgenome.evaluation import composition_keys
+    from matgenome.evaluation import composition_labels
     from matgenome.features import compute_features
 
     candidates = list(candidates)
     if len(candidates) == 1:
         return Selection(candidates[0], protocol="one candidate: no selection")
-    if len(y) < MIN_SELECTION_ROWS or len(set(composition_keys(list(formulas)))) < 2:
+    if len(y) < MIN_SELECTION_ROWS or len(set(composition_labels(list(formulas)))) < 2:
         return Selection(candidates[0], protocol=f"{len(y)} rows: too few to compare "
                          f"recipes (at least {MIN_SELECTION_ROWS}); the first candidate")
     y = np.asarray(y, dtype=float)
-    keys = composition_keys(list(formulas))
+    keys = composition_labels(list(formulas))
     grouping = "the given groups (e.g. papers)"
     if groups is None:
         groups, grouping = similarity_groups(formulas, keys, seed), (
