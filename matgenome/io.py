@@ -12,6 +12,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,6 +327,37 @@ def check_output_path(output: str | os.PathLike, inputs: Sequence[str | os.PathL
     return output
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without a window where another thread sees it changed.
+
+    os.umask can only be read by setting it, which is process-wide; Linux shows it in
+    /proc/self/status, elsewhere it is set and restored under a lock.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike, directory: bool = False) -> None:
+    """Give ``path`` the mode a plain open()/mkdir() would have given it.
+
+    tempfile.mkstemp creates files 0600 and mkdtemp directories 0700, which would make
+    every output private after the rename; colleagues expect the usual umask.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
@@ -338,6 +370,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        apply_umask(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

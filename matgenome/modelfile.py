@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.io import apply_umask
 from matgenome.known import KnownMeasurements
 from matgenome.models import Prediction, predict_formulas
 from matgenome.resources import shipped_path
@@ -158,6 +159,7 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
             "files": {name: sha256_file(staging / name) for name in names},
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        apply_umask(staging, directory=True)
         _replace_directory(staging, directory)
     finally:
         if staging.exists():

@@ -163,3 +163,40 @@ def test_output_may_not_be_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         check_output_path(tmp_path / "missing" / "out.csv", [source])
     assert check_output_path(tmp_path / "out.csv", [source]) == tmp_path / "out.csv"
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test and restore it afterwards."""
+    import os
+
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield os.umask
+    os.umask(previous)
+
+
+@pytest.mark.parametrize(("mask", "file_mode", "dir_mode"),
+                         [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)])
+def test_outputs_follow_the_umask(tmp_path: Path, umask, mask: int, file_mode: int,
+                                  dir_mode: int) -> None:
+    import stat
+
+    from matgenome.io import current_umask
+    from matgenome.modelfile import TrainedModel, save_model
+    from matgenome.plots import _new_figure, save_png_atomic
+
+    umask(mask)
+    assert current_umask() == mask
+    for suffix in (".csv", ".xlsx", ".parquet"):
+        path = tmp_path / f"out{suffix}"
+        write_table(pd.DataFrame({"formula": ["Li2O"]}), path)
+        assert stat.S_IMODE(path.stat().st_mode) == file_mode, suffix
+    figure = save_png_atomic(_new_figure(), tmp_path / "plot.png")
+    assert stat.S_IMODE(figure.stat().st_mode) == file_mode
+    from sklearn.dummy import DummyRegressor
+
+    model = TrainedModel(estimator=DummyRegressor(), card={"name": "m"})
+    directory = save_model(model, tmp_path / "model")
+    assert stat.S_IMODE(directory.stat().st_mode) == dir_mode
+    assert all(stat.S_IMODE(p.stat().st_mode) == file_mode for p in directory.iterdir())
