@@ -43,7 +43,12 @@ def test_rank_keeps_rows_and_adds_columns(
                         "--exclude", "Ge", "--plot", str(plot)], capsys)
     assert code == 0
     ranked = pd.read_csv(output, keep_default_na=False)
-    assert ranked["formula"].tolist() == formulas and ranked["tag"].tolist() == list("abcdef")
+    # Every row comes back, sorted by rank (rank 1 first), unranked rows last.
+    assert sorted(zip(ranked["formula"], ranked["tag"], strict=True)) == sorted(
+        zip(formulas, "abcdef", strict=True))
+    assert ranked["rank"].tolist()[:4] == ["1", "2", "3", "4"]
+    assert ranked["rank"].tolist()[4:] == ["", ""]
+    ranked = ranked.set_index("tag").loc[list("abcdef")].reset_index()
     for column in ("rank", "score", "prediction", "uncertainty", "in_domain", "known_value",
                    "supply_risk", "pareto"):
         assert column in ranked.columns
@@ -72,6 +77,9 @@ def test_screen_runs_on_shipped_seeds(
     assert code == 0
     ranked = pd.read_csv(output)
     assert len(ranked) > 10 and ranked["rank"].min() == 1
+    ranks = ranked["rank"].dropna().astype(int).tolist()
+    assert ranks == list(range(1, len(ranks) + 1))  # written in rank order
+    assert ranked["rank"].iloc[: len(ranks)].notna().all()
     assert "top 5 candidates" in out and "argyrodite" in out
 
 
