@@ -421,7 +421,7 @@ def _build_default_args(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "build-default-model",
-    "rebuild the shipped OBELiX conductivity model (same versions and seed: same bytes)",
+    "rebuild the shipped OBELiX conductivity model (same versions, seed and machine: same bytes)",
     "matgenome build-default-model --output /tmp/obelix_conductivity",
 )(_build_default_args)
 def run_build_default(args: argparse.Namespace) -> int:
