@@ -30,10 +30,12 @@ MEASURED_COLUMNS = ("formula", "family", "known_value", "known_spread", "known_c
 
 
 def _generation_args(parser: argparse.ArgumentParser) -> None:
+    from matgenome.generation import family_choices, load_seeds
+
     group = parser.add_argument_group("candidate generation")
+    # Listed from the shipped seeds, the same source --family is checked against.
     group.add_argument("--family", action="append", help="seed family (repeatable; default "
-                       "all): garnet, NASICON, perovskite, LISICON, thio-LISICON, LGPS, "
-                       "argyrodite, halide, anti-perovskite, Li3N, thiophosphate, LiPON")
+                       f"all; aliases accepted, any case): {family_choices(load_seeds())}")
     group.add_argument("--method", action="append", choices=("doping", "substitution", "grid"),
                        help="generator (repeatable; default doping)")
     group.add_argument("--max-dopants", type=int, default=1, help="dopants per candidate")

@@ -104,3 +104,27 @@ def test_rank_needs_threshold_for_pi(
     code, _, err = run(["rank", str(source), "--model", str(small_model_dir), "-o",
                         str(tmp_path / "o.csv"), "--acquisition", "pi"], capsys)
     assert code == 2 and "needs --threshold" in err
+
+
+@pytest.mark.parametrize("command", ["screen", "generate"])
+def test_family_help_lists_exactly_the_accepted_names(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from matgenome.generation import load_seeds, select_families
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    # argparse wraps lines after hyphens ("anti-\n perovskite"): undo that.
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")
+    listed = re.search(r"--family FAMILY .*?any case\): (.*?) --method", text).group(1)
+    names = [n for n in re.split(r", | \(or |\)", listed) if n]
+    for name in names:  # every name shown is accepted ...
+        assert len(select_families([name])) == 1, name
+    # ... and every family is shown under its canonical and its short name.
+    families = load_seeds()
+    assert {f.name for f in families} <= set(names)
+    assert {"Li3N", "Li3N-type", "LiPON", "LiPON-like"} <= set(names)
+    assert select_families(["Li3N"])[0].name == "Li3N-type"
+    assert select_families(["lipon"])[0].name == "LiPON-like"
