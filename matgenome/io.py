@@ -264,8 +264,43 @@ def _short(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+# Byte-order marks, longest first (the UTF-32 LE mark starts with the UTF-16 LE one).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_SNIFF_BYTES = 64 * 1024
+
+
+def text_encoding(path: Path, encoding: str = "utf-8-sig") -> str:
+    """The encoding to read ``path`` with: a UTF-16/32 byte-order mark overrides UTF-8.
+
+    Spreadsheet programs save "Unicode text" as UTF-16 with a BOM, which is not UTF-8.
+    """
+    if encoding.lower().replace("_", "-") not in {"utf-8", "utf8", "utf-8-sig"}:
+        return encoding
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return next((name for bom, name in _BOMS if head.startswith(bom)), encoding)
+
+
+def _separator(path: Path, sep: str | None, encoding: str) -> str | None:
+    """The separator of a .csv: ``;`` when the header has more semicolons than commas.
+
+    Spreadsheets in locales with a decimal comma save CSV with semicolons; read with
+    commas, every row would be one cell.
+    """
+    if sep != ",":
+        return sep
+    try:
+        with open(path, encoding=encoding, errors="replace", newline="") as handle:
+            header = handle.readline(_SNIFF_BYTES)
+    except (OSError, LookupError):
+        return sep  # the reader reports the problem
+    return ";" if header.count(";") > header.count(",") else sep
+
+
 def _read_text(path: Path, chunksize: int | None, encoding: str) -> Iterator[pd.DataFrame]:
-    sep = TEXT_SUFFIXES.get(path.suffix.lower())
+    encoding = text_encoding(path, encoding)
+    sep = _separator(path, TEXT_SUFFIXES.get(path.suffix.lower()), encoding)
     options = dict(
         sep=sep,
         dtype=str,
@@ -324,6 +359,9 @@ def check_output_path(output: str | os.PathLike, inputs: Sequence[str | os.PathL
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.exists():
         raise InputError(f"the directory of --output does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write --output {output}: no permission to create files "
+                         f"in {parent}")
     return output
 
 
@@ -365,7 +403,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     An interrupted or failed write leaves the old file (or none), never a truncated one.
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                        dir=path.parent)
+    except OSError as exc:
+        # The error would name the hidden temporary file; name the user's path instead.
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -412,7 +455,8 @@ class TableWriter:
         assert self._tmp is not None
         if self.suffix in EXCEL_SUFFIXES:
             frame = pd.concat(self._held, ignore_index=True)
-            neutralise_formulas(frame).to_excel(self._tmp, index=False, engine="openpyxl")
+            excel_cells(neutralise_formulas(frame)).to_excel(self._tmp, index=False,
+                                                             engine="openpyxl")
         elif self.suffix in PARQUET_SUFFIXES:
             pd.concat(self._held, ignore_index=True).to_parquet(self._tmp, index=False)
         elif not self._header_written:
@@ -446,3 +490,32 @@ def _neutralise_cell(value: object) -> object:
         except ValueError:
             return "'" + value
     return value
+
+
+# A plain decimal number as a spreadsheet shows one: no leading zeros (an ID such as
+# "007" stays text), optional sign, fraction and exponent.
+_PLAIN_NUMBER = re.compile(r"[-+]?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
+_MAX_EXACT_DIGITS = 15  # longer integers (e.g. barcodes) would lose digits as floats
+
+
+def excel_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn text cells that hold plain numbers back into numbers for a spreadsheet.
+
+    Tables are read as text so that no cell is altered; written to Excel as text, the
+    user's numeric cells would become text cells that formulas and sorting treat as text.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(_excel_cell).astype(object)
+    return out
+
+
+def _excel_cell(value: object) -> object:
+    if not isinstance(value, str) or not _PLAIN_NUMBER.fullmatch(value):
+        return value
+    if re.fullmatch(r"[-+]?\d+", value):
+        digits = len(value.lstrip("+-"))
+        return int(value) if digits <= _MAX_EXACT_DIGITS else value
+    number = float(value)
+    return number if math.isfinite(number) else value
