@@ -135,7 +135,10 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
             "overwrite it"
         )
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    except OSError as exc:  # the error would name the hidden staging directory
+        raise ModelFileError(f"cannot write {directory}: {exc.strerror or exc}") from None
     try:
         card = dict(model.card)
         card["versions"] = library_versions()

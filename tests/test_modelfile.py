@@ -132,3 +132,20 @@ def test_recipe_model_round_trips_with_its_preset(tmp_path) -> None:
     assert (prediction.std[:2] > 0).all() and prediction.error[2]
     with pytest.raises(ValueError, match="unknown recipe 'matbench_steels'"):
         train_model(train["formula"], targets, recipe="matbench_steels")
+
+
+def test_unwritable_model_directory_names_the_users_path(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from sklearn.dummy import DummyRegressor
+
+    from matgenome.modelfile import ModelFileError, TrainedModel, save_model
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".model.abc123"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    with pytest.raises(ModelFileError) as error:
+        save_model(TrainedModel(estimator=DummyRegressor(), card={}), tmp_path / "model")
+    assert str(tmp_path / "model") in str(error.value)
+    assert ".model.abc123" not in str(error.value)
