@@ -13,7 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from matgenome.cli import _progress, add_labelled_args, command, load_labelled, log
+from matgenome.cli import (
+    _progress,
+    add_labelled_args,
+    command,
+    load_labelled,
+    log,
+    positive_int,
+    stages,
+)
 from matgenome.io import InputError
 from matgenome.simulation import DEFAULT_STRATEGIES
 
@@ -138,7 +146,8 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
                        "beats --threshold, else Thompson sampling from the model's trees "
                        "(the rule chosen by benchmarks/simulate_obelix.py); measured "
                        "compositions are never proposed")
-    group.add_argument("--top", type=int, default=15, help="rows to print (default 15)")
+    group.add_argument("--top", type=positive_int, default=15,
+                       help="rows to print (default 15)")
     group.add_argument("--plot", help="write the Pareto front (score vs supply risk) as PNG")
 
 
@@ -186,15 +195,19 @@ def run_rank(args: argparse.Namespace) -> int:
     check_input_path(args.input)
     output = check_output_path(args.output, [args.input])
     settings = _rank_settings(args)
-    frame = read_table(args.input)
-    column = detect_formula_column(list(frame.columns), args.formula_column)
-    model = load_model(args.model)
-    ranked = rank_candidates(model, frame, column, settings)
+    with stages(args, ("reading", "scoring and ranking", "writing")) as bar:
+        frame = read_table(args.input)
+        column = detect_formula_column(list(frame.columns), args.formula_column)
+        model = load_model(args.model)
+        bar.next()
+        ranked = rank_candidates(model, frame, column, settings)
+        bar.next()
+        _write_ranking(args, ranked, output, column)
     _finish_ranking(args, ranked, output, model, column)
     return 0
 
 
-def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
+def _write_ranking(args, ranked: pd.DataFrame, output: Path, column: str) -> None:
     from matgenome.io import write_table
 
     write_table(ranked, output)
@@ -202,6 +215,9 @@ def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str
         from matgenome.plots import plot_pareto
 
         plot_pareto(ranked, "supply_risk", "score", args.plot, label_column=column)
+
+
+def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
     _print_top(ranked, args.top, model.target, column)
     print(f"score: {_describe_score(args)}")
     if "batch" in ranked:
@@ -260,15 +276,19 @@ def run_screen(args: argparse.Namespace) -> int:
 
     output = check_output_path(args.output, [])
     settings = _rank_settings(args)
-    model = load_model(args.model)
-    known = model.training_data
-    if known is not None:
-        known = known[known["censor"] == ""]
-    candidates = _generate(args, known)
-    log.info("generated %d candidates from %s", len(candidates),
-             ", ".join(args.family) if args.family else "all seed families")
-    settings.new_only = True
-    ranked = new_first(rank_candidates(model, candidates, "formula", settings))
+    with stages(args, ("generating candidates", "scoring and ranking", "writing")) as bar:
+        model = load_model(args.model)
+        known = model.training_data
+        if known is not None:
+            known = known[known["censor"] == ""]
+        candidates = _generate(args, known)
+        log.info("generated %d candidates from %s", len(candidates),
+                 ", ".join(args.family) if args.family else "all seed families")
+        bar.next()
+        settings.new_only = True
+        ranked = new_first(rank_candidates(model, candidates, "formula", settings))
+        bar.next()
+        _write_ranking(args, ranked, output, "formula")
     _finish_ranking(args, ranked, output, model, "formula")
     _print_measured(ranked, args.top)
     return 0
