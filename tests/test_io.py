@@ -257,3 +257,20 @@ def test_excel_output_keeps_numeric_cells_numeric(tmp_path: Path) -> None:
     # Reading the workbook back as text gives the user's cells.
     back = read_table(path)
     assert back["user"].tolist()[:5] == ["1.5", "-2", "3", "0.001", "007"]
+
+
+def test_output_in_a_read_only_directory_is_refused_up_front(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    import os
+
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if Path(path) == tmp_path and mode & os.W_OK:
+            return False  # what a directory without write permission says (not as root)
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    with pytest.raises(InputError, match="no permission to create files") as error:
+        check_output_path(tmp_path / "out.csv", [])
+    assert str(tmp_path / "out.csv") in str(error.value)
