@@ -26,7 +26,6 @@ log = logging.getLogger("matgenome")
 EXIT_USAGE = 2
 CENSORED_CHOICES = ("hurdle", "drop", "bound")
 EXIT_INTERRUPTED = 130
-
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a closed pipe
 
 Handler = Callable[[argparse.Namespace], int]
