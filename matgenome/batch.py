@@ -7,7 +7,9 @@ their cells, get empty predictions and say why in the ``error`` column.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -130,8 +132,11 @@ def process_file(
     """
     chunks = iter_table(input_path, chunksize=chunksize, encoding=encoding)
     summary = BatchSummary()
-    with TableWriter(output_path, metadata=metadata) as writer:
-        for done in _transformed_chunks(transform, chunks, formula_column, scheduler):
+    # closing(): a failure while writing shuts a Dask cluster down here and now, not when
+    # the generator is garbage-collected at exit (closed comms, orphaned workers).
+    with TableWriter(output_path, metadata=metadata) as writer, contextlib.closing(
+            _transformed_chunks(transform, chunks, formula_column, scheduler)) as results:
+        for done in results:
             summary.rows_read += len(done)
             failed = int((done["error"] != "").sum())
             summary.rows_failed += failed
@@ -174,28 +179,63 @@ def _on_dask(
         from distributed import Client, LocalCluster
     except ImportError:
         raise InputError("--scheduler needs Dask: pip install 'matgenome[dask]'") from None
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None) if scheduler == "local" else None
+    _quiet_dask_logging()
+    with contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(_local_cluster(LocalCluster)) if scheduler == "local" \
+            else None
+        try:
+            client = Client(cluster if cluster is not None else scheduler, timeout="30s")
+        except OSError as exc:
+            raise InputError(f"could not connect to the Dask scheduler {scheduler}: "
+                             f"{exc}") from None
+        # Exits run in reverse: the client disconnects before the cluster stops.
+        stack.enter_context(client)
+        yield from _stream(client, transform, chunks, column)
+
+
+def _quiet_dask_logging() -> None:
+    """Dask's INFO lines (workers starting, comms closing) only with --verbose.
+
+    distributed sets its loggers to INFO itself, so the root level set by --quiet does
+    not reach them.
+    """
+    ours = logging.getLogger("matgenome").getEffectiveLevel()
+    level = logging.INFO if ours <= logging.DEBUG else max(logging.WARNING, ours)
+    for name in ("distributed", "bokeh", "tornado"):
+        logging.getLogger(name).setLevel(level)
+
+
+@contextlib.contextmanager
+def _local_cluster(cluster_class) -> Iterator:
+    """Two single-threaded worker processes; no dashboard, no fixed HTTP port (8787 may be
+    taken by another user's cluster), workers waited for on exit."""
+    import dask
+
+    with dask.config.set({"distributed.scheduler.http.routes": [],
+                          "distributed.worker.http.routes": []}):
+        cluster = cluster_class(n_workers=2, threads_per_worker=1, processes=True,
+                                dashboard_address=None, host="127.0.0.1",
+                                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     try:
-        client = Client(cluster if cluster is not None else scheduler, timeout="30s")
-    except OSError as exc:
-        raise InputError(f"could not connect to the Dask scheduler {scheduler}: {exc}") from None
-    try:
-        workers = max(len(client.scheduler_info().get("workers", {})), 1)
-        # Send the transform (and the model inside it) to every worker once, not per chunk.
-        shared = client.scatter(transform, broadcast=True)
-        in_flight: deque = deque()
-        for chunk in chunks:
-            in_flight.append(client.submit(_apply, shared, chunk, column, pure=False))
-            # Keep two chunks per worker queued: enough to stay busy, bounded memory.
-            if len(in_flight) >= 2 * workers:
-                yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
+        yield cluster
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        cluster.close(timeout=30)
+
+
+def _stream(client, transform: ChunkTransform, chunks: Iterator[pd.DataFrame],
+            column: str) -> Iterator[pd.DataFrame]:
+    """Submit chunks, a bounded number in flight, and yield the results in order."""
+    workers = max(len(client.scheduler_info().get("workers", {})), 1)
+    # Send the transform (and the model inside it) to every worker once, not per chunk.
+    shared = client.scatter(transform, broadcast=True)
+    in_flight: deque = deque()
+    for chunk in chunks:
+        in_flight.append(client.submit(_apply, shared, chunk, column, pure=False))
+        # Keep two chunks per worker queued: enough to stay busy, bounded memory.
+        if len(in_flight) >= 2 * workers:
+            yield in_flight.popleft().result()
+    while in_flight:
+        yield in_flight.popleft().result()
 
 
 def _apply(transform: ChunkTransform, chunk: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ CENSORED_CHOICES = ("hurdle", "drop", "bound")
 EXIT_INTERRUPTED = 130
 # Rows are named by their spreadsheet row number: the header is row 1.
 FIRST_DATA_ROW = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a closed pipe
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str, str]] = {}
@@ -46,6 +48,17 @@ def command(name: str, help_text: str, example: str):
         return attach
 
     return register
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts such as --top: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 # --- datasets ----------------------------------------------------------------------------
@@ -177,18 +190,22 @@ def run_train(args: argparse.Namespace) -> int:
     from matgenome.modelfile import save_model
     from matgenome.training import train_model
 
-    formulas, targets, target, source, groups = load_labelled(args)
-    log.info("training on %d rows (recipe: %s)", len(formulas), args.recipe)
-    model, report = train_model(
-        formulas, targets, **model_options(args), seed=args.seed,
-        mobile_ion=args.mobile_ion, groups=groups, progress=log.info,
-        card={"name": args.name or Path(args.output).name, "target": target, "source": source},
-        first_row=FIRST_DATA_ROW,
-    )
+    with stages(args, ("reading the table", "training", "writing the model")) as bar:
+        formulas, targets, target, source, groups = load_labelled(args)
+        log.info("training on %d rows (recipe: %s)", len(formulas), args.recipe)
+        bar.next()
+        model, report = train_model(
+            formulas, targets, **model_options(args), seed=args.seed,
+            mobile_ion=args.mobile_ion, groups=groups, progress=bar.note,
+            card={"name": args.name or Path(args.output).name, "target": target,
+                  "source": source},
+            first_row=FIRST_DATA_ROW,
+        )
+        bar.next()
+        path = save_model(model, args.output)
     for reason, example in report.examples.items():
         log.warning("skipped %d rows: %s, e.g. %s", len(report.skipped[reason]), reason,
                     example)
-    path = save_model(model, args.output)
     chosen = model.card["selection"]
     print(f"trained on {report.summary()}; recipe {chosen['chosen']} "
           f"({chosen['protocol']}); model written to {path}")
@@ -213,7 +230,7 @@ def _predict_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model directory (default: the shipped OBELiX "
                         "conductivity model, log10 S/cm)")
     parser.add_argument("--formula-column", help="formula column (detected when omitted)")
-    parser.add_argument("--top", type=int, default=0, metavar="N",
+    parser.add_argument("--top", type=positive_int, metavar="N",
                         help="also print the N rows with the highest prediction")
     _add_batch_args(parser)
 
@@ -456,7 +473,7 @@ def _build_default_args(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "build-default-model",
-    "rebuild the shipped OBELiX conductivity model (same versions and seed: same bytes)",
+    "rebuild the shipped OBELiX conductivity model (same versions, seed and machine: same bytes)",
     "matgenome build-default-model --output /tmp/obelix_conductivity",
 )(_build_default_args)
 def run_build_default(args: argparse.Namespace) -> int:
@@ -546,7 +563,55 @@ def _progress(args: argparse.Namespace, total: int | None, unit: str):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, unit_scale=True, dynamic_ncols=True, file=sys.stderr)
+    # Exact counts: with unit_scale the bar starts at "0.00/45.0k".
+    return tqdm(total=total, unit=f" {unit}", unit_scale=False, dynamic_ncols=True,
+                file=sys.stderr)
+
+
+class _Stages:
+    """Progress through the named steps of a command, on a tqdm bar (or silently)."""
+
+    def __init__(self, names: Sequence[str], bar=None) -> None:
+        self.names, self.done, self.bar = list(names), 0, bar
+        self._show()
+
+    def _show(self) -> None:
+        if self.bar is not None and self.done < len(self.names):
+            self.bar.set_description_str(self.names[self.done])
+
+    def next(self) -> None:
+        """The current step is finished; the next one starts."""
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        self._show()
+
+    def note(self, text: str) -> None:
+        """A detail of the current step (logged; shown beside the bar)."""
+        log.info("%s", text)
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+
+    def __enter__(self) -> _Stages:
+        return self
+
+    def __exit__(self, exc_type, *exc: object) -> None:
+        if self.bar is not None:
+            if exc_type is None:
+                self.bar.update(len(self.names) - self.done)
+            self.bar.close()
+
+
+def stages(args: argparse.Namespace, names: Sequence[str]) -> _Stages:
+    """A bar over a command's steps on stderr; off with --quiet or without a terminal."""
+    if args.quiet or not sys.stderr.isatty():
+        return _Stages(names)
+    from tqdm import tqdm
+
+    return _Stages(names, tqdm(total=len(names), unit=" steps", dynamic_ncols=True,
+                               file=sys.stderr,
+                               bar_format="{desc}: {n_fmt}/{total_fmt} steps |{bar}| "
+                               "[{elapsed}] {postfix}"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -596,7 +661,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = _COMMANDS[args.command][0]
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader (e.g. `| head -1`) has gone: nothing left to say. Point stdout at
+        # devnull so that Python's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (InputError, ModelFileError, CompositionError, ValueError, OSError) as exc:
         if args.verbose:
             raise

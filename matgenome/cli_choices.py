@@ -12,3 +12,34 @@ RECIPE_NAMES: tuple[str, ...] = ("conductivity", "extra_trees_magpie", "extra_tr
 RECIPE_ALIASES: tuple[str, ...] = ("obelix",)
 SIMULATION_STRATEGIES: tuple[str, ...] = ("cold-thompson", "thompson", "ucb", "ei", "mean",
                                           "random")
+
+# Suffixes a family name may be given without (``Li3N`` for ``Li3N-type``); mirrors
+# ``matgenome.generation.Family.short_name``.
+FAMILY_SUFFIXES: tuple[str, ...] = ("-type", "-like")
+
+
+def family_choices_text() -> str:
+    """The names ``--family`` accepts, from the shipped seed files, for help texts.
+
+    Reads only the family names from the YAML (no chemistry, no pandas), so that building
+    the parser stays fast; a test checks that the text equals
+    ``generation.family_choices(load_seeds())``.
+    """
+    import yaml
+
+    from matgenome.resources import shipped_path
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    root = shipped_path("seeds")
+    names: list[str] = []
+    for file in sorted(p for p in root.iterdir() if p.suffix in {".yaml", ".yml"}):
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=loader) or {}
+        names += [str(f["name"]) for f in data.get("families", []) if "name" in f]
+    return ", ".join(_with_short_name(name) for name in names)
+
+
+def _with_short_name(name: str) -> str:
+    for suffix in FAMILY_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return f"{name} (or {name[: -len(suffix)]})"
+    return name

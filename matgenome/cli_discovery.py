@@ -18,8 +18,11 @@ from matgenome.cli import (
     load_labelled,
     log,
     output_metadata,
+    positive_int,
+    stages,
 )
 from matgenome.cli_choices import SIMULATION_STRATEGIES as DEFAULT_STRATEGIES
+from matgenome.cli_choices import family_choices_text
 from matgenome.errors import InputError
 
 # numpy, pandas and the science modules are imported inside the handlers (fast --help).
@@ -41,9 +44,9 @@ MEASURED_COLUMNS = ("formula", "family", "known_value", "known_spread", "known_c
 
 def _generation_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("candidate generation")
+    # Listed from the shipped seeds, the same source --family is checked against.
     group.add_argument("--family", action="append", help="seed family (repeatable; default "
-                       "all): garnet, NASICON, perovskite, LISICON, thio-LISICON, LGPS, "
-                       "argyrodite, halide, anti-perovskite, Li3N, thiophosphate, LiPON")
+                       f"all; aliases accepted, any case): {family_choices_text()}")
     group.add_argument("--method", action="append", choices=("doping", "substitution", "grid"),
                        help="generator (repeatable; default doping)")
     group.add_argument("--max-dopants", type=int, default=1, help="dopants per candidate")
@@ -146,7 +149,8 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
                        "beats --threshold, else Thompson sampling from the model's trees "
                        "(the rule chosen by benchmarks/simulate_obelix.py); measured "
                        "compositions are never proposed")
-    group.add_argument("--top", type=int, default=15, help="rows to print (default 15)")
+    group.add_argument("--top", type=positive_int, default=15,
+                       help="rows to print (default 15)")
     group.add_argument("--plot", help="write the Pareto front (score vs supply risk) as PNG")
 
 
@@ -197,15 +201,19 @@ def run_rank(args: argparse.Namespace) -> int:
     check_input_path(args.input)
     output = check_output_path(args.output, [args.input])
     settings = _rank_settings(args)
-    frame = read_table(args.input)
-    column = detect_formula_column(list(frame.columns), args.formula_column)
-    model = load_model(args.model)
-    ranked = rank_candidates(model, frame, column, settings)
+    with stages(args, ("reading", "scoring and ranking", "writing")) as bar:
+        frame = read_table(args.input)
+        column = detect_formula_column(list(frame.columns), args.formula_column)
+        model = load_model(args.model)
+        bar.next()
+        ranked = rank_candidates(model, frame, column, settings)
+        bar.next()
+        _write_ranking(args, ranked, output, model, column)
     _finish_ranking(args, ranked, output, model, column)
     return 0
 
 
-def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
+def _write_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
     from matgenome.io import write_table
 
     meta = output_metadata(args, model, acquisition=args.acquisition, objective=args.objective)
@@ -216,6 +224,9 @@ def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str
 
         plot_pareto(ranked, "supply_risk", "score", args.plot, label_column=column)
         write_sidecar(args.plot, meta)
+
+
+def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
     _print_top(ranked, args.top, model.target, column)
     print(f"score: {_describe_score(args)}")
     if "batch" in ranked:
@@ -285,15 +296,19 @@ def run_screen(args: argparse.Namespace) -> int:
 
     output = check_output_path(args.output, [])
     settings = _rank_settings(args)
-    model = load_model(args.model)
-    known = model.training_data
-    if known is not None:
-        known = known[known["censor"] == ""]
-    candidates = _generate(args, known)
-    log.info("generated %d candidates from %s", len(candidates),
-             ", ".join(args.family) if args.family else "all seed families")
-    settings.new_only = True
-    ranked = new_first(rank_candidates(model, candidates, "formula", settings))
+    with stages(args, ("generating candidates", "scoring and ranking", "writing")) as bar:
+        model = load_model(args.model)
+        known = model.training_data
+        if known is not None:
+            known = known[known["censor"] == ""]
+        candidates = _generate(args, known)
+        log.info("generated %d candidates from %s", len(candidates),
+                 ", ".join(args.family) if args.family else "all seed families")
+        bar.next()
+        settings.new_only = True
+        ranked = new_first(rank_candidates(model, candidates, "formula", settings))
+        bar.next()
+        _write_ranking(args, ranked, output, model, "formula")
     _finish_ranking(args, ranked, output, model, "formula")
     _print_measured(ranked, args.top)
     return 0

@@ -158,10 +158,30 @@ class Family:
     aliases: tuple[str, ...] = ()
     compensation: str = "mobile_ion"
 
-    def matches(self, name: str) -> bool:
-        """Whether ``name`` is this family's name or an alias (case-insensitive)."""
+    @property
+    def short_name(self) -> str:
+        """The name without a ``-type``/``-like`` suffix (``Li3N`` for ``Li3N-type``)."""
+        for suffix in _SHORT_SUFFIXES:
+            if self.name.lower().endswith(suffix) and len(self.name) > len(suffix):
+                return self.name[: -len(suffix)]
+        return self.name
+
+    def matches(self, name: str, short: bool = True) -> bool:
+        """Whether ``name`` is this family's name, an alias or (with ``short``) its short
+        name (case-insensitive)."""
         wanted = name.strip().lower()
-        return wanted in {n.lower() for n in (self.name, *self.aliases)}
+        labels = (self.name, *self.aliases, *((self.short_name,) if short else ()))
+        return wanted in {n.lower() for n in labels}
+
+
+# Suffixes users leave out when they name a family ("Li3N" for "Li3N-type").
+_SHORT_SUFFIXES = ("-type", "-like")
+
+
+def family_choices(families: Sequence[Family]) -> str:
+    """The names ``--family`` accepts, for help texts: ``Li3N-type (or Li3N)``."""
+    return ", ".join(f.name if f.short_name == f.name else f"{f.name} (or {f.short_name})"
+                     for f in families)
 
 
 def species_string(element: str, oxidation_state: int) -> str:
@@ -465,10 +485,12 @@ def select_families(families: Iterable[Family | str] | None = None,
         if isinstance(item, Family):
             chosen.append(item)
             continue
-        match = next((f for f in available if f.matches(item)), None)
+        # Names and aliases first, so a short name never shadows another family's name.
+        match = next((f for f in available if f.matches(item, short=False)),
+                     next((f for f in available if f.matches(item)), None))
         if match is None:
-            names = ", ".join(f.name for f in available)
-            raise ValueError(f"unknown family {item!r}; available: {names}")
+            raise ValueError(f"unknown family {item!r}; available: "
+                             f"{family_choices(available)}")
         chosen.append(match)
     return chosen
 

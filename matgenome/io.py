@@ -13,6 +13,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -318,8 +319,43 @@ def _short(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+# Byte-order marks, longest first (the UTF-32 LE mark starts with the UTF-16 LE one).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_SNIFF_BYTES = 64 * 1024
+
+
+def text_encoding(path: Path, encoding: str = "utf-8-sig") -> str:
+    """The encoding to read ``path`` with: a UTF-16/32 byte-order mark overrides UTF-8.
+
+    Spreadsheet programs save "Unicode text" as UTF-16 with a BOM, which is not UTF-8.
+    """
+    if encoding.lower().replace("_", "-") not in {"utf-8", "utf8", "utf-8-sig"}:
+        return encoding
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return next((name for bom, name in _BOMS if head.startswith(bom)), encoding)
+
+
+def _separator(path: Path, sep: str | None, encoding: str) -> str | None:
+    """The separator of a .csv: ``;`` when the header has more semicolons than commas.
+
+    Spreadsheets in locales with a decimal comma save CSV with semicolons; read with
+    commas, every row would be one cell.
+    """
+    if sep != ",":
+        return sep
+    try:
+        with open(path, encoding=encoding, errors="replace", newline="") as handle:
+            header = handle.readline(_SNIFF_BYTES)
+    except (OSError, LookupError):
+        return sep  # the reader reports the problem
+    return ";" if header.count(";") > header.count(",") else sep
+
+
 def _read_text(path: Path, chunksize: int | None, encoding: str) -> Iterator[pd.DataFrame]:
-    sep = TEXT_SUFFIXES.get(path.suffix.lower())
+    encoding = text_encoding(path, encoding)
+    sep = _separator(path, TEXT_SUFFIXES.get(path.suffix.lower()), encoding)
     options = dict(
         sep=sep,
         dtype=str,
@@ -378,7 +414,41 @@ def check_output_path(output: str | os.PathLike, inputs: Sequence[str | os.PathL
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.exists():
         raise InputError(f"the directory of --output does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write --output {output}: no permission to create files "
+                         f"in {parent}")
     return output
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without a window where another thread sees it changed.
+
+    os.umask can only be read by setting it, which is process-wide; Linux shows it in
+    /proc/self/status, elsewhere it is set and restored under a lock.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike, directory: bool = False) -> None:
+    """Give ``path`` the mode a plain open()/mkdir() would have given it.
+
+    tempfile.mkstemp creates files 0600 and mkdtemp directories 0700, which would make
+    every output private after the rename; colleagues expect the usual umask.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
 
 
 @contextlib.contextmanager
@@ -388,11 +458,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     An interrupted or failed write leaves the old file (or none), never a truncated one.
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                        dir=path.parent)
+    except OSError as exc:
+        # The error would name the hidden temporary file; name the user's path instead.
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
+        apply_umask(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -452,7 +528,7 @@ class TableWriter:
 
     def _write_excel(self, frame: pd.DataFrame) -> None:
         with pd.ExcelWriter(self._tmp, engine="openpyxl") as excel:
-            neutralise_formulas(frame).to_excel(excel, index=False)
+            excel_cells(neutralise_formulas(frame)).to_excel(excel, index=False)
             if self.metadata is not None:
                 excel.book.properties.description = json.dumps(self.metadata, sort_keys=True)
 
@@ -500,3 +576,32 @@ def _neutralise_cell(value: object) -> object:
         except ValueError:
             return "'" + value
     return value
+
+
+# A plain decimal number as a spreadsheet shows one: no leading zeros (an ID such as
+# "007" stays text), optional sign, fraction and exponent.
+_PLAIN_NUMBER = re.compile(r"[-+]?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
+_MAX_EXACT_DIGITS = 15  # longer integers (e.g. barcodes) would lose digits as floats
+
+
+def excel_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn text cells that hold plain numbers back into numbers for a spreadsheet.
+
+    Tables are read as text so that no cell is altered; written to Excel as text, the
+    user's numeric cells would become text cells that formulas and sorting treat as text.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(_excel_cell).astype(object)
+    return out
+
+
+def _excel_cell(value: object) -> object:
+    if not isinstance(value, str) or not _PLAIN_NUMBER.fullmatch(value):
+        return value
+    if re.fullmatch(r"[-+]?\d+", value):
+        digits = len(value.lstrip("+-"))
+        return int(value) if digits <= _MAX_EXACT_DIGITS else value
+    number = float(value)
+    return number if math.isfinite(number) else value

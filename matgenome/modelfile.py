@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from matgenome.errors import ModelFileError
+from matgenome.io import apply_umask
 from matgenome.known import KnownMeasurements
 from matgenome.models import Prediction, predict_formulas
 from matgenome.resources import shipped_path
@@ -140,7 +141,10 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
             "overwrite it"
         )
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    except OSError as exc:  # the error would name the hidden staging directory
+        raise ModelFileError(f"cannot write {directory}: {exc.strerror or exc}") from None
     try:
         card = dict(model.card)
         card["versions"] = library_versions()
@@ -165,6 +169,7 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         model.sha256 = sha256_file(staging / MANIFEST_FILE)
+        apply_umask(staging, directory=True)
         _replace_directory(staging, directory)
     finally:
         if staging.exists():

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from matgenome.io import apply_umask
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -56,6 +58,7 @@ def save_png_atomic(figure: Figure, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             figure.savefig(stream, format="png")
+        apply_umask(temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -57,7 +57,11 @@ def rank_candidates(
     formula_column: str = "formula",
     settings: RankSettings | None = None,
 ) -> pd.DataFrame:
-    """Score, annotate and rank every row of ``frame``; rows stay in input order."""
+    """Score, annotate and rank every row of ``frame``.
+
+    Rows come back sorted for reading (``new_first``): rank 1 first, then measured
+    compositions, then rows without a rank; the index keeps the input's row labels.
+    """
     settings = settings or RankSettings()
     formulas = frame[formula_column].tolist()
     prediction = model.predict(formulas)
@@ -81,8 +85,8 @@ def rank_candidates(
         ranked = _rank_new_only(ranked)
     if settings.batch_size:
         ranked["batch"] = _batch(model, ranked, formulas, settings)
-    return pareto_table(ranked, objectives=dict(settings.pareto_objectives),
-                        label_column=formula_column)
+    return new_first(pareto_table(ranked, objectives=dict(settings.pareto_objectives),
+                                  label_column=formula_column))
 
 
 def _batch(model: TrainedModel, ranked: pd.DataFrame, formulas: list[object],
@@ -144,6 +148,6 @@ def new_first(ranked: pd.DataFrame) -> pd.DataFrame:
         "rank": ranked["rank"].astype(float).to_numpy(),
         "score": -ranked["score"].astype(float).to_numpy(),
     })
-    index = order.sort_values(["unranked", "measured", "rank", "score"],
+    index = order.sort_values(["unranked", "rank", "measured", "score"],
                               na_position="last", kind="stable").index
     return ranked.iloc[index.to_numpy()]

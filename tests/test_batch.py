@@ -78,3 +78,60 @@ def test_scoring_bad_rows_leaves_no_reference_cycles() -> None:
         gc.set_debug(0)
         gc.garbage.clear()
     assert ours == []
+
+
+def _processes_with(tag: str) -> list[int]:
+    """Processes whose environment carries ``MATGENOME_RUN_TAG=tag`` (children inherit it,
+    and keep it when orphaned)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"MATGENOME_RUN_TAG={tag}".encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_quiet_local_cluster_prints_nothing_and_leaves_no_processes(
+    table: Path, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    pytest.importorskip("distributed")
+    tag = uuid.uuid4().hex
+    output = tmp_path / "out.csv"
+    run = subprocess.run(
+        [sys.executable, "-m", "matgenome", "predict", str(table), "-o", str(output),
+         "--scheduler", "local", "--chunksize", "100", "-q"],
+        env=dict(os.environ, MATGENOME_RUN_TAG=tag), capture_output=True, text=True,
+        timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert len(pd.read_csv(output)) == 300
+    assert _processes_with(tag) == []
+
+
+def test_failure_while_writing_shuts_the_cluster_down(table: Path, tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    pytest.importorskip("distributed")
+    model = load_model()
+
+    def fail(rows: int) -> None:
+        raise RuntimeError("disk full")
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with pytest.raises(RuntimeError, match="disk full"):
+        score_file(model, table, tmp_path / "out.csv", chunksize=50, scheduler="local",
+                   progress=fail)
+    left = [p for p in psutil.Process().children(recursive=True)
+            if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert left == []
+    assert not (tmp_path / "out.csv").exists()

@@ -43,7 +43,12 @@ def test_rank_keeps_rows_and_adds_columns(
                         "--exclude", "Ge", "--plot", str(plot)], capsys)
     assert code == 0
     ranked = pd.read_csv(output, keep_default_na=False)
-    assert ranked["formula"].tolist() == formulas and ranked["tag"].tolist() == list("abcdef")
+    # Every row comes back, sorted by rank (rank 1 first), unranked rows last.
+    assert sorted(zip(ranked["formula"], ranked["tag"], strict=True)) == sorted(
+        zip(formulas, "abcdef", strict=True))
+    assert ranked["rank"].tolist()[:4] == ["1", "2", "3", "4"]
+    assert ranked["rank"].tolist()[4:] == ["", ""]
+    ranked = ranked.set_index("tag").loc[list("abcdef")].reset_index()
     for column in ("rank", "score", "prediction", "uncertainty", "in_domain", "known_value",
                    "supply_risk", "pareto"):
         assert column in ranked.columns
@@ -72,6 +77,9 @@ def test_screen_runs_on_shipped_seeds(
     assert code == 0
     ranked = pd.read_csv(output)
     assert len(ranked) > 10 and ranked["rank"].min() == 1
+    ranks = ranked["rank"].dropna().astype(int).tolist()
+    assert ranks == list(range(1, len(ranks) + 1))  # written in rank order
+    assert ranked["rank"].iloc[: len(ranks)].notna().all()
     assert "top 5 candidates" in out and "argyrodite" in out
 
 
@@ -110,12 +118,36 @@ def test_rank_for_a_target_value_orders_by_closeness(
     assert code == 0
     ranked = pd.read_csv(output)
     assert ranked["score"].nunique() == len(formulas)  # not one score (0) for every row
-    order = ranked.sort_values("rank")
-    nearest = (ranked["prediction"] + 4).abs().idxmin()
-    assert order.index[0] == nearest
-    assert order.index.tolist() != list(range(len(formulas)))
+    # Written in rank order: the row nearest the target first, not the input order.
+    assert ranked["rank"].tolist() == sorted(ranked["rank"])
+    assert (ranked["prediction"] + 4).abs().idxmin() == 0
+    assert ranked["formula"].tolist() != formulas
     assert "closeness to -4.0: -|prediction - -4.0|" in out
     code, _, err = run(["rank", str(source), "--model", str(small_model_dir), "-o",
                         str(output), "--objective", "target", "--target-value", "-4",
                         "--acquisition", "pi"], capsys)
     assert code == 2 and "needs --tolerance" in err
+
+
+@pytest.mark.parametrize("command", ["screen", "generate"])
+def test_family_help_lists_exactly_the_accepted_names(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from matgenome.generation import load_seeds, select_families
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    # argparse wraps lines after hyphens ("anti-\n perovskite"): undo that.
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")
+    listed = re.search(r"--family FAMILY .*?any case\): (.*?) --method", text).group(1)
+    names = [n for n in re.split(r", | \(or |\)", listed) if n]
+    for name in names:  # every name shown is accepted ...
+        assert len(select_families([name])) == 1, name
+    # ... and every family is shown under its canonical and its short name.
+    families = load_seeds()
+    assert {f.name for f in families} <= set(names)
+    assert {"Li3N", "Li3N-type", "LiPON", "LiPON-like"} <= set(names)
+    assert select_families(["Li3N"])[0].name == "Li3N-type"
+    assert select_families(["lipon"])[0].name == "LiPON-like"

@@ -210,3 +210,114 @@ def test_shipped_model_card_renders_the_label() -> None:
     page = render_card(model.card)
     assert "shown as log10(σ / S cm⁻¹)" in page
     assert "unit of the values: S/cm; transform: log10" in page
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test and restore it afterwards."""
+    import os
+
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield os.umask
+    os.umask(previous)
+
+
+@pytest.mark.parametrize(("mask", "file_mode", "dir_mode"),
+                         [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)])
+def test_outputs_follow_the_umask(tmp_path: Path, umask, mask: int, file_mode: int,
+                                  dir_mode: int) -> None:
+    import stat
+
+    from matgenome.io import current_umask
+    from matgenome.modelfile import TrainedModel, save_model
+    from matgenome.plots import _new_figure, save_png_atomic
+
+    umask(mask)
+    assert current_umask() == mask
+    for suffix in (".csv", ".xlsx", ".parquet"):
+        path = tmp_path / f"out{suffix}"
+        write_table(pd.DataFrame({"formula": ["Li2O"]}), path)
+        assert stat.S_IMODE(path.stat().st_mode) == file_mode, suffix
+    figure = save_png_atomic(_new_figure(), tmp_path / "plot.png")
+    assert stat.S_IMODE(figure.stat().st_mode) == file_mode
+    from sklearn.dummy import DummyRegressor
+
+    model = TrainedModel(estimator=DummyRegressor(), card={"name": "m"})
+    directory = save_model(model, tmp_path / "model")
+    assert stat.S_IMODE(directory.stat().st_mode) == dir_mode
+    assert all(stat.S_IMODE(p.stat().st_mode) == file_mode for p in directory.iterdir())
+
+
+def test_semicolon_csv_is_read_with_its_separator(tmp_path: Path) -> None:
+    path = tmp_path / "european.csv"
+    path.write_text("formula;sigma\nLi2O;1,5e-3\nLi3N;2e-4\n", encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == ["formula", "sigma"]
+    assert frame["sigma"].tolist() == ["1,5e-3", "2e-4"]
+    # A comma file whose cells hold a semicolon keeps the comma.
+    path.write_text("formula,note\nLi2O,a;b\n", encoding="utf-8")
+    assert read_table(path)["note"].tolist() == ["a;b"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_unicode_text_with_a_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "unicode.csv"
+    text = "formula,sigma\nLi₂O,1e-3\nLi6PS5Cl,−2\n"
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    path.write_bytes(bom + text.encode(encoding))
+    frame = read_table(path)
+    assert list(frame.columns) == ["formula", "sigma"]
+    assert frame["formula"].tolist() == ["Li₂O", "Li6PS5Cl"]
+    assert [c for chunk in iter_table(path, chunksize=1) for c in chunk["sigma"]] == [
+        "1e-3", "−2"]
+
+
+def test_unwritable_output_names_the_users_path(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".out.csv.x1y2.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(InputError) as error:
+        write_table(pd.DataFrame({"a": ["1"]}), tmp_path / "out.csv")
+    message = str(error.value)
+    assert str(tmp_path / "out.csv") in message and "Permission denied" in message
+    assert ".tmp" not in message
+
+
+def test_excel_output_keeps_numeric_cells_numeric(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    path = tmp_path / "out.xlsx"
+    cells = ["1.5", "-2", "3", "1e-3", "007", "=cmd()", "-x", "Li2O", "", "1234567890123456789"]
+    frame = pd.DataFrame({"user": cells, "prediction": np.arange(len(cells), dtype=float)})
+    write_table(frame, path)
+    sheet = openpyxl.load_workbook(path).active
+    values = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert values[:4] == [1.5, -2, 3, 1e-3]
+    assert all(isinstance(v, int | float) for v in values[:4])
+    assert values[4] == "007"  # leading zeros: an identifier, kept as text
+    assert values[5] == "'=cmd()" and values[6] == "'-x"  # formulas neutralised
+    assert values[7] == "Li2O" and values[8] in ("", None)
+    assert values[9] == "1234567890123456789"  # too long to be exact as a number
+    # Reading the workbook back as text gives the user's cells.
+    back = read_table(path)
+    assert back["user"].tolist()[:5] == ["1.5", "-2", "3", "0.001", "007"]
+
+
+def test_output_in_a_read_only_directory_is_refused_up_front(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    import os
+
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if Path(path) == tmp_path and mode & os.W_OK:
+            return False  # what a directory without write permission says (not as root)
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    with pytest.raises(InputError, match="no permission to create files") as error:
+        check_output_path(tmp_path / "out.csv", [])
+    assert str(tmp_path / "out.csv") in str(error.value)

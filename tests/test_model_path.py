@@ -72,6 +72,10 @@ def test_predict_rank_and_screen_score_the_trained_model(
                 str(tmp_path / "r.csv")], capsys)[0] == 0
     for name in ("p.csv", "r.csv"):
         scored = pd.read_csv(tmp_path / name)
+        if name == "r.csv":  # written in rank order
+            assert scored["rank"].tolist() == sorted(scored["rank"])
+            assert sorted(scored["formula"]) == sorted(FORMULAS)
+            scored = scored.set_index("formula").loc[FORMULAS].reset_index()
         assert scored["formula"].tolist() == FORMULAS
         np.testing.assert_allclose(scored["prediction"], expected.mean, rtol=1e-9)
         np.testing.assert_allclose(scored["uncertainty"], expected.std, rtol=1e-9)

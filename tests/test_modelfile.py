@@ -177,3 +177,20 @@ def test_importing_skops_does_not_import_every_sklearn_module() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_unwritable_model_directory_names_the_users_path(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from sklearn.dummy import DummyRegressor
+
+    from matgenome.modelfile import ModelFileError, TrainedModel, save_model
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".model.abc123"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    with pytest.raises(ModelFileError) as error:
+        save_model(TrainedModel(estimator=DummyRegressor(), card={}), tmp_path / "model")
+    assert str(tmp_path / "model") in str(error.value)
+    assert ".model.abc123" not in str(error.value)

@@ -528,3 +528,19 @@ def test_has_reached_target() -> None:
     assert not rank.has_reached_target([0.1, 0.4], 0.5)
     assert rank.has_reached_target([0.1, 0.4], 0.2, "min")
     assert not rank.has_reached_target([np.nan], 0.0)
+
+
+def test_rank_api_returns_rows_sorted_by_rank(small_model_dir) -> None:
+    import matgenome as mg
+
+    model = mg.load_model(small_model_dir)
+    formulas = ["NaCl", "Li2O", "Li10GeP2S12", "Qq", "Li6PS5Cl0.5Br0.5", "Li3YCl6", "LiI"]
+    frame = pd.DataFrame({"formula": formulas}, index=[10, 11, 12, 13, 14, 15, 16])
+    ranked = mg.rank(model, frame)
+    ranks = ranked["rank"].dropna().astype(int).tolist()
+    assert ranks == list(range(1, len(ranks) + 1))
+    assert ranked["rank"].iloc[: len(ranks)].notna().all()
+    assert ranked["rank"].iloc[len(ranks):].isna().all()  # "Qq" cannot be scored
+    # The index still names the input rows.
+    assert (frame.loc[ranked.index, "formula"] == ranked["formula"]).all()
+    assert sorted(ranked.index) == list(frame.index)

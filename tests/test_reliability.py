@@ -110,20 +110,112 @@ def test_interrupted_run_leaves_old_output_untouched(
         assert not list(tmp_path.glob(".out.csv.*.tmp"))
 
 
+def _close_json(a: object, b: object, path: str = "") -> None:
+    """Assert two JSON values are equal, numbers within a tight relative tolerance."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            _close_json(a[key], b[key], f"{path}/{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _close_json(x, y, f"{path}/{i}")
+    elif isinstance(a, str) and isinstance(b, str):
+        # skops writes floats as strings (e.g. "scale_"): compare them as numbers.
+        try:
+            x, y = float(a), float(b)
+        except ValueError:
+            assert a == b, path
+        else:
+            assert x == pytest.approx(y, rel=1e-9, abs=1e-12, nan_ok=True), path
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), path
+    else:
+        assert a == b, path
+
+
+def _assert_arrays_close(a: np.ndarray, b: np.ndarray, name: str) -> None:
+    assert a.dtype == b.dtype and a.shape == b.shape, name
+    if a.dtype.names:  # tree node tables: compare field by field
+        for field in a.dtype.names:
+            _assert_arrays_close(a[field], b[field], f"{name}:{field}")
+    elif np.issubdtype(a.dtype, np.inexact):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=name)
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def _assert_estimators_close(a: Path, b: Path) -> None:
+    import io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(a) as first, zipfile.ZipFile(b) as second:
+        assert sorted(first.namelist()) == sorted(second.namelist())
+        for name in first.namelist():
+            x, y = first.read(name), second.read(name)
+            if name.endswith(".json"):
+                _close_json(json.loads(x), json.loads(y), name)
+            elif name.endswith(".npy"):
+                _assert_arrays_close(np.load(io.BytesIO(x), allow_pickle=False),
+                                     np.load(io.BytesIO(y), allow_pickle=False), name)
+            else:
+                assert x == y, name
+
+
 def test_shipped_default_model_is_reproducible(tmp_path: Path) -> None:
+    """A rebuild matches the shipped model within floating-point tolerance.
+
+    Bit-for-bit equality across CPUs is not something numpy promises (vectorised sums
+    may round differently in the last digit), so the shipped model is compared with a
+    tolerance; byte identity is checked where it holds, between two builds on one machine.
+    """
     from matgenome.default_models import build_default_model
-    from matgenome.modelfile import MANIFEST_FILE, default_model_path, library_versions, load_model
+    from matgenome.modelfile import (
+        DOMAIN_FILE,
+        ESTIMATOR_FILE,
+        MANIFEST_FILE,
+        default_model_path,
+        library_versions,
+        load_model,
+    )
 
     shipped = load_model(default_model_path())
     if shipped.card["versions"] != library_versions():
         pytest.skip(f"the shipped model was built with {shipped.card['versions']}; a "
-                    "bit-for-bit rebuild needs the same library versions")
+                    "rebuild needs the same library versions")
     rebuilt = build_default_model(tmp_path / "rebuilt")
     again = load_model(rebuilt)
     sample = [*shipped.training_data["formula"].iloc[::7], "Li6.2PS5.2Cl0.8"]
     a, b = shipped.predict(sample), again.predict(sample)
-    np.testing.assert_array_equal(a.mean, b.mean)
-    np.testing.assert_array_equal(a.std, b.std)
-    # The manifest lists the SHA-256 of every file: identical manifests, identical bytes.
-    assert (rebuilt / MANIFEST_FILE).read_text() == (
-        default_model_path() / MANIFEST_FILE).read_text()
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a.std, b.std, rtol=1e-9, atol=1e-12)
+    for name in (ESTIMATOR_FILE, DOMAIN_FILE):
+        _assert_estimators_close(default_model_path() / name, rebuilt / name)
+    # On one machine two builds give the same bytes: the manifest lists every file's SHA-256.
+    second = build_default_model(tmp_path / "second")
+    assert (second / MANIFEST_FILE).read_text() == (rebuilt / MANIFEST_FILE).read_text()
+
+
+def test_estimator_comparison_tolerates_last_digit_only(tmp_path: Path) -> None:
+    """The tolerant comparison passes a last-digit change and fails a real difference."""
+    import json
+    import zipfile
+
+    def write(path: Path, scale: str, array: np.ndarray) -> Path:
+        import io
+
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        with zipfile.ZipFile(path, "w") as target:
+            target.writestr("schema.json", json.dumps({"scale_": scale}))
+            target.writestr("1.npy", buffer.getvalue())
+        return path
+
+    values = np.array([0.1, 0.2, 0.30000000000000004])
+    base = write(tmp_path / "a.zip", "0.12345678901234566", values)
+    last_digit = write(tmp_path / "b.zip", "0.12345678901234568", values + 4.4e-16)
+    _assert_estimators_close(base, last_digit)
+    wrong = write(tmp_path / "c.zip", "0.1235", values)
+    with pytest.raises(AssertionError):
+        _assert_estimators_close(base, wrong)

@@ -75,3 +75,10 @@ def test_cli_choices_match_the_modules_that_define_them() -> None:
     assert tuple(CANDIDATES) == RECIPE_NAMES
     assert tuple(ALIASES) == RECIPE_ALIASES
     assert SIMULATION_STRATEGIES == DEFAULT_STRATEGIES
+
+
+def test_family_help_text_matches_the_seed_families() -> None:
+    from matgenome.cli_choices import family_choices_text
+    from matgenome.generation import family_choices, load_seeds
+
+    assert family_choices_text() == family_choices(load_seeds())
