@@ -27,6 +27,7 @@ The domain model only reports: it never changes a prediction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ from sklearn.base import BaseEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matgenome.composition import CompositionError
 from matgenome.features._elements import SYMBOLS
@@ -79,25 +80,43 @@ class DomainModel(BaseEstimator):
         self.mobile_ion = mobile_ion
         self.check_elements = check_elements
 
-    def fit(self, formulas: Sequence[str], X: np.ndarray) -> DomainModel:
-        """Learn the training elements and descriptor-space density."""
-        X = np.asarray(X, dtype=float)
-        if len(formulas) != len(X):
+    # The training formulas are metadata of fit (scikit-learn metadata routing): the
+    # descriptors are X, the formulas give the training elements.
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"formulas": True}
+
+    def fit(self, X: np.ndarray, y: object = None,
+            formulas: Sequence[str] | None = None) -> DomainModel:
+        """Learn the training elements (from ``formulas``) and descriptor-space density.
+
+        Args:
+            X: training descriptors, one row per training composition.
+            y: ignored (the domain depends on the inputs only).
+            formulas: the training formulas, one per row of ``X``; without them no
+                element is known, so every element of a candidate counts as unseen
+                when ``check_elements`` is on.
+        """
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=float)
+        if formulas is not None and len(formulas) != len(X):
             raise ValueError(f"{len(formulas)} formulas but {len(X)} descriptor rows")
-        self.elements_ = sorted(set().union(*(_elements(f) or set() for f in formulas)))
+        self.elements_ = sorted(set().union(*(_elements(f) or set() for f in formulas or [])))
         self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
         Z = np.unique(self._fit_scaler(X), axis=0)
         k = min(self.n_neighbors, len(Z) - 1)
         if k < 1:
-            raise ValueError("DomainModel needs at least two distinct training rows")
+            raise ValueError("DomainModel needs at least two distinct training rows; got "
+                             f"n_samples = {len(Z)} distinct")
         self.n_neighbors_ = k
         self.neighbors_ = NearestNeighbors(n_neighbors=k + 1).fit(Z)
         # Each training row against the others: drop the zero distance to itself.
         distances, _ = self.neighbors_.kneighbors(Z)
         training = distances[:, 1:].mean(axis=1)
         self.reference_distance_ = max(float(np.percentile(training, self.percentile)), 1e-12)
-        self.n_features_in_ = X.shape[1]
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # descriptors may be missing: imputed as in training
+        return tags
 
     def _fit_scaler(self, X: np.ndarray) -> np.ndarray:
         """Fit the standardiser on imputed training descriptors and return them scaled."""
@@ -107,7 +126,8 @@ class DomainModel(BaseEstimator):
     def distance(self, X: np.ndarray) -> np.ndarray:
         """Distance to the training data on the bounded 0-1 scale (see the module doc)."""
         check_is_fitted(self, "neighbors_")
-        Z = self.scaler_.transform(self.imputer_.transform(np.asarray(X, dtype=float)))
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
+        Z = self.scaler_.transform(self.imputer_.transform(X))
         distances, _ = self.neighbors_.kneighbors(Z, n_neighbors=self.n_neighbors_)
         relative = distances.mean(axis=1) / self.reference_distance_
         bounded = relative / (1.0 + relative)

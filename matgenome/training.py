@@ -144,7 +144,7 @@ def train_model(
         estimator[-1].fit(X, y, censored=bounds)
     else:
         estimator[-1].fit(X, y)
-    domain = DomainModel(mobile_ion=mobile_ion).fit([str(c.formula) for c in rows], X)
+    domain = DomainModel(mobile_ion=mobile_ion).fit(X, formulas=[str(c.formula) for c in rows])
     used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
     elements = sorted({str(el) for c in rows for el in c.elements})
     model_card = _card(card or {}, estimator, used, report, censored, candidate.features,

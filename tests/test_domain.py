@@ -17,7 +17,7 @@ def _training() -> tuple[list[str], np.ndarray]:
 
 def test_in_domain_candidate_near_training_rows() -> None:
     formulas, X = _training()
-    model = DomainModel(mobile_ion="Li").fit(formulas, X)
+    model = DomainModel(mobile_ion="Li").fit(X, formulas=formulas)
     result = model.assess(["Li7La3Zr2O12"], X[:1] + 0.01)
     assert bool(result["in_domain"][0])
     assert result["reasons"][0] == ""
@@ -26,7 +26,7 @@ def test_in_domain_candidate_near_training_rows() -> None:
 
 def test_unseen_elements_are_flagged() -> None:
     formulas, X = _training()
-    model = DomainModel().fit(formulas, X)
+    model = DomainModel().fit(X, formulas=formulas)
     result = model.assess(["Li6PS5Cl"], X[:1])
     assert not result["in_domain"][0]
     assert result["unseen_elements"][0] == "Cl P S"
@@ -35,7 +35,7 @@ def test_unseen_elements_are_flagged() -> None:
 
 def test_far_compositions_are_flagged_and_distance_is_relative() -> None:
     formulas, X = _training()
-    model = DomainModel().fit(formulas, X)
+    model = DomainModel().fit(X, formulas=formulas)
     result = model.assess(["Li7La3Zr2O12", "Li7La3Zr2O12"], np.vstack([X[0], X[0] + 50.0]))
     assert result["domain_distance"][1] > 5 * result["domain_distance"][0]
     assert not result["in_domain"][1]
@@ -46,7 +46,7 @@ def test_far_compositions_are_flagged_and_distance_is_relative() -> None:
 
 def test_mobile_ion_and_unparseable_formulas() -> None:
     formulas, X = _training()
-    model = DomainModel(mobile_ion="Li").fit(formulas, X)
+    model = DomainModel(mobile_ion="Li").fit(X, formulas=formulas)
     result = model.assess(["La3Zr2O12", "Xx2O"], X[:2])
     assert "no mobile ion (Li)" in result["reasons"][0]
     assert result["reasons"][1] == "unparseable formula"
@@ -57,7 +57,7 @@ def test_missing_descriptors_are_imputed_and_shapes_checked() -> None:
     formulas, X = _training()
     X = X.copy()
     X[3, 2] = np.nan
-    model = DomainModel().fit(formulas, X)
+    model = DomainModel().fit(X, formulas=formulas)
     candidate = X[:1].copy()
     candidate[0, 1] = np.nan
     assert np.isfinite(model.distance(candidate)).all()
@@ -69,7 +69,7 @@ def test_domain_model_never_changes_predictions() -> None:
     formulas, X = _training()
     predictions = np.arange(3.0)
     before = predictions.copy()
-    DomainModel().fit(formulas, X).assess(formulas[:3], X[:3])
+    DomainModel().fit(X, formulas=formulas).assess(formulas[:3], X[:3])
     assert np.array_equal(predictions, before)
 
 
@@ -77,7 +77,7 @@ def test_training_compositions_are_in_domain_even_when_isolated() -> None:
     formulas, X = _training()
     X = np.vstack([X, np.full((1, 4), 25.0)])  # one composition far from all the others
     formulas = [*formulas, "Li3N"]
-    model = DomainModel(mobile_ion="Li").fit(formulas, X)
+    model = DomainModel(mobile_ion="Li").fit(X, formulas=formulas)
     result = model.assess(["Li3N", "NLi3"], X[[-1, -1]])
     assert result["domain_distance"].tolist() == [0.0, 0.0]
     assert result["in_domain"].all()
@@ -88,7 +88,7 @@ def test_training_compositions_are_in_domain_even_when_isolated() -> None:
 
 def test_domain_distance_is_bounded_and_the_threshold_is_on_that_scale() -> None:
     formulas, X = _training()
-    model = DomainModel().fit(formulas, X)
+    model = DomainModel().fit(X, formulas=formulas)
     far = np.vstack([X[0] + step for step in (0.3, 3.0, 30.0, 3e4, 3e10)])
     distance = model.distance(far)
     assert ((distance > 0) & (distance < 1)).all()
@@ -101,7 +101,7 @@ def test_domain_distance_is_bounded_and_the_threshold_is_on_that_scale() -> None
     flagged = model.assess(["Li7La3Zr2O12"] * 5, far)
     np.testing.assert_array_equal(flagged["in_domain"].to_numpy(), distance <= 0.5)
     # A model saved with the old relative threshold 1.0 draws the same line.
-    legacy = DomainModel(max_distance=1.0).fit(formulas, X)
+    legacy = DomainModel(max_distance=1.0).fit(X, formulas=formulas)
     assert legacy.threshold == 0.5
     np.testing.assert_array_equal(legacy.assess(["Li7La3Zr2O12"] * 5, far)["in_domain"],
                                   flagged["in_domain"])

@@ -11,6 +11,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from matgenome.domain import DomainModel
 from matgenome.evaluation import fit_model
 from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.models.censored import CensoredHurdleRegressor, CensoredRegressor
@@ -77,3 +78,18 @@ def test_prior_balanced_classifier_handles_more_than_two_classes() -> None:
     raw = model.estimator_.predict_proba(X_new)
     rare = list(model.classes_).index("a")
     assert proba[:, rare].mean() > raw[:, rare].mean()
+
+
+@parametrize_with_checks([DomainModel(n_neighbors=3)])
+def test_domain_model_follows_the_estimator_contract(estimator, check) -> None:
+    check(estimator)
+
+
+def test_domain_model_takes_formulas_by_metadata_routing() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 4))
+    formulas = ["Li2O", "Li3N", "LiCl"] * 10
+    with config_context(enable_metadata_routing=True):
+        pipeline = make_pipeline(SimpleImputer(), DomainModel(n_neighbors=3))
+        pipeline.fit(X, formulas=formulas)
+    assert pipeline[-1].elements_ == ["Cl", "Li", "N", "O"]

@@ -189,26 +189,23 @@ def ionic_radius_table() -> dict[tuple[int, int], float]:
 @functools.cache
 def van_der_waals_radius() -> np.ndarray:
     """pymatgen's van der Waals radius (angstrom) for Z = 0..118, NaN where unknown."""
-    values = np.full(N_ELEMENTS + 1, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for z in range(1, N_ELEMENTS + 1):
-            radius = Element.from_Z(z).van_der_waals_radius
-            if radius is not None:
-                values[z] = float(radius)
-    values.setflags(write=False)
-    return values
+    return _element_property("van_der_waals_radius")
 
 
 @functools.cache
 def atomic_radius() -> np.ndarray:
     """pymatgen's empirical atomic radius (angstrom) for Z = 0..118, NaN where unknown."""
+    return _element_property("atomic_radius")
+
+
+def _element_property(name: str) -> np.ndarray:
+    """A pymatgen ``Element`` attribute for Z = 0..118 as a read-only array, NaN if None."""
     values = np.full(N_ELEMENTS + 1, np.nan)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # pymatgen warns for every element lacking data
         for z in range(1, N_ELEMENTS + 1):
-            radius = Element.from_Z(z).atomic_radius
-            if radius is not None:
-                values[z] = float(radius)
+            value = getattr(Element.from_Z(z), name)
+            if value is not None:
+                values[z] = float(value)
     values.setflags(write=False)
     return values
