@@ -50,9 +50,21 @@ def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -
             f"the input already has column(s) {', '.join(map(repr, clash))}; rename them so "
             "that the scores do not overwrite them"
         )
+    return add_predictions(model, frame, formula_column)
+
+
+def add_predictions(model: TrainedModel, frame: pd.DataFrame,
+                    formula_column: str) -> pd.DataFrame:
+    """``frame`` with the columns of ``model.predict`` added row for row, on ``frame``'s
+    index: ``prediction``, ``uncertainty``, the domain and known-measurement columns.
+
+    The one place both output tables (``score_frame`` here and
+    ``matgenome.screen.rank_candidates``) are built. Columns of the same names already in
+    ``frame`` are replaced (``score_frame`` refuses them before calling this).
+    """
     scores = model.predict(frame[formula_column].tolist()).to_frame()
     scores.index = frame.index
-    return pd.concat([frame, scores], axis=1)
+    return pd.concat([frame.drop(columns=[c for c in scores if c in frame]), scores], axis=1)
 
 
 def count_rows(path: Path) -> int | None:

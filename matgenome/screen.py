@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.batch import add_predictions
 from matgenome.known import known_mask
 from matgenome.modelfile import TrainedModel
 from matgenome.ranking import Constraints, pareto_table, rank_table
@@ -64,13 +65,10 @@ def rank_candidates(
     """
     settings = settings or RankSettings()
     formulas = frame[formula_column].tolist()
-    prediction = model.predict(formulas)
-    scores = prediction.to_frame()
-    scores.index = frame.index
-    out = pd.concat([frame.drop(columns=[c for c in scores if c in frame]), scores], axis=1)
+    out = add_predictions(model, frame, formula_column)
     if "in_domain" not in out:
         out["in_domain"], out["domain_distance"], out["domain_reason"] = True, np.nan, ""
-    out["measured"] = known_mask(scores)
+    out["measured"] = known_mask(out)
     out = add_supply_columns(out, formula_column=formula_column)
     best = _best_measured(model, settings.objective, settings.target)
     ranked = rank_table(

@@ -135,3 +135,33 @@ def test_failure_while_writing_shuts_the_cluster_down(table: Path, tmp_path: Pat
             if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert left == []
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_score_and_rank_share_their_prediction_columns(small_model_dir: Path) -> None:
+    from matgenome.batch import OUTPUT_COLUMNS, score_frame
+    from matgenome.io import InputError
+    from matgenome.screen import rank_candidates
+
+    model = load_model(small_model_dir)
+    frame = pd.DataFrame({"formula": ["Li3PS4", "Li7La3Zr2O12", "Qq", "LiI"]},
+                         index=[5, 6, 7, 8])
+    scored = score_frame(model, frame, "formula")
+    # A stale prediction column is replaced by ranking, refused by scoring.
+    ranked = rank_candidates(model, frame.assign(prediction=0.0)).loc[frame.index]
+    shared = [c for c in OUTPUT_COLUMNS if c in scored.columns]
+    assert {"prediction", "uncertainty", "known_value"} <= set(shared)
+    pd.testing.assert_frame_equal(ranked[shared], scored[shared], check_exact=False)
+    assert np.isnan(scored.loc[7, "prediction"])  # "Qq" is not a formula
+    with pytest.raises(InputError, match="prediction"):
+        score_frame(model, frame.assign(prediction=0.0), "formula")
+
+
+def test_training_and_screening_do_not_load_candidate_generation() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, matgenome.training, matgenome.screen, matgenome.batch\n"
+            "print(sorted(m for m in sys.modules if m.startswith('matgenome.generation')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
