@@ -63,7 +63,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -76,6 +76,9 @@ from matgenome.ranking import (
     order_by_score,
     propose_batch,
 )
+
+if TYPE_CHECKING:
+    from matgenome.labelled import LabelledData
 
 # The default strategy won on OBELiX (benchmarks/simulate_obelix.py, two independent trial
 # sets); the others are kept as the baselines it is compared with.
@@ -721,3 +724,34 @@ def candidates_from_rows(
     ok = np.array([not e for e in errors], dtype=bool)
     left_out = len(values) - int(groups["y"].size()[ok].sum())
     return X[ok], merged["y"].to_numpy()[ok], merged["id"][ok].tolist(), left_out
+
+
+@dataclass
+class SimulationData:
+    """A labelled table made ready to simulate on: one row per composition."""
+
+    X: FloatArray  # descriptors of ``recipe.features``
+    y: FloatArray  # exact targets, repeats averaged
+    row_ids: list[str]  # source row ids, joined with "+" for repeats
+    left_out: int  # rows without a usable exact target or without features
+    recipe: Any  # the recipe (matgenome.models.selection) whose estimator is simulated
+
+
+def simulation_data(labelled: LabelledData, preset: str | None = None) -> SimulationData:
+    """Featurize and filter a labelled table (``matgenome.labelled.read_labelled``).
+
+    Censored and unusable targets are left out (a bound is not a measured value); the
+    features are those of the default recipe for the table's target, or ``preset``. Row ids
+    are a dataset's ``id`` column, else the 0-based input row.
+    """
+    from matgenome.models.selection import custom_candidate, default_candidate
+
+    targets = labelled.targets
+    y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
+    ids = labelled.ids if labelled.ids is not None else list(range(len(y)))
+    recipe = default_candidate(labelled.target)
+    if preset:
+        recipe = custom_candidate(preset, None, recipe)
+    X, y, row_ids, left_out = candidates_from_rows(list(labelled.formulas), y, ids,
+                                                   recipe.features)
+    return SimulationData(X, y, row_ids, left_out, recipe)

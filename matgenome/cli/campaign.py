@@ -1,8 +1,8 @@
 """``matgenome campaign``: a closed-loop campaign kept in a directory.
 
 Sub-actions ``init``, ``propose``, ``record``, ``status`` and ``report``, each a thin layer over
-:class:`matgenome.campaign.Campaign`. Registered on the ``matgenome`` command by
-``matgenome.cli``; science modules are imported inside the handlers only.
+:class:`matgenome.campaign.Campaign`. Listed in ``matgenome.cli.main.COMMANDS``; science
+modules are imported inside the handlers only.
 """
 
 from __future__ import annotations
@@ -10,17 +10,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from matgenome.cli import add_model_args, command, log
+from matgenome.cli.common import (
+    Command,
+    add_model_args,
+    add_verbosity_args,
+    constraints,
+    log,
+    model_options,
+    print_top,
+)
 
 ACTIONS = ("init", "propose", "record", "status", "report")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS keeps a -v given before the action from being reset by the nested parser.
-    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log details and show tracebacks")
-    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help="no progress messages")
+    # A -v given before the action is kept (not reset by the nested parser).
+    add_verbosity_args(parser, "no progress messages", keep_earlier=True)
     parser.add_argument("directory", help="the campaign directory")
 
 
@@ -104,11 +109,6 @@ def _campaign_args(parser: argparse.ArgumentParser) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter))
 
 
-@command("campaign", "closed-loop campaign in a directory: init, propose, record, status, "
-         "report", "matgenome campaign init my_campaign --dataset obelix --family garnet "
-         "--threshold -3\n  matgenome campaign propose my_campaign --batch 5\n  "
-         "matgenome campaign record my_campaign results.xlsx\n  "
-         "matgenome campaign report my_campaign -o report.html")(_campaign_args)
 def run_campaign(args: argparse.Namespace) -> int:
     return {"init": _init, "propose": _propose, "record": _record, "status": _status,
             "report": _report}[args.action](args)
@@ -122,28 +122,14 @@ def _settings(args: argparse.Namespace):
                           target_unit=args.target_unit)
 
 
-def _constraints(args: argparse.Namespace) -> dict:
-    constraints: dict[str, object] = {}
-    if args.require:
-        constraints["required_elements"] = [e.strip() for e in args.require.split(",")]
-    if args.exclude:
-        constraints["excluded_elements"] = [e.strip() for e in args.exclude.split(",")]
-    if args.max_elements:
-        constraints["max_elements"] = args.max_elements
-    if args.min_li_fraction is not None:
-        constraints["min_mobile_fraction"] = args.min_li_fraction
-    return constraints
-
-
 def _init(args: argparse.Namespace) -> int:
     from matgenome.campaign import Campaign
-    from matgenome.cli import model_options
 
     options = {k: v for k, v in model_options(args).items() if v is not None}
     campaign = Campaign.init(
         args.directory, datasets=args.dataset, data=args.data, record=_settings(args),
         candidates=args.candidates, families=args.family, mobile_ion=args.mobile_ion,
-        objective=args.objective, threshold=args.threshold, constraints=_constraints(args),
+        objective=args.objective, threshold=args.threshold, constraints=constraints(args),
         model=options, seed=args.seed, name=args.name)
     state = campaign.state
     rows = sum(source["rows"] for source in state["sources"])
@@ -159,8 +145,7 @@ def _propose(args: argparse.Namespace) -> int:
     proposal = Campaign(args.directory).propose(args.batch, progress=log.info)
     number = int(proposal["round"].iloc[0])
     shown = ["batch", "formula", "predicted", "uncertainty", "in_domain", "supply_risk", "why"]
-    print(proposal[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}",
-                                    max_colwidth=70))
+    print_top(proposal[shown], None, max_colwidth=70)
     print(f"round {number}: {len(proposal)} proposed; written to "
           f"{Path(args.directory) / f'round-{number}' / 'proposal.csv'}")
     return 0
@@ -197,3 +182,13 @@ def _report(args: argparse.Namespace) -> int:
     path = Campaign(args.directory).report(output)
     print(f"report written to {path}")
     return 0
+
+
+CAMPAIGN = Command(
+    "campaign",
+    "closed-loop campaign in a directory: init, propose, record, status, report",
+    "matgenome campaign init my_campaign --dataset obelix --family garnet --threshold -3\n"
+    "  matgenome campaign propose my_campaign --batch 5\n"
+    "  matgenome campaign record my_campaign results.xlsx\n"
+    "  matgenome campaign report my_campaign -o report.html",
+    _campaign_args, run_campaign)
