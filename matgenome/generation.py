@@ -43,6 +43,7 @@ from matgenome.composition import (
     parse_composition,
     parse_many,
 )
+from matgenome.errors import DopingError, SeedError
 from matgenome.resources import shipped_path
 
 if TYPE_CHECKING:
@@ -76,14 +77,6 @@ _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _SPECIES = re.compile(r"^([A-Z][a-z]?)(\d*)([+-])$")
 # The C loader is several times faster; PyYAML builds without libyaml fall back.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class SeedError(ValueError):
-    """Invalid seed-family data; the message names the file, family and field."""
-
-
-class DopingError(ValueError):
-    """A substitution that cannot give a physical composition."""
 
 
 # ----------------------------------------------------------------------------- seed data

@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from matgenome.errors import UsageError
 from matgenome.ranking import (
     ACQUISITIONS,
     acquisition_scores,
@@ -116,12 +117,12 @@ class Strategy:
     def __post_init__(self) -> None:
         known = ("random", *TREE_SAMPLERS, *ACQUISITIONS)
         if self.acquisition not in known:
-            raise ValueError(
+            raise UsageError(
                 f"unknown acquisition {self.acquisition!r}; expected one of {known} "
                 f"(optionally prefixed by {COLD_PREFIX!r})"
             )
         if self.cold_start and self.acquisition == "random":
-            raise ValueError("a cold start before random picking is still random picking")
+            raise UsageError("a cold start before random picking is still random picking")
 
     @classmethod
     def from_name(cls, name: str, kappa: float = 2.0, xi: float = 0.0) -> Strategy:
@@ -138,9 +139,9 @@ def _as_strategies(
            for s in strategies]
     names = [s.name for s in out]
     if len(set(names)) != len(names):
-        raise ValueError(f"strategy names must be unique, got {names}")
+        raise UsageError(f"strategy names must be unique, got {names}")
     if not out:
-        raise ValueError("no strategies to simulate")
+        raise UsageError("no strategies to simulate")
     return out
 
 
@@ -575,9 +576,9 @@ def _validate(X: FloatArray, y: FloatArray, n_initial: int, batch_size: int) -> 
     if not np.isfinite(y).all():
         raise ValueError("y must be finite: drop unlabelled rows before simulating")
     if n_initial < 2:
-        raise ValueError("n_initial must be at least 2 so that a model can be fitted")
+        raise UsageError("n_initial must be at least 2 so that a model can be fitted")
     if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+        raise UsageError("batch_size must be at least 1")
 
 
 def simulate_discovery(
@@ -633,7 +634,7 @@ def simulate_discovery(
     everything = np.arange(work.size)
     candidates = np.flatnonzero(~is_target) if exclude_targets_from_initial else everything
     if candidates.size < n_initial:
-        raise ValueError(f"only {candidates.size} rows to draw {n_initial} initial rows from")
+        raise UsageError(f"only {candidates.size} rows to draw {n_initial} initial rows from")
     _check_tree_model(plans, model_factory)
     pool_rows = work.size - n_initial
     total = min(n_iterations * batch_size, pool_rows if budget is None else budget, pool_rows)

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from matgenome.composition import parse_many
 from matgenome.datasets import data_hash
 from matgenome.domain import DomainModel
+from matgenome.errors import UsageError
 from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
 from matgenome.models import make_model
@@ -179,7 +180,7 @@ def _usable_rows(formulas: pd.Series, formula_errors: list[str], targets: Target
         use[i] = False
     report.rows_used = int(use.sum())
     if report.rows_used < 5:
-        raise ValueError(f"only {report.rows_used} usable rows; at least 5 are needed. "
+        raise UsageError(f"only {report.rows_used} usable rows; at least 5 are needed. "
                          + report.summary())
     return use
 

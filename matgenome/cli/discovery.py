@@ -19,6 +19,7 @@ from matgenome.cli.common import (
     constraints,
     load_labelled,
     log,
+    option_values,
     output_metadata,
     positive_int,
     print_top,
@@ -70,12 +71,13 @@ def _generate(args: argparse.Namespace, known: pd.DataFrame | None) -> pd.DataFr
     methods = tuple(args.method or ("doping",))
     if "grid" in methods and not elements:
         raise InputError("--method grid needs --elements, e.g. --elements Li,P,S,Cl")
-    return generate_candidates(
-        families=args.family, methods=methods, max_dopants=args.max_dopants,
-        steps=args.steps, known=known, seed=args.seed, seeds_path=args.seeds,
-        substitution_threshold=args.substitution_threshold, grid_elements=elements,
-        grid_max_atoms=args.max_atoms, max_candidates=args.max_candidates,
-    )
+    with option_values():
+        return generate_candidates(
+            families=args.family, methods=methods, max_dopants=args.max_dopants,
+            steps=args.steps, known=known, seed=args.seed, seeds_path=args.seeds,
+            substitution_threshold=args.substitution_threshold, grid_elements=elements,
+            grid_max_atoms=args.max_atoms, max_candidates=args.max_candidates,
+        )
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
@@ -194,7 +196,8 @@ def run_rank(args: argparse.Namespace) -> int:
         column = detect_formula_column(list(frame.columns), args.formula_column)
         model = load_model(args.model)
         bar.next()
-        ranked = rank_candidates(model, frame, column, settings)
+        with option_values():
+            ranked = rank_candidates(model, frame, column, settings)
         bar.next()
         _write_ranking(args, ranked, output, model, column)
     _finish_ranking(args, ranked, output, model, column)
@@ -289,7 +292,8 @@ def run_screen(args: argparse.Namespace) -> int:
                  ", ".join(args.family) if args.family else "all seed families")
         bar.next()
         settings.new_only = True
-        ranked = new_first(rank_candidates(model, candidates, "formula", settings))
+        with option_values():
+            ranked = new_first(rank_candidates(model, candidates, "formula", settings))
         bar.next()
         _write_ranking(args, ranked, output, model, "formula")
     _finish_ranking(args, ranked, output, model, "formula")

@@ -20,6 +20,7 @@ from matgenome.cli.common import (
     load_labelled,
     log,
     model_options,
+    option_values,
     output_metadata,
     positive_int,
     print_top,
@@ -166,7 +167,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise InputError("--protocol group needs --group-column (e.g. family or doi)")
     log.info("evaluating on %s with protocol %s", args.data, args.protocol or "official")
     splits = 1 if (args.protocol or args.data) == "obelix" else args.n_splits
-    with progress(args, total=splits, unit="splits") as bar:
+    with progress(args, total=splits, unit="splits") as bar, option_values():
         result = evaluate(data, protocol=args.protocol, group_column=args.group_column,
                           n_splits=args.n_splits, random_state=args.seed,
                           output=args.output, progress=bar.update,
