@@ -12,7 +12,9 @@ from pathlib import Path
 
 from matgenome.cli.common import (
     Command,
+    add_constraint_args,
     add_model_args,
+    add_reading_args,
     add_verbosity_args,
     constraints,
     log,
@@ -32,11 +34,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _reading_args(parser: argparse.ArgumentParser, defaults_note: str) -> None:
     group = parser.add_argument_group("reading measured values (as for 'matgenome train')")
-    group.add_argument("--formula-column", help="formula column (detected when omitted)")
-    group.add_argument("--target-column", help="column of measured values" + defaults_note)
-    group.add_argument("--log10", action="store_true", help="take log10 of the values")
-    group.add_argument("--target-unit", help="unit of the values, e.g. mS/cm; converted to "
-                       "the base unit (S/cm, eV, MPa) before --log10")
+    add_reading_args(group, formula="formula column (detected when omitted)",
+                     target="column of measured values" + defaults_note,
+                     log10="take log10 of the values",
+                     unit="unit of the values, e.g. mS/cm; converted to the base unit "
+                     "(S/cm, eV, MPa) before --log10")
 
 
 def _init_args(parser: argparse.ArgumentParser) -> None:
@@ -57,10 +59,7 @@ def _init_args(parser: argparse.ArgumentParser) -> None:
                       "in model units (e.g. -3 for 1 mS/cm in log10 S/cm); until one is "
                       "measured, batches are a stratified cold start")
     goal.add_argument("--mobile-ion", help="element every in-domain candidate must contain")
-    goal.add_argument("--require", help="comma-separated elements every candidate must have")
-    goal.add_argument("--exclude", help="comma-separated elements no candidate may have")
-    goal.add_argument("--max-elements", type=int, help="most distinct elements")
-    goal.add_argument("--min-li-fraction", type=float, help="least mobile-ion atomic fraction")
+    add_constraint_args(goal, "least mobile-ion atomic fraction")
     parser.add_argument("--name", help="campaign name (default: the directory name)")
     add_model_args(parser)
 

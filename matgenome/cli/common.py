@@ -90,16 +90,28 @@ def option_values() -> Iterator[None]:
 # --- labelled data and models ----------------------------------------------------------
 
 
+TARGET_UNIT_HELP = ("unit of the target cells, e.g. mS/cm; values are converted to the base "
+                    "unit (S/cm, eV, MPa) before --log10")
+
+
+def add_reading_args(parser, *, formula: str, target: str, log10: str,
+                     unit: str = TARGET_UNIT_HELP) -> None:
+    """How formulas and targets are read from a table (``matgenome.labelled``); the help
+    texts name what the command does with them."""
+    parser.add_argument("--formula-column", help=formula)
+    parser.add_argument("--target-column", help=target)
+    parser.add_argument("--log10", action="store_true", help=log10)
+    parser.add_argument("--target-unit", help=unit)
+
+
 def add_labelled_args(parser: argparse.ArgumentParser) -> None:
     """INPUT or --dataset, and how to read formulas and targets from INPUT."""
     parser.add_argument("input", nargs="?", help="CSV/TSV/Excel/Parquet table of formulas "
                         "and measured values")
     parser.add_argument("--dataset", help="use a shipped dataset instead (e.g. obelix)")
-    parser.add_argument("--formula-column", help="formula column (detected when omitted)")
-    parser.add_argument("--target-column", help="target column (required with INPUT)")
-    parser.add_argument("--log10", action="store_true", help="model log10 of the target")
-    parser.add_argument("--target-unit", help="unit of the target cells, e.g. mS/cm; values "
-                        "are converted to the base unit (S/cm, eV, MPa) before --log10")
+    add_reading_args(parser, formula="formula column (detected when omitted)",
+                     target="target column (required with INPUT)",
+                     log10="model log10 of the target")
 
 
 def load_labelled(args: argparse.Namespace) -> LabelledData:
@@ -139,6 +151,14 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
 def model_options(args: argparse.Namespace) -> dict:
     return {"recipe": args.recipe, "preset": args.preset, "kind": args.kind,
             "n_estimators": args.n_estimators, "censored": args.censored}
+
+
+def add_constraint_args(group, fraction_help: str) -> None:
+    """--require, --exclude, --max-elements, --min-li-fraction (read by :func:`constraints`)."""
+    group.add_argument("--require", help="comma-separated elements every candidate must have")
+    group.add_argument("--exclude", help="comma-separated elements no candidate may have")
+    group.add_argument("--max-elements", type=int, help="most distinct elements")
+    group.add_argument("--min-li-fraction", type=float, help=fraction_help)
 
 
 def constraints(args: argparse.Namespace) -> dict[str, object]:

@@ -15,6 +15,7 @@ from matgenome.cli.choices import SIMULATION_STRATEGIES as DEFAULT_STRATEGIES
 from matgenome.cli.choices import family_choices_text
 from matgenome.cli.common import (
     Command,
+    add_constraint_args,
     add_labelled_args,
     constraints,
     load_labelled,
@@ -141,10 +142,7 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
     group.add_argument("--target-value", type=float, help="value to hit with --objective target")
     group.add_argument("--tolerance", type=float, help="window around --target-value")
     group.add_argument("--kappa", type=float, default=2.0, help="UCB exploration weight")
-    group.add_argument("--require", help="comma-separated elements every candidate must have")
-    group.add_argument("--exclude", help="comma-separated elements no candidate may have")
-    group.add_argument("--max-elements", type=int, help="most distinct elements")
-    group.add_argument("--min-li-fraction", type=float, help="least Li atomic fraction")
+    add_constraint_args(group, "least Li atomic fraction")
     group.add_argument("--batch", type=int, default=0, metavar="N",
                        help="also propose a diverse batch of N rows to measure next "
                        "(column 'batch'): a stratified cold start while no measured value "

@@ -14,6 +14,7 @@ from matgenome.cli.common import (
     add_batch_args,
     add_labelled_args,
     add_model_args,
+    add_reading_args,
     batch_options,
     checked_paths,
     count_rows,
@@ -146,11 +147,8 @@ def _evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group-column", help="column to group by with --protocol group, "
                         "e.g. family or doi")
     parser.add_argument("--n-splits", type=int, default=5, help="folds or clusters (5)")
-    parser.add_argument("--formula-column", help="formula column of a table")
-    parser.add_argument("--target-column", help="target column of a table")
-    parser.add_argument("--log10", action="store_true", help="evaluate log10 of the target")
-    parser.add_argument("--target-unit", help="unit of the target cells, e.g. mS/cm; values "
-                        "are converted to the base unit (S/cm, eV, MPa) before --log10")
+    add_reading_args(parser, formula="formula column of a table",
+                     target="target column of a table", log10="evaluate log10 of the target")
     add_model_args(parser)
     parser.add_argument("--output", "-o", help="JSON result (versions, data hash, protocol, "
                         "metrics and per-row predictions)")
