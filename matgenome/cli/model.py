@@ -209,8 +209,8 @@ def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
     if not args.target_column:
         raise InputError("--target-column is required for a table")
     require_column(list(table.columns), args.target_column)
-    # Invalid formulas are dropped before the targets are parsed: the unit of the values
-    # is that of the first usable cell.
+    # Invalid formulas are dropped before the targets are parsed, as before: a unit
+    # written in a cell of a dropped row must not decide the unit of the values.
     table = table.rename(columns={column: "formula"})
     table["_row"] = range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(table))
     table, _ = drop_invalid_formulas(table, first_row=FIRST_DATA_ROW)
