@@ -276,3 +276,16 @@ def test_science_modules_do_not_import_the_command_line() -> None:
         if path.parent.name == "cli" or path.name == "__main__.py":
             continue
         assert "matgenome.cli" not in path.read_text(encoding="utf-8"), path
+
+
+def test_an_uncreatable_campaign_directory_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, _, err = run(["campaign", "init", str(blocker / "camp"), "--dataset", "obelix"],
+                       capsys)
+    assert code == 2
+    assert err.startswith(f"matgenome campaign: error: cannot create the campaign directory "
+                          f"{blocker / 'camp'}: ")
+    assert len(err.strip().splitlines()) == 1
