@@ -285,7 +285,11 @@ class Campaign:
         if objective not in ("max", "min"):
             raise InputError(f"objective must be max or min, not {objective!r}")
         created = not directory.exists()
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the campaign directory {directory}: "
+                             f"{exc.strerror or exc}") from None
         try:
             cls._create(directory, datasets, data, record, candidates, families, mobile_ion,
                         objective, threshold, constraints, model, seed, name)

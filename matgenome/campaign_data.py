@@ -1,13 +1,12 @@
 """Reading a campaign's inputs: starting data, candidate library and recorded results.
 
 Labelled tables are read with the reader of ``matgenome train``
-(:func:`matgenome.cli.load_labelled`: units, ``<1E-10`` censoring, ``--log10``), so a table
-that trains a model records into a campaign the same way.
+(:func:`matgenome.labelled.read_labelled`: units, ``<1E-10`` censoring, ``--log10``), so a
+table that trains a model records into a campaign the same way.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +43,12 @@ def table_target(settings: Any) -> dict[str, str]:
 
 def _labelled(path: str, settings: Any):
     """Formulas and parsed targets of a table, by the reader of ``matgenome train``."""
-    from matgenome.cli import load_labelled
+    from matgenome.labelled import read_labelled
 
-    args = argparse.Namespace(input=path, dataset=None, group_column=None,
-                              formula_column=settings.formula_column,
-                              target_column=settings.target_column, log10=settings.log10,
-                              target_unit=settings.target_unit)
-    formulas, targets, _, _, _ = load_labelled(args)
-    return formulas.astype(str).reset_index(drop=True), targets
+    table = read_labelled(path, formula_column=settings.formula_column,
+                          target_column=settings.target_column, log10=settings.log10,
+                          target_unit=settings.target_unit)
+    return table.formulas.astype(str).reset_index(drop=True), table.targets
 
 
 def _keys(formulas: pd.Series, name: str) -> list:

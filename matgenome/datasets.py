@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matgenome.errors import UsageError
 from matgenome.io import parse_target_values
 from matgenome.resources import shipped_path
 
@@ -170,7 +171,7 @@ def load(name: str, split: str = "all", fold: int | None = None) -> pd.DataFrame
     """
     info = _info(name)
     if split not in _SPLITS:
-        raise ValueError(f"unknown split {split!r} for {name}; expected one of {_SPLITS}")
+        raise UsageError(f"unknown split {split!r} for {name}; expected one of {_SPLITS}")
     frame = _load_obelix(split) if name == "obelix" else _load_matbench(info, split, fold)
     frame.attrs["dataset"] = name
     frame.attrs["unit"] = info.unit
@@ -209,7 +210,7 @@ def _info(name: str) -> DatasetInfo:
         return DATASETS[name]
     except KeyError:
         known = ", ".join(DATASETS)
-        raise ValueError(f"unknown dataset {name!r}; shipped datasets: {known}") from None
+        raise UsageError(f"unknown dataset {name!r}; shipped datasets: {known}") from None
 
 
 def _load_obelix(split: str) -> pd.DataFrame:

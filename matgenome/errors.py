@@ -3,7 +3,9 @@
 The command line catches these around every command; importing them must not pull in
 pandas, scikit-learn or pymatgen, so that ``matgenome --help`` starts quickly. The classes
 are re-exported from the modules that raise them (``matgenome.io``,
-``matgenome.modelfile``, ``matgenome.composition``), so both import paths keep working.
+``matgenome.modelfile``, ``matgenome.composition``, ``matgenome.generation``), so both import
+paths keep working. Every error a user can fix derives from :class:`MatgenomeError`; the
+command line shows those as one line (exit status 2) and anything else as an internal error.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ class ModelFileError(MatgenomeError):
     """A model directory that is missing, damaged, modified or incompatible."""
 
 
+class UsageError(MatgenomeError, ValueError):
+    """A value given to a function or a command-line option that cannot be used (an
+    unknown name, a count out of range, too few usable rows).
+
+    Also a ``ValueError``, so code that catches ``ValueError`` keeps working.
+    """
+
+
 class CompositionError(MatgenomeError, ValueError):
     """A formula string that cannot be turned into a valid composition.
 
@@ -32,3 +42,14 @@ class CompositionError(MatgenomeError, ValueError):
         self.reason = reason
         shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."
         super().__init__(f"invalid formula {shown!r}: {reason}")
+
+
+class SeedError(MatgenomeError, ValueError):
+    """Invalid seed-family data; the message names the file, family and field.
+
+    Also a ``ValueError``, as it always was.
+    """
+
+
+class DopingError(MatgenomeError, ValueError):
+    """A substitution that cannot give a physical composition (also a ``ValueError``)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from matgenome.errors import InputError
 from matgenome.io import apply_umask
 
 if TYPE_CHECKING:
@@ -52,9 +53,13 @@ def _new_figure(width: float = 6.4, height: float = 4.4) -> Figure:
 def save_png_atomic(figure: Figure, path: str | os.PathLike[str]) -> Path:
     """Write ``figure`` as a PNG to ``path`` via a temporary file and a rename."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png",
-                                         dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png",
+                                             dir=target.parent)
+    except OSError as exc:
+        # The error would name the hidden temporary file; name the user's path instead.
+        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             figure.savefig(stream, format="png")

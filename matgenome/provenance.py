@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from matgenome._version import __version__
+from matgenome.errors import InputError
 
 SIDECAR_SUFFIX = ".meta.json"
 METADATA_KEY = "matgenome"
@@ -58,7 +59,11 @@ def sidecar_path(output: str | os.PathLike) -> Path:
 def write_sidecar(output: str | os.PathLike, record: dict[str, Any]) -> Path:
     """Write ``record`` to ``<output>.meta.json`` atomically (temp file, then os.replace)."""
     path = sidecar_path(output)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        # The error would name the hidden temporary file; name the user's path instead.
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=2, sort_keys=True)

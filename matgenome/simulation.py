@@ -63,12 +63,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from matgenome.errors import UsageError
 from matgenome.ranking import (
     ACQUISITIONS,
     acquisition_scores,
@@ -76,6 +77,9 @@ from matgenome.ranking import (
     order_by_score,
     propose_batch,
 )
+
+if TYPE_CHECKING:
+    from matgenome.labelled import LabelledData
 
 # The default strategy won on OBELiX (benchmarks/simulate_obelix.py, two independent trial
 # sets); the others are kept as the baselines it is compared with.
@@ -113,12 +117,12 @@ class Strategy:
     def __post_init__(self) -> None:
         known = ("random", *TREE_SAMPLERS, *ACQUISITIONS)
         if self.acquisition not in known:
-            raise ValueError(
+            raise UsageError(
                 f"unknown acquisition {self.acquisition!r}; expected one of {known} "
                 f"(optionally prefixed by {COLD_PREFIX!r})"
             )
         if self.cold_start and self.acquisition == "random":
-            raise ValueError("a cold start before random picking is still random picking")
+            raise UsageError("a cold start before random picking is still random picking")
 
     @classmethod
     def from_name(cls, name: str, kappa: float = 2.0, xi: float = 0.0) -> Strategy:
@@ -135,9 +139,9 @@ def _as_strategies(
            for s in strategies]
     names = [s.name for s in out]
     if len(set(names)) != len(names):
-        raise ValueError(f"strategy names must be unique, got {names}")
+        raise UsageError(f"strategy names must be unique, got {names}")
     if not out:
-        raise ValueError("no strategies to simulate")
+        raise UsageError("no strategies to simulate")
     return out
 
 
@@ -572,9 +576,9 @@ def _validate(X: FloatArray, y: FloatArray, n_initial: int, batch_size: int) -> 
     if not np.isfinite(y).all():
         raise ValueError("y must be finite: drop unlabelled rows before simulating")
     if n_initial < 2:
-        raise ValueError("n_initial must be at least 2 so that a model can be fitted")
+        raise UsageError("n_initial must be at least 2 so that a model can be fitted")
     if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+        raise UsageError("batch_size must be at least 1")
 
 
 def simulate_discovery(
@@ -630,7 +634,7 @@ def simulate_discovery(
     everything = np.arange(work.size)
     candidates = np.flatnonzero(~is_target) if exclude_targets_from_initial else everything
     if candidates.size < n_initial:
-        raise ValueError(f"only {candidates.size} rows to draw {n_initial} initial rows from")
+        raise UsageError(f"only {candidates.size} rows to draw {n_initial} initial rows from")
     _check_tree_model(plans, model_factory)
     pool_rows = work.size - n_initial
     total = min(n_iterations * batch_size, pool_rows if budget is None else budget, pool_rows)
@@ -721,3 +725,34 @@ def candidates_from_rows(
     ok = np.array([not e for e in errors], dtype=bool)
     left_out = len(values) - int(groups["y"].size()[ok].sum())
     return X[ok], merged["y"].to_numpy()[ok], merged["id"][ok].tolist(), left_out
+
+
+@dataclass
+class SimulationData:
+    """A labelled table made ready to simulate on: one row per composition."""
+
+    X: FloatArray  # descriptors of ``recipe.features``
+    y: FloatArray  # exact targets, repeats averaged
+    row_ids: list[str]  # source row ids, joined with "+" for repeats
+    left_out: int  # rows without a usable exact target or without features
+    recipe: Any  # the recipe (matgenome.models.selection) whose estimator is simulated
+
+
+def simulation_data(labelled: LabelledData, preset: str | None = None) -> SimulationData:
+    """Featurize and filter a labelled table (``matgenome.labelled.read_labelled``).
+
+    Censored and unusable targets are left out (a bound is not a measured value); the
+    features are those of the default recipe for the table's target, or ``preset``. Row ids
+    are a dataset's ``id`` column, else the 0-based input row.
+    """
+    from matgenome.models.selection import custom_candidate, default_candidate
+
+    targets = labelled.targets
+    y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
+    ids = labelled.ids if labelled.ids is not None else list(range(len(y)))
+    recipe = default_candidate(labelled.target)
+    if preset:
+        recipe = custom_candidate(preset, None, recipe)
+    X, y, row_ids, left_out = candidates_from_rows(list(labelled.formulas), y, ids,
+                                                   recipe.features)
+    return SimulationData(X, y, row_ids, left_out, recipe)

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from matgenome.composition import parse_many
 from matgenome.datasets import data_hash
 from matgenome.domain import DomainModel
+from matgenome.errors import UsageError
 from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
 from matgenome.models import make_model
@@ -179,7 +180,7 @@ def _usable_rows(formulas: pd.Series, formula_errors: list[str], targets: Target
         use[i] = False
     report.rows_used = int(use.sum())
     if report.rows_used < 5:
-        raise ValueError(f"only {report.rows_used} usable rows; at least 5 are needed. "
+        raise UsageError(f"only {report.rows_used} usable rows; at least 5 are needed. "
                          + report.summary())
     return use
 
@@ -310,27 +311,26 @@ def train(
         brings its target description (so a conductivity gets the conductivity recipe as
         a candidate) and its papers (``doi``) as selection groups.
     """
-    from matgenome.io import detect_formula_column, parse_target_values, require_column
+    from matgenome.io import parse_target_values
+    from matgenome.labelled import labelled_from_frame
 
     if isinstance(data, pd.DataFrame):
         if not isinstance(target, str):
             raise ValueError("with a DataFrame, target must be the name of its target column")
-        column = detect_formula_column(list(data.columns), formula_column)
-        formulas = data[column]
-        values = data[require_column(list(data.columns), target)]
+        # The reader of `matgenome train`: formula column detected by name, units, bounds.
+        formulas, parsed = labelled_from_frame(data, target, formula_column, log10=log10,
+                                               unit=unit)
         if "censor" in data.columns and target == "target":
             # A table from matgenome.datasets.load: the bounds are flagged in 'censor'.
-            parsed = parse_target_values(list(values), log10=log10, unit=unit)
             parsed.censor = data["censor"].fillna("").astype(str).to_numpy()
             options.setdefault("card", {}).setdefault("target", dataset_target(data))
             if "doi" in data.columns:
                 options.setdefault("groups", data["doi"].tolist())
-            model, _ = train_model(formulas, parsed, **options)
-            return model
-    else:
-        if target is None:
-            raise ValueError("give the target values")
-        formulas, values = pd.Series(list(data)), list(target)
+        model, _ = train_model(formulas, parsed, **options)
+        return model
+    if target is None:
+        raise ValueError("give the target values")
+    formulas, values = pd.Series(list(data)), list(target)
     if len(formulas) != len(values):
         raise ValueError(f"{len(formulas)} formulas but {len(values)} target values")
     parsed = parse_target_values(list(values), log10=log10, unit=unit)

@@ -333,7 +333,7 @@ def test_evaluate_leaves_out_formulas_that_train_rejects() -> None:
 def test_evaluation_plot_labels_come_from_the_target() -> None:
     import argparse
 
-    from matgenome.cli import _evaluation_label
+    from matgenome.cli.model import _evaluation_label
     from matgenome.plots import parity_figure
 
     label = _evaluation_label(argparse.Namespace(data="matbench_expt_gap"))

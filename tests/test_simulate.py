@@ -353,3 +353,33 @@ def test_candidates_average_repeats_of_one_composition_however_written() -> None
     assert ids == ["a+b+c", "d"]
     np.testing.assert_allclose(values, [-5.0, -9.0])
     assert X.shape == (2, 132) and left_out == 2
+
+
+def test_simulation_data_leaves_out_bounds_and_unusable_targets(tmp_path) -> None:
+    """The preparation of `matgenome simulate`: exact targets only, repeats averaged, the
+    default recipe's features for the target (or the preset given)."""
+    from matgenome.labelled import read_labelled
+    from matgenome.simulation import simulation_data
+
+    source = tmp_path / "lab.csv"
+    source.write_text("formula,sigma\nLi3PS4,1e-4\nLi6P2S8,1e-6\nLi2O,<1e-10\nLiCl,fast\n"
+                      "Li6PS5Cl,2e-3\nXx9,1e-3\n")
+    data = simulation_data(read_labelled(source, target_column="sigma", log10=True),
+                           preset="stoichiometry")
+    assert data.row_ids == ["0+1", "4"]
+    np.testing.assert_allclose(data.y, [-5.0, np.log10(2e-3)])
+    # Li2O (a bound), LiCl (no value) and Xx9 (no features) are left out.
+    assert data.left_out == 3
+    assert data.X.shape[0] == 2 and data.recipe.features == "stoichiometry"
+
+
+def test_simulation_data_of_a_dataset_uses_its_row_ids() -> None:
+    from matgenome.datasets import load
+    from matgenome.labelled import read_labelled
+    from matgenome.simulation import simulation_data
+
+    data = simulation_data(read_labelled(dataset="obelix"), preset="stoichiometry")
+    frame = load("obelix")
+    exact = frame[~frame["censored"]]
+    assert set("+".join(data.row_ids).split("+")) == set(exact["id"].astype(str))
+    assert data.left_out == len(frame) - sum(len(i.split("+")) for i in data.row_ids)

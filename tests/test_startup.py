@@ -68,7 +68,7 @@ def test_error_classes_share_a_light_base_and_keep_their_import_paths() -> None:
 
 
 def test_cli_choices_match_the_modules_that_define_them() -> None:
-    from matgenome.cli_choices import RECIPE_ALIASES, RECIPE_NAMES, SIMULATION_STRATEGIES
+    from matgenome.cli.choices import RECIPE_ALIASES, RECIPE_NAMES, SIMULATION_STRATEGIES
     from matgenome.models.selection import ALIASES, CANDIDATES
     from matgenome.simulation import DEFAULT_STRATEGIES
 
@@ -78,7 +78,7 @@ def test_cli_choices_match_the_modules_that_define_them() -> None:
 
 
 def test_family_help_text_matches_the_seed_families() -> None:
-    from matgenome.cli_choices import family_choices_text
+    from matgenome.cli.choices import family_choices_text
     from matgenome.generation import family_choices, load_seeds
 
     assert family_choices_text() == family_choices(load_seeds())

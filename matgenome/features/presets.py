@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from matgenome.errors import UsageError
+
 from ._block import WARD_2018, FeatureBlock
 from .alloy import ALLOY
 from .conduction import CONDUCTION
@@ -75,7 +77,7 @@ def resolve_preset(preset: str) -> tuple[FeatureBlock, ...]:
         elif name in _NAMED:
             names.extend(_NAMED[name])
         else:
-            raise ValueError(
+            raise UsageError(
                 f"unknown feature preset {name!r} in {preset!r}; available presets: "
                 f"{', '.join(list_presets())} (combine them with '+')"
             )

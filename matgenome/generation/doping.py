@@ -17,6 +17,7 @@ import numpy as np
 from pymatgen.core import Composition
 
 from matgenome.composition import parse_composition
+from matgenome.errors import DopingError
 from matgenome.generation.candidates import Candidate
 from matgenome.generation.notation import (
     _EPS,
@@ -28,10 +29,6 @@ from matgenome.generation.notation import (
 )
 from matgenome.generation.oxidation import guess_oxidation_states
 from matgenome.generation.seeds import Dopant, Family, Parent, Site
-
-
-class DopingError(ValueError):
-    """A substitution that cannot give a physical composition."""
 
 
 def _clean_amounts(amounts: Mapping[str, float]) -> dict[str, float]:

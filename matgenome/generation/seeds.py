@@ -20,6 +20,7 @@ import yaml
 from pymatgen.core import Element
 
 from matgenome.composition import CompositionError, parse_composition
+from matgenome.errors import SeedError
 from matgenome.generation.notation import _EPS, CHARGE_TOLERANCE, species_string
 from matgenome.resources import shipped_path
 
@@ -27,10 +28,6 @@ SCHEMA_VERSION = 1
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 # The C loader is several times faster; PyYAML builds without libyaml fall back.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class SeedError(ValueError):
-    """Invalid seed-family data; the message names the file, family and field."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """``matgenome campaign``: a closed-loop campaign kept in a directory.
 
 Sub-actions ``init``, ``propose``, ``record``, ``status`` and ``report``, each a thin layer over
-:class:`matgenome.campaign.Campaign`. Registered on the ``matgenome`` command by
-``matgenome.cli``; science modules are imported inside the handlers only.
+:class:`matgenome.campaign.Campaign`. Listed in ``matgenome.cli.main.COMMANDS``; science
+modules are imported inside the handlers only.
 """
 
 from __future__ import annotations
@@ -10,27 +10,35 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from matgenome.cli import add_model_args, command, log
+from matgenome.cli.common import (
+    Command,
+    add_constraint_args,
+    add_model_args,
+    add_reading_args,
+    add_verbosity_args,
+    constraints,
+    log,
+    model_options,
+    option_values,
+    print_top,
+)
 
 ACTIONS = ("init", "propose", "record", "status", "report")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS keeps a -v given before the action from being reset by the nested parser.
-    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log details and show tracebacks")
-    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help="no progress messages")
+    # A -v given before the action is kept (not reset by the nested parser).
+    add_verbosity_args(parser, "no progress messages", keep_earlier=True)
     parser.add_argument("directory", help="the campaign directory")
 
 
 def _reading_args(parser: argparse.ArgumentParser, defaults_note: str) -> None:
     group = parser.add_argument_group("reading measured values (as for 'matgenome train')")
-    group.add_argument("--formula-column", help="formula column (detected when omitted)")
-    group.add_argument("--target-column", help="column of measured values" + defaults_note)
-    group.add_argument("--log10", action="store_true", help="take log10 of the values")
-    group.add_argument("--target-unit", help="unit of the values, e.g. mS/cm; converted to "
-                       "the base unit (S/cm, eV, MPa) before --log10")
+    add_reading_args(group, formula="formula column (detected when omitted)",
+                     target="column of measured values" + defaults_note,
+                     log10="take log10 of the values",
+                     unit="unit of the values, e.g. mS/cm; converted to the base unit "
+                     "(S/cm, eV, MPa) before --log10")
 
 
 def _init_args(parser: argparse.ArgumentParser) -> None:
@@ -51,10 +59,7 @@ def _init_args(parser: argparse.ArgumentParser) -> None:
                       "in model units (e.g. -3 for 1 mS/cm in log10 S/cm); until one is "
                       "measured, batches are a stratified cold start")
     goal.add_argument("--mobile-ion", help="element every in-domain candidate must contain")
-    goal.add_argument("--require", help="comma-separated elements every candidate must have")
-    goal.add_argument("--exclude", help="comma-separated elements no candidate may have")
-    goal.add_argument("--max-elements", type=int, help="most distinct elements")
-    goal.add_argument("--min-li-fraction", type=float, help="least mobile-ion atomic fraction")
+    add_constraint_args(goal, "least mobile-ion atomic fraction")
     parser.add_argument("--name", help="campaign name (default: the directory name)")
     add_model_args(parser)
 
@@ -104,11 +109,6 @@ def _campaign_args(parser: argparse.ArgumentParser) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter))
 
 
-@command("campaign", "closed-loop campaign in a directory: init, propose, record, status, "
-         "report", "matgenome campaign init my_campaign --dataset obelix --family garnet "
-         "--threshold -3\n  matgenome campaign propose my_campaign --batch 5\n  "
-         "matgenome campaign record my_campaign results.xlsx\n  "
-         "matgenome campaign report my_campaign -o report.html")(_campaign_args)
 def run_campaign(args: argparse.Namespace) -> int:
     return {"init": _init, "propose": _propose, "record": _record, "status": _status,
             "report": _report}[args.action](args)
@@ -122,29 +122,16 @@ def _settings(args: argparse.Namespace):
                           target_unit=args.target_unit)
 
 
-def _constraints(args: argparse.Namespace) -> dict:
-    constraints: dict[str, object] = {}
-    if args.require:
-        constraints["required_elements"] = [e.strip() for e in args.require.split(",")]
-    if args.exclude:
-        constraints["excluded_elements"] = [e.strip() for e in args.exclude.split(",")]
-    if args.max_elements:
-        constraints["max_elements"] = args.max_elements
-    if args.min_li_fraction is not None:
-        constraints["min_mobile_fraction"] = args.min_li_fraction
-    return constraints
-
-
 def _init(args: argparse.Namespace) -> int:
     from matgenome.campaign import Campaign
-    from matgenome.cli import model_options
 
     options = {k: v for k, v in model_options(args).items() if v is not None}
-    campaign = Campaign.init(
-        args.directory, datasets=args.dataset, data=args.data, record=_settings(args),
-        candidates=args.candidates, families=args.family, mobile_ion=args.mobile_ion,
-        objective=args.objective, threshold=args.threshold, constraints=_constraints(args),
-        model=options, seed=args.seed, name=args.name)
+    with option_values():
+        campaign = Campaign.init(
+            args.directory, datasets=args.dataset, data=args.data, record=_settings(args),
+            candidates=args.candidates, families=args.family, mobile_ion=args.mobile_ion,
+            objective=args.objective, threshold=args.threshold,
+            constraints=constraints(args), model=options, seed=args.seed, name=args.name)
     state = campaign.state
     rows = sum(source["rows"] for source in state["sources"])
     print(f"campaign {state['name']} created in {args.directory}: {rows} starting "
@@ -156,11 +143,11 @@ def _init(args: argparse.Namespace) -> int:
 def _propose(args: argparse.Namespace) -> int:
     from matgenome.campaign import Campaign
 
-    proposal = Campaign(args.directory).propose(args.batch, progress=log.info)
+    with option_values():
+        proposal = Campaign(args.directory).propose(args.batch, progress=log.info)
     number = int(proposal["round"].iloc[0])
     shown = ["batch", "formula", "predicted", "uncertainty", "in_domain", "supply_risk", "why"]
-    print(proposal[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}",
-                                    max_colwidth=70))
+    print_top(proposal[shown], None, max_colwidth=70)
     print(f"round {number}: {len(proposal)} proposed; written to "
           f"{Path(args.directory) / f'round-{number}' / 'proposal.csv'}")
     return 0
@@ -197,3 +184,13 @@ def _report(args: argparse.Namespace) -> int:
     path = Campaign(args.directory).report(output)
     print(f"report written to {path}")
     return 0
+
+
+CAMPAIGN = Command(
+    "campaign",
+    "closed-loop campaign in a directory: init, propose, record, status, report",
+    "matgenome campaign init my_campaign --dataset obelix --family garnet --threshold -3\n"
+    "  matgenome campaign propose my_campaign --batch 5\n"
+    "  matgenome campaign record my_campaign results.xlsx\n"
+    "  matgenome campaign report my_campaign -o report.html",
+    _campaign_args, run_campaign)

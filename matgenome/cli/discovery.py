@@ -1,7 +1,7 @@
-"""Discovery-loop commands: generate, rank, screen, simulate.
+"""Discovery-loop commands: ``generate``, ``rank``, ``screen`` and ``simulate``.
 
-Registered on the ``matgenome`` command by ``matgenome.cli``; each is a thin layer over
-``matgenome.generation``, ``matgenome.screen`` and ``matgenome.simulation``.
+Each is a thin layer over ``matgenome.generation``, ``matgenome.screen`` and
+``matgenome.simulation``; listed in ``matgenome.cli.main.COMMANDS``.
 """
 
 from __future__ import annotations
@@ -11,23 +11,28 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from matgenome.cli import (
-    _progress,
+from matgenome.cli.choices import SIMULATION_STRATEGIES as DEFAULT_STRATEGIES
+from matgenome.cli.choices import family_choices_text
+from matgenome.cli.common import (
+    Command,
+    add_constraint_args,
     add_labelled_args,
-    command,
+    constraints,
     load_labelled,
     log,
+    option_values,
     output_metadata,
     positive_int,
+    print_top,
+    progress,
+    split_elements,
     stages,
+    write_sidecar,
 )
-from matgenome.cli_choices import SIMULATION_STRATEGIES as DEFAULT_STRATEGIES
-from matgenome.cli_choices import family_choices_text
 from matgenome.errors import InputError
 
-# numpy, pandas and the science modules are imported inside the handlers (fast --help).
+# pandas and the science modules are imported inside the handlers (fast --help).
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 # Thompson sampling and the cold start use the trees, not the calibrated std; the
@@ -63,16 +68,17 @@ def _generation_args(parser: argparse.ArgumentParser) -> None:
 def _generate(args: argparse.Namespace, known: pd.DataFrame | None) -> pd.DataFrame:
     from matgenome.generation import generate_candidates
 
-    elements = [e.strip() for e in args.elements.split(",")] if args.elements else None
+    elements = split_elements(args.elements) if args.elements else None
     methods = tuple(args.method or ("doping",))
     if "grid" in methods and not elements:
         raise InputError("--method grid needs --elements, e.g. --elements Li,P,S,Cl")
-    return generate_candidates(
-        families=args.family, methods=methods, max_dopants=args.max_dopants,
-        steps=args.steps, known=known, seed=args.seed, seeds_path=args.seeds,
-        substitution_threshold=args.substitution_threshold, grid_elements=elements,
-        grid_max_atoms=args.max_atoms, max_candidates=args.max_candidates,
-    )
+    with option_values():
+        return generate_candidates(
+            families=args.family, methods=methods, max_dopants=args.max_dopants,
+            steps=args.steps, known=known, seed=args.seed, seeds_path=args.seeds,
+            substitution_threshold=args.substitution_threshold, grid_elements=elements,
+            grid_max_atoms=args.max_atoms, max_candidates=args.max_candidates,
+        )
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
@@ -82,9 +88,6 @@ def _generate_args(parser: argparse.ArgumentParser) -> None:
     _generation_args(parser)
 
 
-@command("generate", "generate candidate compositions from seed families, substitution or "
-         "charge-neutral grids", "matgenome generate --family garnet --family argyrodite "
-         "--known obelix -o candidates.csv")(_generate_args)
 def run_generate(args: argparse.Namespace) -> int:
     from matgenome.io import write_table
 
@@ -139,10 +142,7 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
     group.add_argument("--target-value", type=float, help="value to hit with --objective target")
     group.add_argument("--tolerance", type=float, help="window around --target-value")
     group.add_argument("--kappa", type=float, default=2.0, help="UCB exploration weight")
-    group.add_argument("--require", help="comma-separated elements every candidate must have")
-    group.add_argument("--exclude", help="comma-separated elements no candidate may have")
-    group.add_argument("--max-elements", type=int, help="most distinct elements")
-    group.add_argument("--min-li-fraction", type=float, help="least Li atomic fraction")
+    add_constraint_args(group, "least Li atomic fraction")
     group.add_argument("--batch", type=int, default=0, metavar="N",
                        help="also propose a diverse batch of N rows to measure next "
                        "(column 'batch'): a stratified cold start while no measured value "
@@ -157,15 +157,6 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
 def _rank_settings(args: argparse.Namespace):
     from matgenome.screen import RankSettings
 
-    constraints: dict[str, object] = {}
-    if args.require:
-        constraints["required_elements"] = [e.strip() for e in args.require.split(",")]
-    if args.exclude:
-        constraints["excluded_elements"] = [e.strip() for e in args.exclude.split(",")]
-    if args.max_elements:
-        constraints["max_elements"] = args.max_elements
-    if args.min_li_fraction is not None:
-        constraints["min_mobile_fraction"] = args.min_li_fraction
     acquisition = {"mean": "mean", "pi": "probability"}.get(args.acquisition, args.acquisition)
     if acquisition == "probability" and args.rank_threshold is None and args.objective != "target":
         raise InputError("--acquisition pi needs --threshold")
@@ -178,7 +169,7 @@ def _rank_settings(args: argparse.Namespace):
         raise InputError("--batch must be 0 or more")
     return RankSettings(acquisition=acquisition, objective=args.objective,
                         threshold=args.rank_threshold, target=args.target_value,
-                        tolerance=args.tolerance, kappa=args.kappa, constraints=constraints,
+                        tolerance=args.tolerance, kappa=args.kappa, constraints=constraints(args),
                         batch_size=args.batch, seed=getattr(args, "seed", 0))
 
 
@@ -190,9 +181,6 @@ def _rank_args(parser: argparse.ArgumentParser) -> None:
     _rank_settings_args(parser)
 
 
-@command("rank", "rank candidates by an acquisition function with uncertainty, domain flag, "
-         "known values, supply risk and cost", "matgenome rank datasets/examples/candidates.csv "
-         "--acquisition pi --threshold -3 -o ranked.csv")(_rank_args)
 def run_rank(args: argparse.Namespace) -> int:
     from matgenome.io import check_input_path, check_output_path, detect_formula_column, read_table
     from matgenome.modelfile import load_model
@@ -206,7 +194,8 @@ def run_rank(args: argparse.Namespace) -> int:
         column = detect_formula_column(list(frame.columns), args.formula_column)
         model = load_model(args.model)
         bar.next()
-        ranked = rank_candidates(model, frame, column, settings)
+        with option_values():
+            ranked = rank_candidates(model, frame, column, settings)
         bar.next()
         _write_ranking(args, ranked, output, model, column)
     _finish_ranking(args, ranked, output, model, column)
@@ -220,14 +209,13 @@ def _write_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str)
     write_table(ranked, output, metadata=meta)
     if args.plot:
         from matgenome.plots import plot_pareto
-        from matgenome.provenance import write_sidecar
 
         plot_pareto(ranked, "supply_risk", "score", args.plot, label_column=column)
         write_sidecar(args.plot, meta)
 
 
 def _finish_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
-    _print_top(ranked, args.top, model.target, column)
+    _print_ranked(ranked, args.top, model.target, column)
     print(f"score: {_describe_score(args)}")
     if "batch" in ranked:
         _print_batch(ranked, column)
@@ -263,17 +251,16 @@ def _print_batch(ranked: pd.DataFrame, column: str) -> None:
     batch = ranked[ranked["batch"].notna()].sort_values("batch")
     shown = [c for c in ("batch", column, "rank", "prediction", "uncertainty", "in_domain")
              if c in batch.columns]
-    print(f"proposed batch of {len(batch)} to measure next (diverse: cold start or Thompson "
-          "sampling, see --help):")
-    print(batch[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print_top(batch[shown], f"proposed batch of {len(batch)} to measure next (diverse: cold "
+              "start or Thompson sampling, see --help):")
 
 
-def _print_top(ranked: pd.DataFrame, n: int, target: str, column: str) -> None:
+def _print_ranked(ranked: pd.DataFrame, n: int, target: str, column: str) -> None:
     top = ranked[ranked["rank"].notna()].sort_values("rank").head(n)
     shown = [c if c != "formula" else column for c in TOP_COLUMNS]
     shown = [c for c in shown if c in top.columns]
-    print(f"top {len(top)} candidates; prediction = {target}, uncertainty = 1 sd:")
-    print(top[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print_top(top[shown], f"top {len(top)} candidates; prediction = {target}, "
+              "uncertainty = 1 sd:")
 
 
 def _screen_args(parser: argparse.ArgumentParser) -> None:
@@ -286,9 +273,6 @@ def _screen_args(parser: argparse.ArgumentParser) -> None:
     _rank_settings_args(parser, threshold=-3.0)
 
 
-@command("screen", "the main job: generate candidates from the seed families, predict, rank, "
-         "write a table and print the top", "matgenome screen --family argyrodite --top 10")(
-    _screen_args)
 def run_screen(args: argparse.Namespace) -> int:
     from matgenome.io import check_output_path
     from matgenome.modelfile import load_model
@@ -306,7 +290,8 @@ def run_screen(args: argparse.Namespace) -> int:
                  ", ".join(args.family) if args.family else "all seed families")
         bar.next()
         settings.new_only = True
-        ranked = new_first(rank_candidates(model, candidates, "formula", settings))
+        with option_values():
+            ranked = new_first(rank_candidates(model, candidates, "formula", settings))
         bar.next()
         _write_ranking(args, ranked, output, model, "formula")
     _finish_ranking(args, ranked, output, model, "formula")
@@ -321,9 +306,8 @@ def _print_measured(ranked: pd.DataFrame, n: int) -> None:
         return
     shown = [c for c in MEASURED_COLUMNS if c in measured.columns]
     top = measured.sort_values("known_value", ascending=False, na_position="last").head(n)
-    print(f"\n{len(measured)} candidates were already measured (not ranked; top {len(top)} by "
-          "measured value, known_spread = sd of repeats):")
-    print(top[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print_top(top[shown], f"\n{len(measured)} candidates were already measured (not ranked; "
+              f"top {len(top)} by measured value, known_spread = sd of repeats):")
 
 
 # --- simulate ----------------------------------------------------------------------------
@@ -353,39 +337,29 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", help="PNG of the discovery curves")
 
 
-@command("simulate", "sequential-learning simulation: acquisition functions against random "
-         "picking, with discovery yield and acceleration factors",
-         "matgenome simulate --dataset obelix --strategies cold-thompson,ei,random "
-         "--trials 5 --plot curves.png -o simulation.json")(_simulate_args)
 def run_simulate(args: argparse.Namespace) -> int:
-    from matgenome.models.selection import custom_candidate, default_candidate
-    from matgenome.simulation import candidates_from_rows, simulate_discovery
+    from matgenome.simulation import simulate_discovery, simulation_data
 
-    formulas, y, target, ids = _labelled(args)
-    candidate = default_candidate(target)
-    if args.preset:
-        candidate = custom_candidate(args.preset, None, candidate)
-    X, y, candidate_ids, left_out = candidates_from_rows(formulas, y, ids, candidate.features)
+    data = simulation_data(load_labelled(args), args.preset)
+    recipe = data.recipe
     log.info("simulating on %d compositions (repeats averaged; %d rows without a usable "
-             "target or formula left out) with recipe %s on %s", len(y), left_out,
-             candidate.name, candidate.features)
+             "target or formula left out) with recipe %s on %s", len(data.y), data.left_out,
+             recipe.name, recipe.features)
 
     def factory():
-        return candidate.estimator(None, args.n_estimators, calibration=SIMULATION_CALIBRATION)
+        return recipe.estimator(None, args.n_estimators, calibration=SIMULATION_CALIBRATION)
 
     strategies = [s.strip() for s in args.strategies.split(",")]
-    with _progress(args, total=args.trials * len(strategies), unit="runs") as bar:
+    with progress(args, total=args.trials * len(strategies), unit="runs") as bar:
         result = simulate_discovery(
-            X, y, factory, strategies=strategies, n_initial=args.initial,
+            data.X, data.y, factory, strategies=strategies, n_initial=args.initial,
             batch_size=args.batch_size, n_iterations=args.iterations, n_trials=args.trials,
             seed=args.seed, objective=args.objective, progress=bar.update,
-            row_ids=candidate_ids,
+            row_ids=data.row_ids,
         )
     summary = result.summary()
     print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
-    from matgenome.provenance import write_sidecar
-
-    meta = output_metadata(args, recipe=candidate.name, feature_preset=candidate.features,
+    meta = output_metadata(args, recipe=recipe.name, feature_preset=recipe.features,
                            seed=args.seed)
     if args.output:
         from matgenome.io import atomic_path
@@ -398,23 +372,35 @@ def run_simulate(args: argparse.Namespace) -> int:
 
         plot_discovery_curves(result, args.plot)
         write_sidecar(args.plot, meta)
-    print(f"{len(y)} compositions, {args.trials} trials per strategy"
+    print(f"{len(data.y)} compositions, {args.trials} trials per strategy"
           + (f"; result written to {args.output}" if args.output else ""))
     return 0
 
 
-def _labelled(args: argparse.Namespace) -> tuple[list[str], np.ndarray, dict, list]:
-    """Formulas, exact targets (censored and unusable rows as NaN), the target's
-    description and row ids (a dataset's ``id``; else the 0-based input row)."""
-    import numpy as np
+# --- the commands of this module -----------------------------------------------------------
 
-    formulas, targets, target, _, _ = load_labelled(args)
-    y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
-    ids = list(range(len(y)))
-    if args.dataset:
-        from matgenome.datasets import load
-
-        frame = load(args.dataset)
-        if "id" in frame.columns:
-            ids = frame["id"].tolist()
-    return list(formulas), y, target, ids
+GENERATE = Command(
+    "generate",
+    "generate candidate compositions from seed families, substitution or charge-neutral grids",
+    "matgenome generate --family garnet --family argyrodite --known obelix -o candidates.csv",
+    _generate_args, run_generate)
+RANK = Command(
+    "rank",
+    "rank candidates by an acquisition function with uncertainty, domain flag, known values, "
+    "supply risk and cost",
+    "matgenome rank datasets/examples/candidates.csv --acquisition pi --threshold -3 "
+    "-o ranked.csv",
+    _rank_args, run_rank)
+SCREEN = Command(
+    "screen",
+    "the main job: generate candidates from the seed families, predict, rank, write a table "
+    "and print the top",
+    "matgenome screen --family argyrodite --top 10",
+    _screen_args, run_screen)
+SIMULATE = Command(
+    "simulate",
+    "sequential-learning simulation: acquisition functions against random picking, with "
+    "discovery yield and acceleration factors",
+    "matgenome simulate --dataset obelix --strategies cold-thompson,ei,random --trials 5 "
+    "--plot curves.png -o simulation.json",
+    _simulate_args, run_simulate)

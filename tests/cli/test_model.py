@@ -1,9 +1,7 @@
-"""The matgenome command end to end: train, predict, datasets, and clear errors."""
+"""The model commands end to end: train and predict (file in, file out, as the Python API)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -153,60 +151,6 @@ def test_train_reads_units_in_cells_and_records_the_unit_of_the_values(
     assert card["target"]["label"] == "log10(Ionic conductivity (S cm-1))"
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["predict", "{missing}", "-o", "{out}"], "not found"),
-        (["predict", "{empty}", "-o", "{out}"], "empty"),
-        (["predict", "{nocol}", "-o", "{out}"], "could not find a formula column"),
-        (["predict", "{nocol}", "-o", "{out}", "--formula-column", "zz"], "'zz' not found"),
-        (["predict", "{good}", "-o", "{good}"], "is the input"),
-        (["predict", "{good}", "-o", "{out}", "--model", "{missing}"], "not found"),
-        (["train", "{good}", "--target-column", "nope", "-o", "{out}"], "'nope' not found"),
-        (["train", "{good}", "-o", "{out}"], "--target-column is required"),
-    ],
-)
-def test_user_errors_are_one_line_with_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
-) -> None:
-    paths = {"missing": tmp_path / "missing.csv", "empty": tmp_path / "empty.csv",
-             "nocol": tmp_path / "nocol.csv", "good": tmp_path / "good.csv",
-             "out": tmp_path / "out.csv"}
-    paths["empty"].write_text("")
-    paths["nocol"].write_text("a,b\n1,2\n")
-    paths["good"].write_text("formula,y\nLi2O,1\n")
-    code, _, err = run([a.format(**paths) for a in args], capsys)
-    assert code == 2
-    assert message in err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert not paths["out"].exists()
-
-
-def test_datasets_lists_every_dataset(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["datasets"], capsys)
-    assert code == 0
-    for name, rows in [("obelix", 599), ("matbench_expt_gap", 4604), ("matbench_steels", 312),
-                       ("matbench_glass", 5680), ("matbench_expt_is_metal", 4921)]:
-        assert f"{name}  ({rows} rows" in out
-    assert "CC BY 4.0" in out and "Therrien" in out
-
-
-def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "matgenome", "--version"],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0 and result.stdout.startswith("matgenome ")
-
-
-def test_every_command_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
-    from matgenome.cli import _COMMANDS
-
-    for name in _COMMANDS:
-        with pytest.raises(SystemExit) as exit_info:
-            main([name, "--help"])
-        assert exit_info.value.code == 0
-        assert "example:" in capsys.readouterr().out
-
-
 def test_excel_with_units_and_censored_values_trains_without_editing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -230,83 +174,3 @@ def test_excel_with_units_and_censored_values_trains_without_editing(
     np.testing.assert_allclose(sorted(li6), sorted(np.log10([1.2e-4, 1.1e-4])))
 
 
-@pytest.mark.parametrize("command", ["predict", "rank", "screen"])
-@pytest.mark.parametrize("value", ["-5", "0", "two"])
-def test_top_must_be_a_positive_whole_number(
-    command: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    source = tmp_path / "in.csv"
-    source.write_text("formula\nLi2O\n")
-    args = {"predict": ["predict", str(source), "-o", str(tmp_path / "o.csv")],
-            "rank": ["rank", str(source), "-o", str(tmp_path / "o.csv")],
-            "screen": ["screen", "-o", str(tmp_path / "o.csv")]}[command]
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args, "--top", value])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2
-    assert "argument --top" in err and value in err and "Traceback" not in err
-    assert not (tmp_path / "o.csv").exists()
-
-
-def test_closed_stdout_exits_quietly(tmp_path: Path) -> None:
-    """`matgenome datasets | head -1`: no BrokenPipeError traceback, the pipe's exit code."""
-    process = subprocess.Popen([sys.executable, "-m", "matgenome", "datasets"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    process.stdout.close()  # the reader leaves before the first line
-    err = process.stderr.read().decode()
-    process.wait(timeout=120)
-    assert err == ""
-    assert process.returncode == 141
-
-
-class _Terminal:
-    """A stderr that says it is a terminal, so that progress bars are drawn."""
-
-    def __init__(self) -> None:
-        import io
-
-        self.buffer = io.StringIO()
-
-    def isatty(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        return self.buffer.write(text)
-
-    def flush(self) -> None:
-        pass
-
-
-@pytest.mark.parametrize("quiet", [False, True])
-def test_progress_on_train_rank_and_predict(
-    tmp_path: Path, small_model_dir: Path, monkeypatch: pytest.MonkeyPatch, quiet: bool
-) -> None:
-    source = tmp_path / "in.csv"
-    pd.DataFrame({"formula": ["Li2O", "Li3N", "Li6PS5Cl"] * 100}).to_csv(source, index=False)
-    train = tmp_path / "train.csv"
-    pd.DataFrame({"formula": ["Li2O", "Li3N", "Li6PS5Cl", "LiI", "Li3PS4", "LiCl"],
-                  "sigma": ["1e-9", "1e-3", "2e-3", "1e-7", "1e-4", "1e-9"]}).to_csv(
-        train, index=False)
-    flag = ["-q"] if quiet else []
-    shown = {}
-    for name, args in {
-        "train": ["train", str(train), "--target-column", "sigma", "--log10",
-                  "--n-estimators", "5", "-o", str(tmp_path / "model")],
-        "rank": ["rank", str(source), "--model", str(small_model_dir), "-o",
-                 str(tmp_path / "ranked.csv")],
-        "predict": ["predict", str(source), "--model", str(small_model_dir), "-o",
-                    str(tmp_path / "scored.csv")],
-    }.items():
-        terminal = _Terminal()
-        monkeypatch.setattr(sys, "stderr", terminal)
-        assert main([*args, *flag]) == 0
-        monkeypatch.undo()
-        shown[name] = terminal.buffer.getvalue()
-    if quiet:
-        assert shown == {"train": "", "rank": "", "predict": ""}
-        return
-    assert "3/3 steps" in shown["train"] and "writing the model" in shown["train"]
-    assert "3/3 steps" in shown["rank"] and "scoring and ranking" in shown["rank"]
-    # The row bar counts rows exactly from the start: "0/300", never "0.00/300".
-    assert "0/300" in shown["predict"] and "300/300" in shown["predict"]
-    assert "0.00/" not in shown["predict"]
