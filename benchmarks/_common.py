@@ -23,11 +23,8 @@ try:  # a source checkout without an installed package still runs the benchmarks
 except ImportError:  # pragma: no cover - depends on how the package is installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from matgenome.evaluation import (  # noqa: E402, F401
-    composition_labels,
-    software_versions,
-    write_json_atomic,
-)
+from matgenome.evaluation import composition_labels  # noqa: E402, F401
+from matgenome.provenance import software_versions, write_json_atomic  # noqa: E402
 
 
 def mean_std(values: Iterable[float]) -> dict[str, float]:

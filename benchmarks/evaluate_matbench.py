@@ -106,6 +106,7 @@ def run_task(task: str, seeds: int, trees: int, baseline_trees: int) -> dict[str
                     frame, features[preset], lambda f=factory, s=seed: f(s), splits,
                     dataset=name, protocol={"name": "matbench", "seed": seed}, task=task_kind,
                     allow_leakage=True,  # official folds as published; leaks go to the notes
+                    inputs="formulas" if preset == FORMULAS else "features",
                 )
             )
         out[entry] = _summarise(results, preset, task_kind,

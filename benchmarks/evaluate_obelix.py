@@ -114,6 +114,7 @@ def run(protocol: str, seeds: int, quick: bool) -> dict[str, Any]:
                     # The official split is scored as published; shared compositions are
                     # recorded in the notes.
                     allow_leakage=protocol == "official",
+                    inputs="formulas" if preset == FORMULAS else "features",
                 )
             )
         out[name] = _summarise(results, preset, keep_predictions=name == "recommended")
