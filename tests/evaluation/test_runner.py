@@ -98,3 +98,41 @@ def test_evaluate_leaves_out_formulas_that_train_rejects() -> None:
     assert scored == set(good)
     assert "2 rows left out (invalid formula), e.g. row 10: invalid formula 'Li6PS5Cl)'" in (
         result.notes[0])
+
+
+class _TextModel(DummyRegressor):
+    """A model on formulas, as the training path is: it records the inputs it was fit on."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.seen_ = np.asarray(X)
+        return super().fit(X, y, sample_weight)
+
+
+def test_run_protocol_passes_formulas_when_told_and_refuses_an_unknown_input_kind() -> None:
+    formulas = ["Li2O", "Li3N", "LiCl", "LiBr"]
+    frame = pd.DataFrame({"formula": formulas, "target": [1.0, 2.0, 3.0, 4.0]})
+    splits = [(np.array([0, 1, 2]), np.array([3]))]
+    fitted: list[_TextModel] = []
+
+    def factory() -> _TextModel:
+        fitted.append(_TextModel())
+        return fitted[-1]
+
+    result = ev.run_protocol(frame, np.asarray(formulas, dtype=object), factory, splits,
+                             inputs="formulas")
+    assert fitted[0].seen_.dtype == object
+    assert fitted[0].seen_.ravel().tolist() == formulas[:3]
+    assert result.predictions["y_pred"].tolist() == pytest.approx([2.0])
+    # Descriptors are the default: text is then refused rather than sniffed.
+    with pytest.raises(ValueError, match="could not convert"):
+        ev.run_protocol(frame, np.asarray(formulas, dtype=object), DummyRegressor, splits)
+    with pytest.raises(ValueError, match="inputs must be 'features' or 'formulas'"):
+        ev.run_protocol(frame, np.zeros((4, 1)), DummyRegressor, splits, inputs="text")
+
+
+def test_evaluation_does_not_shadow_the_featurizer() -> None:
+    import matgenome.features
+
+    # Descriptors come from matgenome.features only (its featurize returns a table).
+    assert not hasattr(ev, "featurize")
+    assert callable(matgenome.features.featurize)
