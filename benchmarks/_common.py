@@ -115,6 +115,14 @@ def selected_candidates(parser: Any, only: str | None, candidates: dict[str, Any
     return names
 
 
+def finish_report(report: dict[str, Any], output: str | Path, started: float) -> Path:
+    """Record the run time in ``report``, write it atomically and say where it went."""
+    report["runtime_seconds"] = round(time.perf_counter() - started, 1)
+    path = write_json_atomic(report, output)
+    print(f"\nwrote {path} ({report['runtime_seconds']:.0f} s)")
+    return path
+
+
 def write_selection(benchmark: str, protocol: str, results: dict[str, Any], started: float,
                     output: Path, **settings: Any) -> None:
     """Write a model-selection result (versions, protocol, settings, candidates) as JSON."""

@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import recipe_or_preset_features, seed_summary
+from _common import (
+    finish_report,
+    recipe_or_preset_features,
+    seed_summary,
+    software_versions,
+)
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -168,16 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "benchmark": "matbench", "quick": args.quick, "seeds": seeds, "trees": trees,
         "baseline_trees": baseline_trees,
-        "versions": ev.software_versions(), "tasks": {},
+        "versions": software_versions(), "tasks": {},
     }
     for task in tasks:
         frame, _ = ev.load_table(f"matbench_{task}")
         report["tasks"][task] = {"data_sha256": ev.table_hash(frame),
                                  "entries": run_task(task, seeds, trees, baseline_trees)}
         print_table(task, report["tasks"][task]["entries"])
-    report["runtime_seconds"] = round(time.perf_counter() - start, 1)
-    path = ev.write_json_atomic(report, args.output)
-    print(f"\nwrote {path} ({report['runtime_seconds']:.0f} s)")
+    finish_report(report, args.output, start)
     return 0
 
 

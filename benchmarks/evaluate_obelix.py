@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import recipe_or_preset_features, seed_summary
+from _common import (
+    finish_report,
+    recipe_or_preset_features,
+    seed_summary,
+    software_versions,
+)
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -217,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "benchmark": "obelix",
         "data_sha256": ev.table_hash(frame),
-        "versions": ev.software_versions(),
+        "versions": software_versions(),
         "quick": args.quick,
         "seeds": seeds,
         "protocols": {},
@@ -233,9 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = run(protocol, seeds, args.quick)
         report["protocols"][protocol] = entries
         print_table(protocol, entries)
-    report["runtime_seconds"] = round(time.perf_counter() - start, 1)
-    path = ev.write_json_atomic(report, args.output)
-    print(f"\nwrote {path} ({report['runtime_seconds']:.0f} s)")
+    finish_report(report, args.output, start)
     return 0
 
 
