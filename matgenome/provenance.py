@@ -24,7 +24,7 @@ import os
 import platform
 import sys
 from collections.abc import Iterable, Mapping
-from importlib import import_module, metadata
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,8 @@ def software_versions(packages: Mapping[str, tuple[str, str | None]] = RESULT_PA
 
 
 def _package_version(distribution: str, module: str | None, missing: str) -> str:
+    from importlib import metadata  # ~0.1 s to import: only when versions are asked for
+
     if module is not None:
         try:
             own = getattr(import_module(module), "__version__", None)
