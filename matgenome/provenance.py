@@ -111,14 +111,18 @@ def table_sha256(frame: Any, columns: Iterable[str] = ("formula", "target")) -> 
 def json_safe(value: Any) -> Any:
     """Plain JSON values: numpy scalars and arrays as Python ones, NaN/inf and pd.NA as
     None, dict keys as text, any other object as its ``repr``."""
-    import numpy as np
+    import numpy as np  # here, not at the top: the command line imports this module early
 
+    return _json_safe(value, np)
+
+
+def _json_safe(value: Any, np: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): _json_safe(v, np) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
+        return [_json_safe(v, np) for v in value]
     if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
+        return [_json_safe(v, np) for v in value.tolist()]
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
