@@ -23,11 +23,8 @@ try:  # a source checkout without an installed package still runs the benchmarks
 except ImportError:  # pragma: no cover - depends on how the package is installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from matgenome.evaluation import (  # noqa: E402, F401
-    composition_labels,
-    software_versions,
-    write_json_atomic,
-)
+from matgenome.evaluation import composition_labels  # noqa: E402, F401
+from matgenome.provenance import software_versions, write_json_atomic  # noqa: E402
 
 
 def mean_std(values: Iterable[float]) -> dict[str, float]:
@@ -116,6 +113,14 @@ def selected_candidates(parser: Any, only: str | None, candidates: dict[str, Any
     if unknown:
         parser.error(f"unknown candidates {unknown}; known: {', '.join(candidates)}")
     return names
+
+
+def finish_report(report: dict[str, Any], output: str | Path, started: float) -> Path:
+    """Record the run time in ``report``, write it atomically and say where it went."""
+    report["runtime_seconds"] = round(time.perf_counter() - started, 1)
+    path = write_json_atomic(report, output)
+    print(f"\nwrote {path} ({report['runtime_seconds']:.0f} s)")
+    return path
 
 
 def write_selection(benchmark: str, protocol: str, results: dict[str, Any], started: float,

@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import recipe_or_preset_features, seed_summary
+from _common import (
+    finish_report,
+    recipe_or_preset_features,
+    seed_summary,
+    software_versions,
+)
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -106,6 +111,7 @@ def run_task(task: str, seeds: int, trees: int, baseline_trees: int) -> dict[str
                     frame, features[preset], lambda f=factory, s=seed: f(s), splits,
                     dataset=name, protocol={"name": "matbench", "seed": seed}, task=task_kind,
                     allow_leakage=True,  # official folds as published; leaks go to the notes
+                    inputs="formulas" if preset == FORMULAS else "features",
                 )
             )
         out[entry] = _summarise(results, preset, task_kind,
@@ -167,16 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "benchmark": "matbench", "quick": args.quick, "seeds": seeds, "trees": trees,
         "baseline_trees": baseline_trees,
-        "versions": ev.software_versions(), "tasks": {},
+        "versions": software_versions(), "tasks": {},
     }
     for task in tasks:
         frame, _ = ev.load_table(f"matbench_{task}")
         report["tasks"][task] = {"data_sha256": ev.table_hash(frame),
                                  "entries": run_task(task, seeds, trees, baseline_trees)}
         print_table(task, report["tasks"][task]["entries"])
-    report["runtime_seconds"] = round(time.perf_counter() - start, 1)
-    path = ev.write_json_atomic(report, args.output)
-    print(f"\nwrote {path} ({report['runtime_seconds']:.0f} s)")
+    finish_report(report, args.output, start)
     return 0
 
 

@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import recipe_or_preset_features, seed_summary
+from _common import (
+    finish_report,
+    recipe_or_preset_features,
+    seed_summary,
+    software_versions,
+)
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -114,6 +119,7 @@ def run(protocol: str, seeds: int, quick: bool) -> dict[str, Any]:
                     # The official split is scored as published; shared compositions are
                     # recorded in the notes.
                     allow_leakage=protocol == "official",
+                    inputs="formulas" if preset == FORMULAS else "features",
                 )
             )
         out[name] = _summarise(results, preset, keep_predictions=name == "recommended")
@@ -216,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "benchmark": "obelix",
         "data_sha256": ev.table_hash(frame),
-        "versions": ev.software_versions(),
+        "versions": software_versions(),
         "quick": args.quick,
         "seeds": seeds,
         "protocols": {},
@@ -232,9 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = run(protocol, seeds, args.quick)
         report["protocols"][protocol] = entries
         print_table(protocol, entries)
-    report["runtime_seconds"] = round(time.perf_counter() - start, 1)
-    path = ev.write_json_atomic(report, args.output)
-    print(f"\nwrote {path} ({report['runtime_seconds']:.0f} s)")
+    finish_report(report, args.output, start)
     return 0
 
 

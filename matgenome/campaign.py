@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from matgenome.io import InputError
+from matgenome.provenance import file_sha256, json_text
 
 FORMAT_VERSION = 1
 STATE_FILE = "campaign.json"
@@ -74,10 +74,6 @@ def _record_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSet
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # --- locking and atomic commits --------------------------------------------------------------
@@ -144,7 +140,7 @@ class Transaction:
 
     def commit(self, state: dict[str, Any]) -> None:
         state_path = self.path(STATE_FILE)
-        state_path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        state_path.write_text(json_text(state, indent=2, sort_keys=True, strict=False))
         names = [n for n in self.names if n != STATE_FILE] + [STATE_FILE]
         marker = self.staging / f".{COMMIT_FILE}.tmp"
         marker.write_text(json.dumps(names))
@@ -383,7 +379,7 @@ class Campaign:
                                  ignore_index=True)
             transaction = Transaction(self.directory)
             combined.to_csv(transaction.path(MEASUREMENTS_FILE), index=False)
-            digest = _sha256(Path(path))
+            digest = file_sha256(path)
             summary["same_content_recorded_at"] = [entry["recorded_at"] for entry
                                                    in state["recorded"]
                                                    if entry["sha256"] == digest]

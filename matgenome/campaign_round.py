@@ -112,8 +112,9 @@ def run_round(state: dict[str, Any], measured: pd.DataFrame, candidates: pd.Data
               number: int, batch: int, transaction, progress=None):
     """Train, rank and propose; stage ``round-K/`` in ``transaction``; return the proposal
     and the round's entry for campaign.json."""
-    from matgenome.campaign import _now, _sha256
+    from matgenome.campaign import _now
     from matgenome.modelfile import save_model
+    from matgenome.provenance import file_sha256
 
     settings = state["settings"]
     model, report = train_round(state, measured, number, progress)
@@ -130,7 +131,7 @@ def run_round(state: dict[str, Any], measured: pd.DataFrame, candidates: pd.Data
         "round": number, "created": _now(), "batch": len(proposal),
         "proposal": f"round-{number}/proposal.csv", "ranking": f"round-{number}/ranking.csv",
         "model": f"round-{number}/model",
-        "model_sha256": _sha256(directory / "model" / "manifest.json"),
+        "model_sha256": file_sha256(directory / "model" / "manifest.json"),
         "trained_on": report.rows_used, "measurements": len(measured),
         "recipe": model.card["selection"]["chosen"],
         "strategy": "cold start" if reached is False else "thompson",

@@ -19,7 +19,6 @@ Provenance, licences and citations are in ``datasets/README.md``; ``list_dataset
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,9 @@ import pandas as pd
 
 from matgenome.errors import UsageError
 from matgenome.io import parse_target_values
+
+# The table hash lives with the other provenance records; importable here as before.
+from matgenome.provenance import table_sha256 as data_hash  # noqa: F401
 from matgenome.resources import shipped_path
 
 NORMALISED_COLUMNS = ("id", "formula", "target", "censored", "censor", "family", "doi", "fold")
@@ -177,16 +179,6 @@ def load(name: str, split: str = "all", fold: int | None = None) -> pd.DataFrame
     frame.attrs["unit"] = info.unit
     frame.attrs["task"] = info.task
     return frame.reset_index(drop=True)
-
-
-def data_hash(frame: pd.DataFrame, columns: tuple[str, ...] = ("formula", "target")) -> str:
-    """SHA-256 of the given columns of a table, stable across pandas versions."""
-    digest = hashlib.sha256()
-    for column in columns:
-        digest.update(column.encode())
-        values = frame[column].to_numpy()
-        digest.update("\x1f".join(map(repr, values.tolist())).encode())
-    return digest.hexdigest()
 
 
 def normalise_family(raw: object) -> object:

@@ -71,6 +71,13 @@ class TargetValues:
     def usable(self) -> np.ndarray:
         return np.array([not error for error in self.errors], dtype=bool)
 
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> TargetValues:
+        """The targets of a shipped dataset's table (``matgenome.datasets.load``): its
+        parsed ``target`` and ``censor`` columns, every row usable."""
+        return cls(values=frame["target"].to_numpy(float), censor=frame["censor"].to_numpy(str),
+                   errors=[""] * len(frame))
+
 
 def parse_target_values(
     cells: Sequence[object] | pd.Series,

@@ -26,7 +26,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import re
 import shutil
 import sys
@@ -38,13 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from matgenome.errors import ModelFileError
 from matgenome.io import apply_umask
 from matgenome.known import KnownMeasurements
 from matgenome.models import Prediction, predict_formulas
+from matgenome.provenance import MODEL_PACKAGES, file_sha256, json_text, software_versions
 from matgenome.resources import shipped_path
 
 FORMAT_VERSION = 1
@@ -99,35 +98,7 @@ class TrainedModel:
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries whose behaviour a model depends on."""
-    import pymatgen.core
-    import sklearn
-    import skops
-
-    import matgenome
-
-    versions = {
-        "python": platform.python_version(),
-        "matgenome": matgenome.__version__,
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-        "skops": skops.__version__,
-        "pymatgen": getattr(pymatgen.core, "__version__", "unknown"),
-    }
-    try:
-        from importlib.metadata import version
-
-        versions["matminer"] = version("matminer")
-    except Exception:  # matminer metadata missing: the version is informative only
-        versions["matminer"] = "unknown"
-    return versions
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return software_versions(MODEL_PACKAGES, missing="unknown")
 
 
 def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
@@ -151,7 +122,7 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
         card["format_version"] = FORMAT_VERSION
         sio.dump(model.estimator, staging / ESTIMATOR_FILE, compression=zipfile.ZIP_DEFLATED)
         _make_reproducible(staging / ESTIMATOR_FILE)
-        (staging / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+        (staging / CARD_FILE).write_text(json_text(card, indent=2, sort_keys=True, strict=False))
         (staging / CARD_PAGE).write_text(render_card(card))
         names = [ESTIMATOR_FILE, CARD_FILE, CARD_PAGE]
         if model.domain is not None:
@@ -165,10 +136,11 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
             "format": "matgenome-model",
             "format_version": FORMAT_VERSION,
             "versions": card["versions"],
-            "files": {name: sha256_file(staging / name) for name in names},
+            "files": {name: file_sha256(staging / name) for name in names},
         }
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        model.sha256 = sha256_file(staging / MANIFEST_FILE)
+        (staging / MANIFEST_FILE).write_text(
+            json_text(manifest, indent=2, sort_keys=True, strict=False))
+        model.sha256 = file_sha256(staging / MANIFEST_FILE)
         apply_umask(staging, directory=True)
         _replace_directory(staging, directory)
     finally:

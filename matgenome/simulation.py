@@ -70,6 +70,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from matgenome.errors import UsageError
+from matgenome.provenance import json_safe
 from matgenome.ranking import (
     ACQUISITIONS,
     acquisition_scores,
@@ -320,7 +321,7 @@ class SimulationResult:
             }
             for name in self.strategies
         }
-        return _json_clean(
+        return json_safe(
             {
                 "settings": dict(self.settings),
                 "target_threshold": self.target_threshold,
@@ -343,7 +344,7 @@ class SimulationResult:
 
     def _ids(self) -> list[Any]:
         if self.row_ids is not None:
-            return [_json_clean(v) for v in self.row_ids]
+            return [json_safe(v) for v in self.row_ids]
         n_rows = self.settings.get("n_rows")
         if n_rows is None:
             n_rows = int(max(self.initial.max(), *(p.max() for p in self.picks.values()))) + 1
@@ -408,19 +409,6 @@ def _std(values: FloatArray) -> float:
 
 def _json_list(values: FloatArray) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in values]
-
-
-def _json_clean(value: Any) -> Any:
-    """Replace NaN/inf floats by None and numpy scalars by Python ones, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _json_clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # --------------------------------------------------------------------------- simulation

@@ -11,7 +11,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from matgenome.composition import parse_many
-from matgenome.datasets import data_hash
 from matgenome.domain import DomainModel
 from matgenome.errors import UsageError
 from matgenome.io import TargetValues
@@ -25,6 +24,7 @@ from matgenome.models.selection import (
     get_candidate,
     select_candidate,
 )
+from matgenome.provenance import table_sha256 as data_hash
 from matgenome.targets import normalise_target
 
 # hurdle (the default): bound-only rows train a "below the bound" classifier beside the

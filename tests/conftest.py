@@ -16,9 +16,7 @@ from matgenome.training import train_model
 def small_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 40-tree conductivity model trained on OBELiX's training split."""
     train = load("obelix", "train")
-    targets = TargetValues(train["target"].to_numpy(float), train["censor"].to_numpy(str),
-                           [""] * len(train))
-    model, _ = train_model(train["formula"], targets, n_estimators=40, seed=0, mobile_ion="Li",
-                           card={"name": "small", "target": {"name": "log10 sigma",
-                                                             "unit": "log10(S/cm)"}})
+    card = {"name": "small", "target": {"name": "log10 sigma", "unit": "log10(S/cm)"}}
+    model, _ = train_model(train["formula"], TargetValues.from_frame(train), n_estimators=40,
+                           seed=0, mobile_ion="Li", card=card)
     return save_model(model, tmp_path_factory.mktemp("models") / "small")

@@ -7,12 +7,12 @@ import pytest
 from sklearn import config_context
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from matgenome.domain import DomainModel
-from matgenome.evaluation import fit_model
+from matgenome.evaluation import fit_model, uncertainty_metrics
 from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.models.censored import CensoredHurdleRegressor, CensoredRegressor
 from matgenome.models.classify import PriorBalancedClassifier
@@ -93,3 +93,73 @@ def test_domain_model_takes_formulas_by_metadata_routing() -> None:
         pipeline = make_pipeline(SimpleImputer(), DomainModel(n_neighbors=3))
         pipeline.fit(X, formulas=formulas)
     assert pipeline[-1].elements_ == ["Cl", "Li", "N", "O"]
+
+
+# ------------------------------------------------------------ estimators used by evaluation
+
+
+def test_censored_regressor_strategies_place_bounds_as_documented() -> None:
+    X = np.linspace(0, 1, 40).reshape(-1, 1)
+    y = 2 * X.ravel()
+    censored = np.zeros(40, bool)
+    censored[:5] = True
+    y[:5] = -10.0  # bounds far below the trend
+    expected = {"bound": -10.0, "offset": -11.0}
+    for strategy, value in expected.items():
+        model = CensoredRegressor(LinearRegression(), strategy=strategy, offset=1.0)
+        model.fit(X, y, censored=censored)
+        assert np.allclose(model.imputed_targets_, value)
+    iterative = CensoredRegressor(LinearRegression(), strategy="iterative").fit(X, y, censored)
+    assert np.all(iterative.imputed_targets_ <= -10.0)
+    tobit = CensoredRegressor(LinearRegression(), strategy="tobit", noise_std=1.0)
+    tobit.fit(X, y, censored)
+    assert np.all(tobit.imputed_targets_ < -10.0)  # E[Y | Y < b] lies below b
+    dropped = CensoredRegressor(LinearRegression()).fit(X, y, censored)
+    assert dropped.estimator_.coef_[0] == pytest.approx(2.0)
+
+
+def test_calibrated_trees_cover_held_out_rows_and_split_uncertainty() -> None:
+    from sklearn.base import clone
+
+    from matgenome.models.calibrated import fit_variance_model
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-2, 2, size=(400, 3))
+    y = np.sin(X[:, 0]) * 2 + rng.normal(0, 0.4, 400)
+    model = CalibratedTreesRegressor(n_estimators=60, calibration="cv", random_state=0)
+    clone(model).get_params()
+    model.fit(X[:300], y[:300])
+    parts = model.predict_uncertainty(X[300:])
+    assert np.allclose(parts["uncertainty"] ** 2, parts["epistemic"] ** 2 + parts["noise"] ** 2)
+    scores = uncertainty_metrics(y[300:], parts["mean"], parts["uncertainty"])
+    assert 0.55 <= scores["coverage_68"] <= 0.85
+    assert 0.25 <= model.noise_std_ <= 0.6
+    # Residuals drawn with std 0.5 everywhere: the fit puts it all in the noise term.
+    residual = np.random.default_rng(2).normal(0, 0.5, 5000)
+    scale, noise = fit_variance_model(residual, np.full(5000, 0.1))
+    assert np.hypot(scale * 0.1, noise) == pytest.approx(0.5, rel=0.05)
+
+
+def test_hurdle_regressor_predicts_zero_for_the_zero_class() -> None:
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    X = np.arange(20, dtype=float).reshape(-1, 1)
+    y = np.where(X.ravel() < 10, 0.0, X.ravel() / 4)
+    model = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor(), "sqrt").fit(X, y)
+    assert np.allclose(model.predict(X), y)
+    # One side only (no metals in the data): that side is predicted everywhere.
+    gapped = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor()).fit(X, y + 1)
+    np.testing.assert_allclose(gapped.predict(X), y + 1)
+    metals = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor()).fit(X, 0 * y)
+    np.testing.assert_allclose(metals.predict(X), 0.0)
+
+
+def test_prior_balanced_classifier_moves_threshold_to_the_prior() -> None:
+    from sklearn.dummy import DummyClassifier
+
+    X = np.zeros((10, 1))
+    y = np.array([1] * 7 + [0] * 3)
+    model = PriorBalancedClassifier(DummyClassifier(strategy="prior")).fit(X, y)
+    # p = 0.7 equals the prior of class 1, so it maps to exactly 0.5.
+    assert model.predict_proba(X[:1])[0, 1] == pytest.approx(0.5)
+    assert model.predict(X[:1])[0] == 1

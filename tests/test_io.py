@@ -321,3 +321,15 @@ def test_output_in_a_read_only_directory_is_refused_up_front(tmp_path: Path,
     with pytest.raises(InputError, match="no permission to create files") as error:
         check_output_path(tmp_path / "out.csv", [])
     assert str(tmp_path / "out.csv") in str(error.value)
+
+
+def test_target_values_from_a_dataset_frame_keep_bounds_and_values() -> None:
+    from matgenome.datasets import load
+    from matgenome.io import TargetValues
+
+    frame = load("obelix", "train")
+    targets = TargetValues.from_frame(frame)
+    np.testing.assert_allclose(targets.values, frame["target"].to_numpy(float))
+    assert targets.censor.tolist() == frame["censor"].tolist()
+    assert (targets.censor == "<").sum() == frame["censored"].sum() > 0
+    assert targets.usable.all() and len(targets.errors) == len(frame)

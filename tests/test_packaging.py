@@ -59,6 +59,16 @@ def test_every_shipped_data_directory_is_a_listed_package() -> None:
             assert ".".join((mapped, *relative)) in packages, directory
 
 
+def test_every_code_package_is_listed() -> None:
+    # A package missing from the list is left out of the wheel: `pip install .` breaks.
+    packages = set(SETUPTOOLS["packages"])
+    for init in (ROOT / "matgenome").rglob("__init__.py"):
+        if "_shipped" in init.parts:
+            continue
+        name = ".".join(init.parent.relative_to(ROOT).parts)
+        assert name in packages, name
+
+
 def test_installed_metadata_agrees() -> None:
     """The metadata of the installed package (built from pyproject.toml) says the same."""
     from importlib.metadata import requires, version

@@ -152,3 +152,58 @@ def test_evaluate_result_gets_a_sidecar(tmp_path: Path) -> None:
     assert meta["command"] == "evaluate" and meta["matgenome_version"] == __version__
     assert meta["recipe"] == "extra_trees_default" and meta["protocol"] == "kfold"
     assert json.loads(result.read_text())  # the result itself is still written
+
+
+def test_json_safe_makes_numpy_and_missing_values_plain() -> None:
+    import math
+
+    import numpy as np
+
+    from matgenome.provenance import json_safe
+
+    data = {1: np.float32(0.5), "nan": math.nan, "inf": np.float64("inf"), "na": pd.NA,
+            "flag": np.bool_(True), "count": np.int64(3), "array": np.array([1.0, np.nan]),
+            "tuple": (np.int32(2), "x"), "other": Path("a")}
+    assert json_safe(data) == {"1": 0.5, "nan": None, "inf": None, "na": None, "flag": True,
+                               "count": 3, "array": [1.0, None], "tuple": [2, "x"],
+                               "other": repr(Path("a"))}
+    assert type(json_safe(np.int64(3))) is int and type(json_safe(np.bool_(False))) is bool
+
+
+def test_write_json_atomic_is_strict_json_with_the_usual_permissions(tmp_path: Path) -> None:
+    import math
+    import os
+
+    from matgenome.provenance import write_json_atomic
+
+    path = write_json_atomic({"b": math.nan, "a": 1}, tmp_path / "new" / "r.json")
+    assert path.read_text() == '{\n "b": null,\n "a": 1\n}\n'
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's 0600
+    # Model cards keep plain json.dumps (NaN tokens): their bytes are hashed in manifests.
+    write_json_atomic({"b": math.nan, "a": 1}, path, indent=2, sort_keys=True, strict=False)
+    assert path.read_text() == '{\n  "a": 1,\n  "b": NaN\n}\n'
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_one_home_for_versions_and_hashes(tmp_path: Path) -> None:
+    import matgenome.evaluation as ev
+    from matgenome.datasets import data_hash
+    from matgenome.modelfile import library_versions
+    from matgenome.provenance import file_sha256, software_versions, table_sha256
+
+    versions = software_versions()
+    assert {"python", "numpy", "pandas", "scipy", "sklearn", "pymatgen", "matminer",
+            "matgenome"} <= set(versions)
+    assert versions["matgenome"] == __version__
+    assert set(library_versions()) == {"python", "matgenome", "numpy", "scikit-learn",
+                                       "skops", "pymatgen", "matminer"}
+    assert ev.software_versions is software_versions
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * (3 << 20))  # more than one read block
+    assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    frame = pd.DataFrame({"formula": ["Li2O"], "target": [1.0]})
+    assert data_hash is table_sha256
+    expected = hashlib.sha256(b"formula'Li2O'target1.0").hexdigest()
+    assert table_sha256(frame) == expected

@@ -1,0 +1,96 @@
+"""Evaluate composition-property models with leakage-free protocols and honest metrics.
+
+One module per step:
+
+:mod:`~matgenome.evaluation.splits`
+    protocols as lists of ``(train_rows, test_rows)`` pairs (:func:`make_splits`), made by
+    unique reduced composition (:func:`composition_labels`);
+:mod:`~matgenome.evaluation.leakage`
+    :func:`check_leakage`: compositions or groups shared between a training and a test set;
+:mod:`~matgenome.evaluation.metrics`
+    regression, classification, censored-bound and uncertainty metrics of one test set
+    (:func:`score_predictions`) and their summary over folds (:func:`summarise_folds`);
+:mod:`~matgenome.evaluation.runner`
+    :func:`evaluate` (``matgenome evaluate``) and :func:`run_protocol`: fit a fresh model on
+    each training set and score its test set;
+:mod:`~matgenome.evaluation.results`
+    :class:`EvaluationResult`, its JSON file and its text table.
+
+Protocols:
+
+``obelix``
+    the official OBELiX train/test split (478/121 rows; no composition or paper shared);
+``matbench_<task>``
+    the five official Matbench folds: train on ``fold != k``, test on ``fold == k``; fold
+    metrics are summarised as mean and population standard deviation (ddof=0);
+``kfold``
+    random K-fold cross-validation over unique compositions;
+``group``
+    grouped K-fold by a column (crystal family, source DOI, ...): no group is split;
+``loco``
+    leave-one-cluster-out (Meredig et al., Mol. Syst. Des. Eng. 3, 819 (2018)): k-means
+    clusters of the standardised descriptors, each cluster held out once.
+
+``run_protocol`` refuses to score a leaking split unless told to, as for the official
+splits, where the shared compositions are recorded in the notes: the OBELiX split has two,
+e.g. ``Li10.2Ge1.2P1.8S12`` in train is ``Li3.4Ge0.4P0.6S4`` in test.
+
+Software versions, data hashes and atomic JSON writes come from
+:mod:`matgenome.provenance` (``software_versions`` and ``write_json_atomic`` are
+re-exported here for the benchmark scripts).
+"""
+
+from __future__ import annotations
+
+from matgenome.evaluation.leakage import LeakageReport, check_leakage
+from matgenome.evaluation.metrics import (
+    CONDUCTIVITY_THRESHOLD,
+    INTERVAL_LEVELS,
+    censored_metrics,
+    classification_metrics,
+    conductivity_classification_metrics,
+    hinge_mae,
+    regression_metrics,
+    score_predictions,
+    summarise_folds,
+    uncertainty_metrics,
+)
+from matgenome.evaluation.results import (
+    RESULT_SCHEMA,
+    EvaluationResult,
+    describe_model,
+    format_metrics_table,
+    table_hash,
+)
+from matgenome.evaluation.runner import (
+    default_model,
+    drop_invalid_formulas,
+    evaluate,
+    fit_model,
+    load_table,
+    predict_model,
+    run_protocol,
+)
+from matgenome.evaluation.splits import (
+    PROTOCOLS,
+    Split,
+    cluster_splits,
+    composition_labels,
+    connected_groups,
+    group_kfold_splits,
+    kfold_splits,
+    make_splits,
+)
+from matgenome.provenance import software_versions, write_json_atomic
+
+__all__ = [
+    "CONDUCTIVITY_THRESHOLD", "INTERVAL_LEVELS", "PROTOCOLS", "RESULT_SCHEMA",
+    "EvaluationResult", "LeakageReport", "Split",
+    "censored_metrics", "check_leakage", "classification_metrics", "cluster_splits",
+    "composition_labels", "conductivity_classification_metrics", "connected_groups",
+    "default_model", "describe_model", "drop_invalid_formulas", "evaluate", "fit_model",
+    "format_metrics_table", "group_kfold_splits", "hinge_mae", "kfold_splits", "load_table",
+    "make_splits", "predict_model", "regression_metrics", "run_protocol", "score_predictions",
+    "software_versions", "summarise_folds", "table_hash", "uncertainty_metrics",
+    "write_json_atomic",
+]

@@ -1,0 +1,129 @@
+"""Evaluation results: the result record, its JSON file and its text table.
+
+An :class:`EvaluationResult` holds the protocol, the model parameters, the metrics (per
+fold, their mean and population std, and pooled over all out-of-fold rows), the per-row
+predictions, a SHA-256 hash of the data and the versions of the software (from
+:mod:`matgenome.provenance`); ``write_json`` stores it atomically and ``table`` formats it
+for a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matgenome.provenance import json_safe, table_sha256, write_json_atomic
+
+RESULT_SCHEMA = "matgenome.evaluation/1"
+
+
+@dataclass
+class EvaluationResult:
+    """The outcome of one evaluation run, ready to print or store as JSON."""
+
+    dataset: str
+    protocol: dict[str, Any]
+    model: dict[str, Any]
+    metrics: dict[str, Any]
+    fold_metrics: list[dict[str, Any]]
+    pooled_metrics: dict[str, Any]
+    predictions: pd.DataFrame
+    data_hash: str
+    versions: dict[str, str]
+    runtime_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (per-row predictions as a list of records)."""
+        return json_safe(
+            {
+                "schema": RESULT_SCHEMA,
+                "dataset": self.dataset,
+                "data_sha256": self.data_hash,
+                "protocol": self.protocol,
+                "model": self.model,
+                "metrics": self.metrics,
+                "fold_metrics": self.fold_metrics,
+                "pooled_metrics": self.pooled_metrics,
+                "notes": self.notes,
+                "versions": self.versions,
+                "runtime_seconds": self.runtime_seconds,
+                # Column lists, not records: the column names are not repeated per row.
+                "predictions": self.predictions.to_dict(orient="list"),
+            }
+        )
+
+    def write_json(self, path: str | Path) -> Path:
+        """Write the result atomically (temporary file + rename) and return the path."""
+        return write_json_atomic(self.to_dict(), path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
+        """Rebuild a result from :meth:`to_dict` output (e.g. a loaded JSON file)."""
+        return cls(
+            dataset=data["dataset"],
+            protocol=data["protocol"],
+            model=data["model"],
+            metrics=data["metrics"],
+            fold_metrics=data["fold_metrics"],
+            pooled_metrics=data.get("pooled_metrics", {}),
+            predictions=pd.DataFrame(data["predictions"]),
+            data_hash=data["data_sha256"],
+            versions=data["versions"],
+            runtime_seconds=data["runtime_seconds"],
+            notes=data.get("notes", []),
+        )
+
+    @classmethod
+    def read_json(cls, path: str | Path) -> EvaluationResult:
+        """Load a result written by :meth:`write_json`."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def table(self) -> str:
+        """The metrics as an aligned text table (mean ± std over folds where there are many)."""
+        return format_metrics_table(self.metrics, title=f"{self.dataset} / {self.protocol['name']}")
+
+
+def table_hash(frame: pd.DataFrame) -> str:
+    """SHA-256 of a table's formulas, targets and censoring flags."""
+    hashed = frame.assign(censored=_censored(frame))
+    return table_sha256(hashed, columns=("formula", "target", "censored"))
+
+
+def describe_model(model: Any) -> dict[str, Any]:
+    """Class name and parameters of a model, JSON-safe."""
+    if model is None:
+        return {}
+    params = model.get_params(deep=True) if hasattr(model, "get_params") else {}
+    return {"class": f"{type(model).__module__}.{type(model).__qualname__}", "params": params}
+
+
+def format_metrics_table(metrics: dict[str, Any], title: str = "") -> str:
+    """Render nested metrics (values or ``{"mean", "std"}``) as aligned text lines."""
+    lines = [title] if title else []
+    for section, values in metrics.items():
+        if not isinstance(values, dict) or set(values) == {"mean", "std"}:
+            lines.append(f"  {section:<48} {_format_value(values)}")
+            continue
+        for name, value in values.items():
+            lines.append(f"  {section + '.' + name:<48} {_format_value(value)}")
+    return "\n".join(lines)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, dict) and "mean" in value:
+        return f"{value['mean']:.4g} ± {value['std']:.2g}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _censored(frame: pd.DataFrame) -> np.ndarray:
+    if "censored" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["censored"].fillna(False).to_numpy(dtype=bool)
