@@ -99,6 +99,7 @@ def test_notebook_ships_with_its_outputs(path: Path) -> None:
     _check_outputs(path.stem, _text(notebook))
 
 
+@pytest.mark.slow  # executes every notebook in a kernel
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_runs_at_its_defaults(path: Path) -> None:
     nbformat = pytest.importorskip("nbformat")

@@ -163,6 +163,7 @@ def _assert_estimators_close(a: Path, b: Path) -> None:
                 assert x == y, name
 
 
+@pytest.mark.slow  # builds the default model twice (about a minute)
 def test_shipped_default_model_is_reproducible(tmp_path: Path) -> None:
     """A rebuild matches the shipped model within floating-point tolerance.
 
