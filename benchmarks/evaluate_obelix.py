@@ -133,7 +133,8 @@ def run(protocol: str, seeds: int, quick: bool) -> dict[str, Any]:
 def _domain_check(frame, X: np.ndarray, predictions) -> dict[str, Any]:
     """Fit the applicability domain on the training rows; compare test errors in and out."""
     is_train = (frame["split"] == "train").to_numpy()
-    domain = DomainModel(mobile_ion="Li").fit(frame["formula"][is_train].tolist(), X[is_train])
+    domain = DomainModel(mobile_ion="Li").fit(X[is_train],
+                                              formulas=frame["formula"][is_train].tolist())
     rows = predictions["row"].to_numpy()
     assessed = domain.assess(frame["formula"].iloc[rows].tolist(), X[rows])
     inside = assessed["in_domain"].to_numpy(bool)
