@@ -1,4 +1,4 @@
-"""Smoke test: both benchmark scripts run end to end with --quick and write valid output."""
+"""Smoke tests: the benchmark scripts run end to end with --quick and write valid output."""
 
 from __future__ import annotations
 
@@ -72,3 +72,22 @@ def test_startup_benchmark_quick_run(tmp_path: Path) -> None:
     assert summary["predict_over_plain_wall"] == pytest.approx(ratio, abs=1e-3)
     assert "predict / plain script" in completed.stdout
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+
+
+@pytest.mark.slow  # about 20 s: five models on the official split
+def test_obelix_benchmark_quick_run_scores_the_official_split(tmp_path: Path) -> None:
+    output = tmp_path / "evaluate_obelix.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "evaluate_obelix.py"), "--quick", "--protocols",
+         "official", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report = json.loads(output.read_text(encoding="utf-8"))
+    assert report["quick"] is True and set(report["versions"]) >= VERSION_KEYS
+    official = report["protocols"]["official"]
+    assert "matgenome train defaults" in official
+    domain = official["recommended"]["domain"]
+    # The applicability-domain check ran, on the bounded 0-1 distance scale.
+    assert 0.5 < domain["in_domain_fraction"] <= 1.0
+    assert all("> 0.5" in reason for reason in domain["reasons"] if "far" in reason)
