@@ -266,14 +266,19 @@ class Campaign:
                 ``target_column``, ``formula_column``, ``log10``, ``target_unit``); also the
                 default for :meth:`record`. With only datasets it defaults to the dataset's
                 own column and unit.
-            candidates: a table of candidate formulas; or ``families``: seed families to
-                generate them from (``matgenome.generation``; default: all families).
-            mobile_ion, objective (``max``/``min``), threshold (model units: a value that
-                counts as a discovery; with it the first batches are a stratified cold start
-                until one is measured), constraints (``required_elements``,
-                ``excluded_elements``, ``max_elements``, ``min_mobile_fraction``).
+            candidates: a table of candidate formulas.
+            families: seed families to generate the candidates from when no table is
+                given (``matgenome.generation``; default: all families).
+            mobile_ion: element every in-domain candidate must contain (e.g. ``"Li"``).
+            objective: ``max`` or ``min``.
+            threshold: a value (model units) that counts as a discovery; with it the first
+                batches are a stratified cold start until one is measured.
+            constraints: ``required_elements``, ``excluded_elements``, ``max_elements``,
+                ``min_mobile_fraction``.
             model: training options (``recipe``, ``n_estimators``, ``censored``, ``preset``,
                 ``kind``), as for ``matgenome train``.
+            seed: seed of every random choice (training, batch proposals).
+            name: the campaign's name (default: the directory name).
         """
         directory = Path(directory)
         if directory.exists() and any(p.name != LOCK_FILE for p in directory.iterdir()):
