@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -282,27 +282,43 @@ class CompositionKey:
     @classmethod
     def parse(cls, formula: object, decimals: int = KEY_DECIMALS) -> CompositionKey | None:
         """The key of a formula read by the featurizer's parser, or None if it is invalid."""
-        from matgenome.features._elements import SYMBOLS
-        from matgenome.features._encode import parse_one
+        return cls.parse_many([formula], decimals)[0]
 
-        parsed = parse_one(formula)
-        if isinstance(parsed, CompositionError):
-            return None
-        z, amounts = parsed
-        return cls.from_amounts(
-            {SYMBOLS[int(a)]: float(n) for a, n in zip(z, amounts, strict=True)}, decimals)
+    @classmethod
+    def parse_many(cls, formulas: Sequence[object],
+                   decimals: int = KEY_DECIMALS) -> list[CompositionKey | None]:
+        """:meth:`parse` of many formulas: each distinct one parsed once, and the canonical
+        form computed on arrays (the featurizer's encoder), so that batch scoring stays
+        fast."""
+        from matgenome.features._elements import SYMBOLS
+        from matgenome.features._encode import encode
+
+        encoded = encode(list(formulas))
+        keys: list[CompositionKey | None] = [None] * encoded.n_distinct
+        for block in encoded.blocks:  # canonical: ascending Z, canonical amounts
+            for row, z, amounts in zip(block.rows, block.z, block.amounts, strict=True):
+                keys[row] = cls._from_canonical([SYMBOLS[int(a)] for a in z], amounts,
+                                                decimals)
+        return [keys[code] for code in encoded.codes]
 
     @classmethod
     def from_amounts(cls, amounts: Mapping[str, float],
                      decimals: int = KEY_DECIMALS) -> CompositionKey:
         """The key of element -> amount pairs (amounts positive)."""
-        # Fractions of the canonical form, summed in one element order: rounding float-noisy
-        # fractions could otherwise split one composition across a rounding boundary.
-        symbols = sorted(amounts)
+        from matgenome.features._elements import Z_OF
+
+        # The canonical form in ascending Z, as the featurizer computes it: rounding
+        # float-noisy fractions could otherwise split one composition across a boundary.
+        symbols = sorted(amounts, key=lambda s: (Z_OF.get(s, len(Z_OF) + 1), s))
         canonical, _ = canonical_amounts(np.array([[amounts[s] for s in symbols]]))
-        fractions = canonical[0] / canonical[0].sum()
-        parts = tuple((symbol, round(float(f), decimals))
-                      for symbol, f in zip(symbols, fractions, strict=True))
+        return cls._from_canonical(symbols, canonical[0], decimals)
+
+    @classmethod
+    def _from_canonical(cls, symbols: Sequence[str], canonical: np.ndarray,
+                        decimals: int) -> CompositionKey:
+        fractions = canonical / canonical.sum()
+        parts = tuple(sorted((symbol, round(float(f), decimals))
+                             for symbol, f in zip(symbols, fractions, strict=True)))
         return cls(parts, decimals)
 
     def __str__(self) -> str:

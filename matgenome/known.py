@@ -54,13 +54,7 @@ class KnownMeasurements:
 
     def lookup(self, formulas: Sequence[object]) -> pd.DataFrame:
         """One row per formula (in order) with the KNOWN_COLUMNS; NaN/0 where unmeasured."""
-        cache: dict[object, CompositionKey | None] = {}
-        keys = []
-        for formula in formulas:
-            hashable = formula if isinstance(formula, str) else id(formula)
-            if hashable not in cache:
-                cache[hashable] = CompositionKey.parse(formula)
-            keys.append(cache[hashable])
+        keys = CompositionKey.parse_many(list(formulas), KEY_DECIMALS)
         found = self.table.reindex(pd.Index(keys, tupleize_cols=False))
         out = found.reset_index(drop=True)
         out["known_count"] = out["known_count"].fillna(0).astype(int)
