@@ -138,7 +138,7 @@ def _domain_check(frame, X: np.ndarray, predictions) -> dict[str, Any]:
     rows = predictions["row"].to_numpy()
     assessed = domain.assess(frame["formula"].iloc[rows].tolist(), X[rows])
     inside = assessed["in_domain"].to_numpy(bool)
-    exact = ~predictions["censored"].to_numpy(bool)
+    exact = predictions["censor"].eq("").to_numpy()
     error = np.abs(predictions["y_pred"] - predictions["y_true"]).to_numpy()
     return {
         "in_domain_fraction": float(inside.mean()),

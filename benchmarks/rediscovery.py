@@ -195,7 +195,7 @@ def split(data: Data, rows: np.ndarray, held: np.ndarray,
         decoys |= set(key[rows & (doi == paper)]) - held_keys
     pool = rows & np.isin(doi, list(pool_dois))
     train = (rows & ~pool & ~np.isin(key, list(set(key[pool])))
-             & ~frame["censored"].to_numpy(bool))
+             & frame["censor"].eq("").to_numpy())
     return train, pool
 
 
@@ -207,7 +207,7 @@ def group(data: Data, mask: np.ndarray, held: np.ndarray) -> Candidates:
     """
     frame = data.frame
     rows = np.flatnonzero(mask)
-    censored = frame["censored"].to_numpy(bool)[rows]
+    censored = frame["censor"].ne("").to_numpy()[rows]
     values = frame["target"].to_numpy(float)[rows]
     table = pd.DataFrame({"row": rows, "key": frame["key"].to_numpy()[rows],
                           "exact": np.where(censored, np.nan, values), "bound": values,

@@ -146,7 +146,7 @@ def training_frame() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def cross_validate(train: pd.DataFrame, X: np.ndarray, seeds: int) -> dict[str, list[dict]]:
     """Pooled out-of-fold scores per variant, one entry per fold shuffle."""
-    y, censored = train["target"].to_numpy(float), train["censored"].to_numpy(bool)
+    y, censored = train["target"].to_numpy(float), train["censor"].ne("").to_numpy()
     keys = ev.composition_labels(train["formula"].tolist())
     per_seed: dict[str, list[dict]] = {name: [] for name in VARIANTS}
     for seed in range(seeds):
@@ -169,8 +169,8 @@ def cross_validate(train: pd.DataFrame, X: np.ndarray, seeds: int) -> dict[str, 
 def official(train: pd.DataFrame, test: pd.DataFrame, X_train: np.ndarray,
              X_test: np.ndarray, seeds: int) -> dict[str, list[dict]]:
     """Official-split scores per variant, one entry per model seed."""
-    y, censored = train["target"].to_numpy(float), train["censored"].to_numpy(bool)
-    y_test, c_test = test["target"].to_numpy(float), test["censored"].to_numpy(bool)
+    y, censored = train["target"].to_numpy(float), train["censor"].ne("").to_numpy()
+    y_test, c_test = test["target"].to_numpy(float), test["censor"].ne("").to_numpy()
     per_seed: dict[str, list[dict]] = {name: [] for name in VARIANTS}
     for seed in range(seeds):
         predicted = predict_variants(fit_all(X_train, y, censored, seed), X_test)
@@ -233,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nOBELiX training split ({len(train)} rows), GroupKFold(5) by paper, pooled "
           f"held-out scores, mean ± std over {args.seeds} fold shuffles (* = chosen)")
     print(table(cv, chosen))
-    no_skill = {"cv": prior_brier(train["censored"], train["censored"]),
-                "official": prior_brier(train["censored"], test["censored"])}
+    no_skill = {"cv": prior_brier(train["censor"].ne(""), train["censor"].ne("")),
+                "official": prior_brier(train["censor"].ne(""), test["censor"].ne(""))}
     print(f"Brier of the constant training base rate (no skill): {no_skill['cv']:.3f}")
     test_summary = summarise(official(train, test, X_train, X_test, args.model_seeds))
     print(f"\nOBELiX official test split ({len(test)} rows), mean ± std over "

@@ -116,7 +116,7 @@ def load_candidates() -> tuple[pd.DataFrame, str]:
     measurements joined by "+") and the SHA-256 hash of the raw OBELiX data.
     """
     raw = load("obelix")
-    exact = raw[~raw["censored"].to_numpy(bool)].copy()
+    exact = raw[raw["censor"].eq("").to_numpy()].copy()
     exact["key"] = composition_labels(exact["formula"])
     grouped = exact.groupby("key", sort=True)
     table = pd.DataFrame({

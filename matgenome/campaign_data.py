@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.censoring import censor_of, is_exact
 from matgenome.io import UNIT_FACTORS, InputError
 
 MAX_LISTED = 5  # rows named in one error message
@@ -95,7 +96,7 @@ def _dataset_rows(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
            else [""] * len(frame))
     rows = _measurement_rows(
         frame["formula"].astype(str), frame["target"].to_numpy(float),
-        frame["censor"].fillna("").astype(str).to_numpy(), [""] * len(frame),
+        censor_of(frame), [""] * len(frame),
         [f"dataset {name} id {i}" for i in ids],
         [d if d else f"dataset {name}" for d in doi], [None] * len(frame), 0)
     return rows, {"name": info.target, "unit": info.unit, "transform": "none"}
@@ -231,6 +232,6 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
     summary = {"file": path.name, "rows": len(rows),
                "proposed": int(rows["proposed_in"].notna().sum()),
                "repeats": sum(k in measured_keys for k in keys),
-               "new": len(unknown), "censored": int((rows["censor"] != "").sum()),
+               "new": len(unknown), "censored": int((~is_exact(censor_of(rows))).sum()),
                "round": number}
     return rows, summary

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.censoring import censor_of, exact_values
 from matgenome.io import InputError, TargetValues
 
 RANKING_COLUMNS = ("formula", "family", "prediction", "uncertainty", "in_domain",
@@ -29,7 +30,7 @@ def train_round(state: dict[str, Any], measured: pd.DataFrame, number: int,
 
     settings = state["settings"]
     targets = TargetValues(values=measured["value"].to_numpy(float),
-                           censor=measured["censor"].fillna("").astype(str).to_numpy(),
+                           censor=censor_of(measured),
                            errors=[""] * len(measured))
     options = {k: v for k, v in settings["model"].items()
                if k in ("recipe", "preset", "kind", "n_estimators", "censored")}
@@ -63,8 +64,7 @@ def target_reached(model, settings: dict[str, Any]) -> bool | None:
 
     if settings["threshold"] is None:
         return None
-    data = model.training_data
-    exact = data.loc[data["censor"] == "", "target"].to_numpy(float)
+    exact = exact_values(model.training_data)
     objective = "min" if settings["objective"] == "min" else "max"
     return has_reached_target(exact, float(settings["threshold"]), objective)
 

@@ -5,8 +5,9 @@ Every dataset loads as a DataFrame with at least these columns:
 ``formula``   the composition as reported by the source;
 ``target``    the property as a float (OBELiX: log10 of the conductivity in S/cm;
               classification tasks: 1.0 / 0.0);
-``censored``  True where the source reports only a bound (OBELiX ``<1E-10``); ``target``
-              then holds the bound and ``censor`` its direction (``<`` or ``>``);
+``censor``    ``<`` where the source reports only an upper bound (OBELiX ``<1E-10``; ``target``
+              then holds the bound), ``>`` for a lower bound, empty for an exact value
+              (see :mod:`matgenome.censoring`);
 ``family``    the crystal family with spelling variants merged (``argyrodites`` and
               ``argyrodite`` -> ``argyrodite``), missing where the source has none;
 ``doi``       the source paper, missing where the source has none;
@@ -22,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from matgenome.errors import UsageError
@@ -32,7 +32,7 @@ from matgenome.io import parse_target_values
 from matgenome.provenance import table_sha256 as data_hash  # noqa: F401
 from matgenome.resources import shipped_path
 
-NORMALISED_COLUMNS = ("id", "formula", "target", "censored", "censor", "family", "doi", "fold")
+NORMALISED_COLUMNS = ("id", "formula", "target", "censor", "family", "doi", "fold")
 
 OBELIX_CITATION = (
     "F. Therrien et al., OBELiX: A Curated Dataset of Crystal Structures and Experimentally "
@@ -219,7 +219,6 @@ def _load_obelix(split: str) -> pd.DataFrame:
             "id": raw["ID"],
             "formula": raw[info.formula_column],
             "target": targets.values,
-            "censored": targets.censor != "",
             "censor": targets.censor,
             "family": raw["Family"].map(normalise_family).astype("string"),
             "doi": raw["DOI"].replace("", pd.NA).astype("string"),
@@ -239,7 +238,6 @@ def _load_matbench(info: DatasetInfo, split: str, fold: int | None) -> pd.DataFr
             "id": raw["mbid"],
             "formula": raw[info.formula_column],
             "target": target.astype(float),
-            "censored": np.zeros(len(raw), dtype=bool),
             "censor": "",
             "family": pd.array([pd.NA] * len(raw), dtype="string"),
             "doi": pd.array([pd.NA] * len(raw), dtype="string"),
@@ -248,9 +246,9 @@ def _load_matbench(info: DatasetInfo, split: str, fold: int | None) -> pd.DataFr
     )
     if split == "all":
         if fold is not None:
-            raise ValueError("fold is used with split='train' or split='test'")
+            raise UsageError("fold is used with split='train' or split='test'")
         return frame
     if fold is None or fold not in range(5):
-        raise ValueError(f"{info.name} split={split!r} needs fold=0..4 (the official folds)")
+        raise UsageError(f"{info.name} split={split!r} needs fold=0..4 (the official folds)")
     keep = frame["fold"] == fold if split == "test" else frame["fold"] != fold
     return frame[keep.to_numpy()]

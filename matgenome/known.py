@@ -4,11 +4,11 @@ A model directory keeps its training rows (censored ones too). For every composi
 was measured, :class:`KnownMeasurements` holds the mean of its exact values
 (``known_value``), the sample standard deviation of repeated measurements
 (``known_spread``, NaN for a single one), how many exact values there are
-(``known_count``) and, for compositions known only as a bound (``<1E-10``), that bound
-(``known_bound``). Compositions are matched by :class:`matgenome.composition.CompositionKey`
-(atomic fractions rounded to 1e-6), so ``Li3PS4``, ``Li6P2S8`` and ``0.75Li2S-0.25P2S5``
-are one composition; plain formulas are keyed with the featurizer's fast parser so that
-scoring millions of rows stays fast.
+(``known_count``) and, for compositions known only as an upper bound (``<1E-10``), the
+tightest one (``known_bound``). Compositions are matched by
+:class:`matgenome.composition.CompositionKey` (atomic fractions rounded to 1e-6), so
+``Li3PS4``, ``Li6P2S8`` and ``0.75Li2S-0.25P2S5`` are one composition; plain formulas are
+keyed with the featurizer's fast parser so that scoring millions of rows stays fast.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from matgenome.censoring import censor_of, is_exact, upper_bounds
 from matgenome.composition import KEY_DECIMALS, CompositionError, CompositionKey
 
 KNOWN_COLUMNS = ("known_value", "known_spread", "known_count", "known_bound")
@@ -39,11 +40,11 @@ class KnownMeasurements:
         frame = pd.DataFrame({
             "key": keys,
             "target": pd.to_numeric(data["target"], errors="coerce"),
-            "censored": data.get("censor", pd.Series([""] * len(data))).fillna("")
-            .astype(str).to_numpy() != "",
+            "censor": censor_of(data),
         }).dropna(subset=["key"])
-        exact = frame[~frame["censored"]].groupby("key")["target"]
-        bounds = frame[frame["censored"]].groupby("key")["target"].min()
+        exact = frame[is_exact(frame["censor"])].groupby("key")["target"]
+        # The tightest upper bound; a lower bound says too little to mark a composition known.
+        bounds = frame[upper_bounds(frame["censor"])].groupby("key")["target"].min()
         table = pd.DataFrame({
             "known_value": exact.mean(),
             "known_spread": exact.std(ddof=1),

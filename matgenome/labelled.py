@@ -35,6 +35,7 @@ class LabelledData:
     source: str  # the file, or "shipped dataset NAME"
     groups: list[Any] | None = None  # selection groups: a dataset's papers, or group_column
     ids: list[Any] | None = None  # a shipped dataset's row ids
+    table: pd.DataFrame | None = None  # every column of a file as read (None for a dataset)
 
 
 def labelled_from_frame(frame: pd.DataFrame, target_column: str,
@@ -77,7 +78,7 @@ def read_labelled(path: str | os.PathLike | None = None, *, dataset: str | None 
     groups = None
     if group_column:
         groups = frame[require_column(list(frame.columns), group_column)].tolist()
-    return LabelledData(formulas, targets, target, str(path), groups)
+    return LabelledData(formulas, targets, target, str(path), groups, table=frame)
 
 
 def _dataset(name: str) -> LabelledData:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from matgenome.batch import add_predictions
+from matgenome.censoring import exact_values
 from matgenome.known import known_mask
 from matgenome.modelfile import TrainedModel
 from matgenome.ranking import Constraints, pareto_table, rank_table
@@ -107,7 +108,7 @@ def _batch(model: TrainedModel, ranked: pd.DataFrame, formulas: list[object],
     reached = None
     if settings.threshold is not None and model.training_data is not None:
         data = model.training_data
-        exact = data.loc[data["censor"] == "", "target"].to_numpy(float)
+        exact = exact_values(data)
         objective = "min" if settings.objective == "min" else "max"
         reached = has_reached_target(exact, settings.threshold, objective)
     picks = propose_batch(model.estimator[-1], X, settings.batch_size,
@@ -134,7 +135,7 @@ def _best_measured(model: TrainedModel, objective: str, target: float | None) ->
     data = model.training_data
     if data is None or data.empty:
         return None
-    exact = data.loc[data["censor"] == "", "target"].to_numpy(float)
+    exact = exact_values(data)
     return float(best_known(exact, objective, target=target)) if len(exact) else None
 
 

@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from matgenome.censoring import is_exact
 from matgenome.errors import UsageError
 from matgenome.provenance import json_safe
 from matgenome.ranking import (
@@ -540,9 +541,9 @@ def _as_row_ids(row_ids: Sequence[Any] | None, n_rows: int) -> list[Any]:
         return list(range(n_rows))
     ids = list(row_ids)
     if len(ids) != n_rows:
-        raise ValueError(f"row_ids has {len(ids)} entries for {n_rows} rows")
+        raise UsageError(f"row_ids has {len(ids)} entries for {n_rows} rows")
     if len(set(ids)) != len(ids):
-        raise ValueError("row_ids must be unique")
+        raise UsageError("row_ids must be unique")
     return ids
 
 
@@ -560,9 +561,9 @@ def _batch_plan(n_iterations: int, batch_size: int, budget: int) -> list[int]:
 
 def _validate(X: FloatArray, y: FloatArray, n_initial: int, batch_size: int) -> None:
     if X.ndim != 2 or X.shape[0] != y.size:
-        raise ValueError(f"X must be (n_rows, n_features) with n_rows = len(y) = {y.size}")
+        raise UsageError(f"X must be (n_rows, n_features) with n_rows = len(y) = {y.size}")
     if not np.isfinite(y).all():
-        raise ValueError("y must be finite: drop unlabelled rows before simulating")
+        raise UsageError("y must be finite: drop unlabelled rows before simulating")
     if n_initial < 2:
         raise UsageError("n_initial must be at least 2 so that a model can be fitted")
     if batch_size < 1:
@@ -609,9 +610,9 @@ def simulate_discovery(
     values = np.asarray(y, dtype=float).reshape(-1)
     _validate(features, values, n_initial, batch_size)
     if objective not in ("max", "min"):
-        raise ValueError("objective must be 'max' or 'min'")
+        raise UsageError("objective must be 'max' or 'min'")
     if not 0 < target_quantile <= top_quantile < 1:
-        raise ValueError("need 0 < target_quantile <= top_quantile < 1")
+        raise UsageError("need 0 < target_quantile <= top_quantile < 1")
     ids = _as_row_ids(row_ids, values.size)
     plans = _as_strategies(strategies, kappa, xi)
     # Work on "higher is better" values; thresholds are reported in the caller's units.
@@ -736,7 +737,7 @@ def simulation_data(labelled: LabelledData, preset: str | None = None) -> Simula
     from matgenome.models.selection import custom_candidate, default_candidate
 
     targets = labelled.targets
-    y = np.where((targets.censor == "") & targets.usable, targets.values, np.nan)
+    y = np.where(is_exact(targets.censor) & targets.usable, targets.values, np.nan)
     ids = labelled.ids if labelled.ids is not None else list(range(len(y)))
     recipe = default_candidate(labelled.target)
     if preset:

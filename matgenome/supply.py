@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 from pymatgen.core import Element
 
 from matgenome.composition import parse_many
+from matgenome.errors import UsageError
 
 HHI_MAX = 10_000.0
 HhiSource = Literal["pymatgen", "magpie"]
@@ -149,7 +150,7 @@ def _pymatgen_costs() -> dict[str, float]:
 def element_table(hhi_source: HhiSource = "pymatgen") -> ElementTable:
     """Per-element HHI, price and atomic mass for every element, cached per source."""
     if hhi_source not in ("pymatgen", "magpie"):
-        raise ValueError(f"unknown hhi_source {hhi_source!r}; expected 'pymatgen' or 'magpie'")
+        raise UsageError(f"unknown hhi_source {hhi_source!r}; expected 'pymatgen' or 'magpie'")
     hhi = _pymatgen_hhi() if hhi_source == "pymatgen" else _magpie_hhi()
     costs = _pymatgen_costs()
     symbols = _all_symbols()

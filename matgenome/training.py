@@ -9,7 +9,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted
 
+from matgenome.censoring import EXACT, LOWER, UPPER, censor_of, upper_bounds
 from matgenome.composition import parse_many
 from matgenome.domain import DomainModel
 from matgenome.errors import UsageError
@@ -93,9 +96,10 @@ def train_model(
         kind: override the recipe's tree ensemble (``extra_trees``/``random_forest``);
             with it and ``recipe="auto"`` no selection is run.
         censored: ``hurdle`` (default) trains a classifier of "below the bound" on the
-            bound-only rows (``<1E-10``) beside the regressor, which learns from the
-            measured rows; ``drop`` leaves them out; ``bound`` trains on the bound as if it
-            were the value (biased; kept for comparison).
+            upper-bound rows (``<1E-10``) beside the regressor, which learns from the
+            measured rows, and leaves lower bounds (``>``) out; ``drop`` leaves every bound
+            out; ``bound`` trains on the bound as if it were the value (biased; kept for
+            comparison).
         n_estimators: trees (default: the recipe's).
         seed: seed of every random choice (folds, trees).
         n_jobs: parallel jobs.
@@ -110,7 +114,7 @@ def train_model(
             line, so that skipped rows are named by their spreadsheet row number).
     """
     if censored not in CENSORED_TREATMENTS:
-        raise ValueError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
+        raise UsageError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
     if recipe != "auto":
         get_candidate(recipe)  # an unknown name fails before any row is read
     formulas = pd.Series(formulas).reset_index(drop=True)
@@ -118,12 +122,12 @@ def train_model(
     report = TrainingReport(rows_read=len(formulas), rows_used=0)
     valid = np.array([not f and not t for f, t in zip(formula_errors, targets.errors,
                                                       strict=True)])
-    if censored == "hurdle" and ((targets.censor != "") & valid).sum() < MIN_BOUNDS:
+    if censored == "hurdle" and (upper_bounds(targets.censor) & valid).sum() < MIN_BOUNDS:
         censored = "drop"  # the bound classifier's 5-fold calibration needs 5 bounds
     use = _usable_rows(formulas, formula_errors, targets, censored, report, first_row)
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = targets.values[use]
-    bounds = (targets.censor[use] != "") & (censored == "hurdle")
+    bounds = upper_bounds(targets.censor[use]) & (censored == "hurdle")
     measured = [c for c, b in zip(rows, bounds, strict=True) if not b]
     report.duplicates = duplicate_spread(measured, y[~bounds])
     row_groups = None if groups is None else [
@@ -175,6 +179,10 @@ def _usable_rows(formulas: pd.Series, formula_errors: list[str], targets: Target
         elif targets.censor[i] and censored == "drop":
             _skip(report, "censored target (bound only)", row,
                   f"row {row} {formulas[i]!r}: target is a bound ({targets.censor[i]})")
+        elif targets.censor[i] == LOWER and censored == "hurdle":
+            # The hurdle learns a floor (upper bounds); a lower bound is not a value either.
+            _skip(report, "lower bound (the model learns from upper bounds only)", row,
+                  f"row {row} {formulas[i]!r}: target is a lower bound (>)")
         else:
             continue
         use[i] = False
@@ -316,23 +324,23 @@ def train(
 
     if isinstance(data, pd.DataFrame):
         if not isinstance(target, str):
-            raise ValueError("with a DataFrame, target must be the name of its target column")
+            raise UsageError("with a DataFrame, target must be the name of its target column")
         # The reader of `matgenome train`: formula column detected by name, units, bounds.
         formulas, parsed = labelled_from_frame(data, target, formula_column, log10=log10,
                                                unit=unit)
         if "censor" in data.columns and target == "target":
             # A table from matgenome.datasets.load: the bounds are flagged in 'censor'.
-            parsed.censor = data["censor"].fillna("").astype(str).to_numpy()
+            parsed.censor = censor_of(data)
             options.setdefault("card", {}).setdefault("target", dataset_target(data))
             if "doi" in data.columns:
                 options.setdefault("groups", data["doi"].tolist())
         model, _ = train_model(formulas, parsed, **options)
         return model
     if target is None:
-        raise ValueError("give the target values")
+        raise UsageError("give the target values")
     formulas, values = pd.Series(list(data)), list(target)
     if len(formulas) != len(values):
-        raise ValueError(f"{len(formulas)} formulas but {len(values)} target values")
+        raise UsageError(f"{len(formulas)} formulas but {len(values)} target values")
     parsed = parse_target_values(list(values), log10=log10, unit=unit)
     model, _ = train_model(formulas, parsed, **options)
     return model
@@ -375,12 +383,34 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Sequence[object], y: np.ndarray, censored: np.ndarray | None = None,
             groups: Sequence[object] | None = None) -> TrainedModelRegressor:
+        """Train on formulas ``X`` (a 1-D collection or one column) and values ``y``.
+
+        ``censored`` marks the upper bounds among ``y`` (routed metadata); ``groups``
+        (e.g. papers) keep the recipe selection's folds honest.
+
+        Raises:
+            UsageError: no rows, ``X`` and ``y`` differ in length, or a value of ``y`` is
+                not finite (the row is named).
+        """
+        from matgenome.features.api import as_formula_list
+
+        formulas = as_formula_list(X)
+        if np.iscomplexobj(y):
+            raise UsageError("target values must be real numbers, not complex")
         y = np.asarray(y, dtype=float)
+        if y.ndim != 1 or len(formulas) != len(y):
+            raise UsageError(f"{len(formulas)} formulas but {y.size} target values")
+        if not len(y):
+            raise UsageError("no rows to train on")
+        if not np.isfinite(y).all():
+            row = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise UsageError(f"target value of row {row} ({formulas[row]!r}) is {y[row]}; "
+                             "leave unlabelled rows out")
         bound = np.zeros(len(y), bool) if censored is None else np.asarray(censored, bool)
-        targets = TargetValues(values=y, censor=np.where(bound, "<", ""),
+        targets = TargetValues(values=y, censor=np.where(bound, UPPER, EXACT),
                                errors=[""] * len(y))
         self.model_, self.report_ = train_model(
-            pd.Series(list(X)), targets, recipe=self.recipe, preset=self.preset,
+            pd.Series(formulas), targets, recipe=self.recipe, preset=self.preset,
             kind=self.kind, censored=self.censored, n_estimators=self.n_estimators,
             seed=self.seed, n_jobs=self.n_jobs, groups=groups,
             card={"target": self.target} if self.target else None,
@@ -389,10 +419,23 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict_uncertainty(self, X: Sequence[object]) -> dict[str, np.ndarray]:
-        prediction = self.model_.predict(list(X))
+        """Mean, total uncertainty and its parts (epistemic, noise) per formula."""
+        from matgenome.features.api import as_formula_list
+
+        check_is_fitted(self, "model_")
+        prediction = self.model_.predict(as_formula_list(X))
         return {"mean": prediction.mean, "uncertainty": prediction.std,
                 "epistemic": prediction.epistemic, "noise": prediction.noise}
 
     def predict(self, X: Sequence[object], return_std: bool = False):
+        """The predicted mean per formula (and the total uncertainty with ``return_std``)."""
         parts = self.predict_uncertainty(X)
         return (parts["mean"], parts["uncertainty"]) if return_std else parts["mean"]
+
+    def __sklearn_tags__(self) -> Tags:
+        """``X`` is formula text, as for :class:`~matgenome.features.CompositionFeaturizer`."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        return tags

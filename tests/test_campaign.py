@@ -45,7 +45,7 @@ def _cell(target: float, censored: bool) -> str:
 
 def _write_results(rows: pd.DataFrame, path: Path) -> Path:
     pd.DataFrame({"formula": rows["formula"],
-                  COLUMN: [_cell(t, c) for t, c in zip(rows["target"], rows["censored"],
+                  COLUMN: [_cell(t, c) for t, c in zip(rows["target"], rows["censor"].ne(""),
                                                         strict=True)]}).to_csv(path, index=False)
     return path
 

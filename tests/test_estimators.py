@@ -57,10 +57,10 @@ def test_fit_model_hands_bounds_only_to_models_that_request_them(wrapped: bool) 
     censoring = CensoredRegressor(CalibratedTreesRegressor(n_estimators=10, random_state=0),
                                   strategy="bound")
     model = make_pipeline(SimpleImputer(), censoring) if wrapped else censoring
-    fitted = fit_model(model, X, y, censored)
+    fitted = fit_model(model, X, y, np.where(censored, "<", ""))
     last = fitted[-1] if wrapped else fitted
     assert len(last.imputed_targets_) == censored.sum()
-    plain = fit_model(Ridge(), X, y, censored)
+    plain = fit_model(Ridge(), X, y, np.where(censored, "<", ""))
     # Without a request the bound rows are left out rather than read as measurements.
     np.testing.assert_allclose(plain.coef_, Ridge().fit(X[~censored], y[~censored]).coef_)
 

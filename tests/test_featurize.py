@@ -12,7 +12,6 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
-from sklearn.utils import estimator_checks
 
 from matgenome.composition import CompositionError
 from matgenome.features import (
@@ -332,30 +331,7 @@ def test_transformer_in_pipeline() -> None:
     assert grid_clone.get_params()["compositionfeaturizer__preset"] == "magpie"
 
 
-# scikit-learn's generic checks feed random numeric matrices; a formula featurizer rejects
-# those by design (numbers are not formulas, and X has one column). These checks exercise
-# only the construction/parameter/tag contract, so they apply unchanged. The data-dependent
-# ones (fit idempotence, pickling, clone, subset and order invariance, unfitted errors,
-# set_output, feature names out) are covered above with formula inputs instead.
-APPLICABLE_CHECKS = [
-    estimator_checks.check_no_attributes_set_in_init,
-    estimator_checks.check_parameters_default_constructible,
-    estimator_checks.check_get_params_invariance,
-    estimator_checks.check_set_params,
-    estimator_checks.check_estimator_cloneable,
-    estimator_checks.check_estimator_repr,
-    estimator_checks.check_estimator_tags_renamed,
-    estimator_checks.check_valid_tag_types,
-    estimator_checks.check_mixin_order,
-    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-    estimator_checks.check_transformer_n_iter,
-    estimator_checks.check_transformers_unfitted,
-]
-
-
-@pytest.mark.parametrize("check", APPLICABLE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_estimator_checks(check) -> None:
-    check("CompositionFeaturizer", CompositionFeaturizer())
+# scikit-learn's estimator checks for the featurizer: tests/test_formula_estimators.py.
 
 
 @pytest.mark.parametrize("preset", ["default", "electrolyte", "element_fraction"])

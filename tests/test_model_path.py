@@ -39,7 +39,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     table = pd.DataFrame({"formula": train["formula"],
                           "sigma": (10.0 ** train["target"]).astype(object),
                           "paper": train["doi"]})
-    table.loc[train["censored"].to_numpy(), "sigma"] = "<1E-10"
+    table.loc[train["censor"].ne("").to_numpy(), "sigma"] = "<1E-10"
     source = root / "train.csv"
     table.to_csv(source, index=False)
     assert main(["train", str(source), "--target-column", "sigma", "--target-unit", "S/cm",
@@ -168,8 +168,8 @@ def test_known_insulators_rank_below_conductors(small_model_dir: Path) -> None:
     """Censored training rows (<1E-10 S/cm) are used as bounds, not dropped."""
     model = load_model(small_model_dir)
     train = load("obelix", "train")
-    insulators = train.loc[train["censored"], "formula"].tolist()
-    conductors = train.loc[~train["censored"] & (train["target"] >= -3), "formula"].tolist()
+    insulators = train.loc[train["censor"].ne(""), "formula"].tolist()
+    conductors = train.loc[train["censor"].eq("") & (train["target"] >= -3), "formula"].tolist()
     prediction = model.predict(insulators + conductors)
     below = prediction.p_below_bound[: len(insulators)]
     assert np.mean(below >= 0.5) >= 0.9

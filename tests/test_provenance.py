@@ -142,7 +142,7 @@ def test_evaluate_result_gets_a_sidecar(tmp_path: Path) -> None:
     from matgenome.datasets import load
 
     frame = load("obelix")
-    frame = frame[~frame["censored"]].head(40)
+    frame = frame[frame["censor"].eq("")].head(40)
     table, result = tmp_path / "data.csv", tmp_path / "eval.json"
     frame[["formula", "target"]].to_csv(table, index=False)
     assert main(["evaluate", str(table), "--target-column", "target", "--protocol", "kfold",

@@ -380,6 +380,6 @@ def test_simulation_data_of_a_dataset_uses_its_row_ids() -> None:
 
     data = simulation_data(read_labelled(dataset="obelix"), preset="stoichiometry")
     frame = load("obelix")
-    exact = frame[~frame["censored"]]
+    exact = frame[frame["censor"].eq("")]
     assert set("+".join(data.row_ids).split("+")) == set(exact["id"].astype(str))
     assert data.left_out == len(frame) - sum(len(i.split("+")) for i in data.row_ids)

@@ -19,7 +19,6 @@ from matgenome.cli.common import (
     constraints,
     log,
     model_options,
-    option_values,
     print_top,
 )
 
@@ -126,12 +125,11 @@ def _init(args: argparse.Namespace) -> int:
     from matgenome.campaign import Campaign
 
     options = {k: v for k, v in model_options(args).items() if v is not None}
-    with option_values():
-        campaign = Campaign.init(
-            args.directory, datasets=args.dataset, data=args.data, record=_settings(args),
-            candidates=args.candidates, families=args.family, mobile_ion=args.mobile_ion,
-            objective=args.objective, threshold=args.threshold,
-            constraints=constraints(args), model=options, seed=args.seed, name=args.name)
+    campaign = Campaign.init(
+        args.directory, datasets=args.dataset, data=args.data, record=_settings(args),
+        candidates=args.candidates, families=args.family, mobile_ion=args.mobile_ion,
+        objective=args.objective, threshold=args.threshold,
+        constraints=constraints(args), model=options, seed=args.seed, name=args.name)
     state = campaign.state
     rows = sum(source["rows"] for source in state["sources"])
     print(f"campaign {state['name']} created in {args.directory}: {rows} starting "
@@ -143,8 +141,7 @@ def _init(args: argparse.Namespace) -> int:
 def _propose(args: argparse.Namespace) -> int:
     from matgenome.campaign import Campaign
 
-    with option_values():
-        proposal = Campaign(args.directory).propose(args.batch, progress=log.info)
+    proposal = Campaign(args.directory).propose(args.batch, progress=log.info)
     number = int(proposal["round"].iloc[0])
     shown = ["batch", "formula", "predicted", "uncertainty", "in_domain", "supply_risk", "why"]
     print_top(proposal[shown], None, max_colwidth=70)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from matgenome.cli.choices import RECIPE_ALIASES, RECIPE_NAMES
-from matgenome.errors import InputError, MatgenomeError, UsageError
+from matgenome.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,22 +68,6 @@ def positive_int(text: str) -> int:
 def split_elements(text: str) -> list[str]:
     """``Li, P,S`` -> ``["Li", "P", "S"]``."""
     return [e.strip() for e in text.split(",")]
-
-
-@contextmanager
-def option_values() -> Iterator[None]:
-    """Around a call that passes the user's option values to ``matgenome.generation``,
-    ``matgenome.ranking`` or ``matgenome.evaluation``: their plain ``ValueError`` about such
-    a value (an unknown family, an element both required and excluded, --n-splits out of
-    range) is reported as the user's error, as before. Those modules do not raise
-    :class:`~matgenome.errors.UsageError` yet; other errors pass through unchanged.
-    """
-    try:
-        yield
-    except ValueError as exc:
-        if isinstance(exc, MatgenomeError):
-            raise
-        raise UsageError(str(exc)) from exc
 
 
 # --- labelled data and models ----------------------------------------------------------

@@ -20,7 +20,6 @@ from matgenome.cli.common import (
     constraints,
     load_labelled,
     log,
-    option_values,
     output_metadata,
     positive_int,
     print_top,
@@ -72,13 +71,12 @@ def _generate(args: argparse.Namespace, known: pd.DataFrame | None) -> pd.DataFr
     methods = tuple(args.method or ("doping",))
     if "grid" in methods and not elements:
         raise InputError("--method grid needs --elements, e.g. --elements Li,P,S,Cl")
-    with option_values():
-        return generate_candidates(
-            families=args.family, methods=methods, max_dopants=args.max_dopants,
-            steps=args.steps, known=known, seed=args.seed, seeds_path=args.seeds,
-            substitution_threshold=args.substitution_threshold, grid_elements=elements,
-            grid_max_atoms=args.max_atoms, max_candidates=args.max_candidates,
-        )
+    return generate_candidates(
+        families=args.family, methods=methods, max_dopants=args.max_dopants,
+        steps=args.steps, known=known, seed=args.seed, seeds_path=args.seeds,
+        substitution_threshold=args.substitution_threshold, grid_elements=elements,
+        grid_max_atoms=args.max_atoms, max_candidates=args.max_candidates,
+    )
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
@@ -101,12 +99,13 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def _known_table(source: str) -> pd.DataFrame:
+    from matgenome.censoring import censor_of, is_exact
     from matgenome.datasets import DATASETS, load
     from matgenome.io import read_table
 
     if source in DATASETS:
         frame = load(source)
-        return frame.loc[~frame["censored"], ["formula", "target"]]
+        return frame.loc[is_exact(censor_of(frame)), ["formula", "target"]]
     table = read_table(source)
     missing = {"formula", "target"} - set(table.columns)
     if missing:
@@ -194,8 +193,7 @@ def run_rank(args: argparse.Namespace) -> int:
         column = detect_formula_column(list(frame.columns), args.formula_column)
         model = load_model(args.model)
         bar.next()
-        with option_values():
-            ranked = rank_candidates(model, frame, column, settings)
+        ranked = rank_candidates(model, frame, column, settings)
         bar.next()
         _write_ranking(args, ranked, output, model, column)
     _finish_ranking(args, ranked, output, model, column)
@@ -274,6 +272,7 @@ def _screen_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_screen(args: argparse.Namespace) -> int:
+    from matgenome.censoring import censor_of, is_exact
     from matgenome.io import check_output_path
     from matgenome.modelfile import load_model
     from matgenome.screen import new_first, rank_candidates
@@ -284,14 +283,13 @@ def run_screen(args: argparse.Namespace) -> int:
         model = load_model(args.model)
         known = model.training_data
         if known is not None:
-            known = known[known["censor"] == ""]
+            known = known[is_exact(censor_of(known))]
         candidates = _generate(args, known)
         log.info("generated %d candidates from %s", len(candidates),
                  ", ".join(args.family) if args.family else "all seed families")
         bar.next()
         settings.new_only = True
-        with option_values():
-            ranked = new_first(rank_candidates(model, candidates, "formula", settings))
+        ranked = new_first(rank_candidates(model, candidates, "formula", settings))
         bar.next()
         _write_ranking(args, ranked, output, model, "formula")
     _finish_ranking(args, ranked, output, model, "formula")

@@ -21,7 +21,6 @@ from matgenome.cli.common import (
     load_labelled,
     log,
     model_options,
-    option_values,
     output_metadata,
     positive_int,
     print_top,
@@ -165,7 +164,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise InputError("--protocol group needs --group-column (e.g. family or doi)")
     log.info("evaluating on %s with protocol %s", args.data, args.protocol or "official")
     splits = 1 if (args.protocol or args.data) == "obelix" else args.n_splits
-    with progress(args, total=splits, unit="splits") as bar, option_values():
+    with progress(args, total=splits, unit="splits") as bar:
         result = evaluate(data, protocol=args.protocol, group_column=args.group_column,
                           n_splits=args.n_splits, random_state=args.seed,
                           output=args.output, progress=bar.update,
@@ -193,42 +192,38 @@ def _evaluation_options(args: argparse.Namespace) -> dict:
 
 
 def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
-    """A table to evaluate on: formulas checked as ``train`` checks them (naming
-    spreadsheet rows), targets parsed, unusable rows left out with a warning."""
-    from matgenome.evaluation import drop_invalid_formulas
-    from matgenome.io import (
-        detect_formula_column,
-        parse_target_values,
-        read_table,
-        require_column,
-    )
-    from matgenome.targets import describe_target
+    """A table to evaluate on, read as ``train`` reads it (``matgenome.labelled``): rows
+    with an invalid formula or an unusable target are left out with a warning that names
+    their spreadsheet rows; the other columns (groups, papers) are kept."""
+    from matgenome.composition import parse_many
+    from matgenome.labelled import read_labelled
 
-    table = read_table(args.data)
-    column = detect_formula_column(list(table.columns), args.formula_column)
     if not args.target_column:
         raise InputError("--target-column is required for a table")
-    require_column(list(table.columns), args.target_column)
-    # Invalid formulas are dropped before the targets are parsed, as before: a unit
-    # written in a cell of a dropped row must not decide the unit of the values.
-    table = table.rename(columns={column: "formula"})
-    table["_row"] = range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(table))
-    table, _ = drop_invalid_formulas(table, first_row=FIRST_DATA_ROW)
-    targets = parse_target_values(table[args.target_column], log10=args.log10,
-                                  unit=args.target_unit)
-    usable = targets.usable
-    frame = table[usable].reset_index(drop=True)
-    frame["target"] = targets.values[usable]
-    frame["censored"] = targets.censor[usable] != ""
+    data = read_labelled(args.data, formula_column=args.formula_column,
+                         target_column=args.target_column, log10=args.log10,
+                         target_unit=args.target_unit)
+    _, formula_errors = parse_many(data.formulas.tolist())
+    errors = [f or t for f, t in zip(formula_errors, data.targets.errors, strict=True)]
+    kept = [not e for e in errors]
+    frame = data.table.rename(columns={data.formulas.name: "formula"})[kept]
+    frame = frame.reset_index(drop=True)
+    frame["target"] = data.targets.values[kept]
+    frame["censor"] = data.targets.censor[kept]
     frame.attrs["dataset"] = Path(args.data).name
-    args.target_description = describe_target(args.target_column, targets.unit, args.log10)
-    bad = [i for i, ok in enumerate(usable) if not ok]
+    args.target_description = data.target
+    _warn_left_out(errors)
+    return frame
+
+
+def _warn_left_out(errors: list[str]) -> None:
+    """One warning for the rows left out, by spreadsheet row number, with one reason."""
+    bad = [i for i, error in enumerate(errors) if error]
     if bad:
-        numbers = table["_row"].to_numpy()
-        rows = ", ".join(str(numbers[i]) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
-        log.warning("left out %d rows with unusable targets (rows %s), e.g. row %d: %s",
-                    len(bad), rows, numbers[bad[0]], targets.errors[bad[0]])
-    return frame.drop(columns="_row")
+        rows = ", ".join(str(i + FIRST_DATA_ROW) for i in bad[:5])
+        log.warning("left out %d rows with an invalid formula or unusable target (rows %s%s), "
+                    "e.g. row %d: %s", len(bad), rows, ", ..." if len(bad) > 5 else "",
+                    bad[0] + FIRST_DATA_ROW, errors[bad[0]])
 
 
 def _evaluation_label(args: argparse.Namespace) -> str:
@@ -243,11 +238,11 @@ def _evaluation_label(args: argparse.Namespace) -> str:
 
 
 def _plot_evaluation(result, directory: str, label: str, meta: dict) -> None:
+    from matgenome.censoring import censor_of, is_exact
     from matgenome.plots import plot_evaluation
 
     predictions = result.predictions
-    if "censored" in predictions:
-        predictions = predictions[~predictions["censored"].astype(bool)]
+    predictions = predictions[is_exact(censor_of(predictions))]
     std = predictions.get("y_std")
     for path in plot_evaluation(predictions["y_true"], predictions["y_pred"], std, directory,
                                 quantity=label):

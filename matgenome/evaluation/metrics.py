@@ -1,10 +1,10 @@
 """Metrics of one test set: regression, classification, censored bounds, uncertainty.
 
-Censored targets (an upper bound stored with ``censored=True``) never enter the headline
-regression metrics: MAE, RMSE, R2 and Spearman are computed on uncensored rows only.
-Censored rows are scored separately (:func:`censored_metrics`, :func:`hinge_mae`), and in
-the conductivity classifier view a censored row is a known negative when its bound is
-below the threshold. :func:`score_predictions` computes every metric that applies from a
+Censored targets (a bound, ``censor`` ``<`` or ``>``; see :mod:`matgenome.censoring`)
+never enter the headline regression metrics: MAE, RMSE, R2 and Spearman are computed on
+exact rows only. Bounds are scored separately (:func:`censored_metrics`, :func:`hinge_mae`),
+and in the conductivity classifier view an upper bound below the threshold is a known
+negative. :func:`score_predictions` computes every metric that applies from a
 per-row prediction table; :func:`summarise_folds` gives their mean and population
 standard deviation (ddof=0) over folds.
 """
@@ -24,6 +24,16 @@ from sklearn.metrics import (
     matthews_corrcoef,
     r2_score,
     roc_auc_score,
+)
+
+from matgenome.censoring import (
+    EXACT,
+    UPPER,
+    as_censor,
+    censor_of,
+    is_exact,
+    lower_bounds,
+    upper_bounds,
 )
 
 #: log10(sigma / S cm-1) at and above which an electrolyte counts as a fast conductor.
@@ -70,48 +80,66 @@ def classification_metrics(
 def conductivity_classification_metrics(
     y_true: Sequence[float],
     y_pred: Sequence[float],
-    censored: Sequence[bool] | None = None,
+    censor: Sequence[str] | None = None,
     threshold: float = CONDUCTIVITY_THRESHOLD,
 ) -> dict[str, float]:
     """Classifier view of a log10 conductivity model: fast conductor if ``>= threshold``.
 
-    The predicted mean is the score. A censored row (``y_true`` an upper bound) is kept as a
-    known negative when its bound is below the threshold and dropped otherwise, since its
-    class is then unknown.
+    The predicted mean is the score. A bound (``censor`` ``<`` or ``>``, see
+    :mod:`matgenome.censoring`) is kept where it decides the class: an upper bound below
+    the threshold is a known negative, a lower bound at or above it a known positive. Other
+    bounds are dropped, since their class is unknown.
     """
     y_true, y_pred = _as_float(y_true), _as_float(y_pred)
-    censored = np.zeros(len(y_true), bool) if censored is None else np.asarray(censored, bool)
-    keep = ~censored | (y_true < threshold)
+    censor = np.full(len(y_true), EXACT) if censor is None else as_censor(censor)
+    keep = (is_exact(censor) | (upper_bounds(censor) & (y_true < threshold))
+            | (lower_bounds(censor) & (y_true >= threshold)))
     return classification_metrics(y_true[keep] >= threshold, y_pred[keep], threshold)
 
 
-def censored_metrics(bound: Sequence[float], y_pred: Sequence[float]) -> dict[str, float]:
-    """Score predictions for upper-bound targets: at or below the bound counts as correct.
+def censored_metrics(bound: Sequence[float], y_pred: Sequence[float],
+                     censor: Sequence[str] | None = None) -> dict[str, float]:
+    """Score predictions for bound-only targets: on the right side of the bound is correct.
 
-    Returns the fraction correct and the mean excess ``max(pred - bound, 0)`` (the error
-    the bound proves; 0 when every prediction respects its bound).
+    ``censor`` gives each bound's direction (default: every row an upper bound). Returns the
+    fraction on the right side (``fraction_below_bound`` for upper bounds, as before, and
+    ``fraction_above_bound`` where there are lower bounds) and the mean excess over every
+    bound (the error the bound proves; 0 when every prediction respects its bound).
     """
     bound, y_pred = _as_float(bound), _as_float(y_pred)
-    excess = np.maximum(y_pred - bound, 0.0)
+    censor = np.full(len(bound), UPPER) if censor is None else as_censor(censor)
+    excess = _bound_excess(bound, y_pred, censor)
+    upper, lower = upper_bounds(censor), lower_bounds(censor)
     n = len(bound)
-    return {
+    scores = {
         "n": n,
-        "fraction_below_bound": float(np.mean(excess == 0)) if n else math.nan,
+        "fraction_below_bound": float(np.mean(excess[upper] == 0)) if upper.any() else math.nan,
         "mean_excess": float(np.mean(excess)) if n else math.nan,
     }
+    if lower.any():
+        scores["fraction_above_bound"] = float(np.mean(excess[lower] == 0))
+    return scores
 
 
 def hinge_mae(y_true: Sequence[float], y_pred: Sequence[float],
-              censored: Sequence[bool]) -> float:
-    """MAE over every row, a censored (upper-bound) row counting ``max(0, pred - bound)``.
+              censor: Sequence[str]) -> float:
+    """MAE over every row, a bound counting only the error it proves.
 
+    An upper bound counts ``max(0, pred - bound)``, a lower bound ``max(0, bound - pred)``.
     This scores the bound-only rows that the plain MAE leaves out: a known insulator
     predicted three decades above its bound adds three decades of error.
     """
     y_true, y_pred = _as_float(y_true), _as_float(y_pred)
-    censored = np.asarray(censored, dtype=bool)
-    error = np.where(censored, np.maximum(y_pred - y_true, 0.0), np.abs(y_pred - y_true))
+    censor = as_censor(censor)
+    error = np.where(is_exact(censor), np.abs(y_pred - y_true),
+                     _bound_excess(y_true, y_pred, censor))
     return float(np.mean(error)) if len(error) else math.nan
+
+
+def _bound_excess(bound: np.ndarray, y_pred: np.ndarray, censor: np.ndarray) -> np.ndarray:
+    """How far each prediction lies on the wrong side of its bound (0 on the right side)."""
+    return np.where(lower_bounds(censor), np.maximum(bound - y_pred, 0.0),
+                    np.maximum(y_pred - bound, 0.0))
 
 
 def uncertainty_metrics(
@@ -146,27 +174,27 @@ def score_predictions(
 ) -> dict[str, Any]:
     """All metrics of one test set from a per-row prediction table.
 
-    ``predictions`` has ``y_true`` and ``y_pred`` (and optionally ``censored``, ``y_std``;
+    ``predictions`` has ``y_true`` and ``y_pred`` (and optionally ``censor``, ``y_std``;
     for classification ``y_pred`` is the probability of the positive class).
     """
     if task == "classification":
         truth, score = predictions["y_true"], predictions["y_pred"]
         return {"classification": classification_metrics(truth, score)}
-    censored = predictions.get("censored", pd.Series(False, index=predictions.index))
-    censored = censored.to_numpy(dtype=bool)
-    exact = predictions[~censored]
+    censor = censor_of(predictions)
+    bound = ~is_exact(censor)
+    exact = predictions[~bound]
     scores: dict[str, Any] = {
         "regression": regression_metrics(exact["y_true"], exact["y_pred"]),
-        "n_censored": int(censored.sum()),
+        "n_censored": int(bound.sum()),
     }
-    if censored.any():
-        held = predictions[censored]
-        scores["censored"] = censored_metrics(held["y_true"], held["y_pred"])
+    if bound.any():
+        held = predictions[bound]
+        scores["censored"] = censored_metrics(held["y_true"], held["y_pred"], censor[bound])
         scores["regression"]["hinge_mae_all"] = hinge_mae(
-            predictions["y_true"], predictions["y_pred"], censored)
+            predictions["y_true"], predictions["y_pred"], censor)
     if conductivity:
         scores["conductivity_classification"] = conductivity_classification_metrics(
-            predictions["y_true"], predictions["y_pred"], censored
+            predictions["y_true"], predictions["y_pred"], censor
         )
     # A model whose std is zero everywhere (e.g. a constant baseline) states no uncertainty.
     has_std = "y_std" in predictions and predictions["y_std"].notna().all()

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from matgenome.censoring import censor_of
 from matgenome.provenance import json_safe, table_sha256, write_json_atomic
 
 RESULT_SCHEMA = "matgenome.evaluation/1"
@@ -90,9 +90,9 @@ class EvaluationResult:
 
 
 def table_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of a table's formulas, targets and censoring flags."""
-    hashed = frame.assign(censored=_censored(frame))
-    return table_sha256(hashed, columns=("formula", "target", "censored"))
+    """SHA-256 of a table's formulas, targets and censoring (``censor``)."""
+    hashed = frame.assign(censor=censor_of(frame))
+    return table_sha256(hashed, columns=("formula", "target", "censor"))
 
 
 def describe_model(model: Any) -> dict[str, Any]:
@@ -121,9 +121,3 @@ def _format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
-
-
-def _censored(frame: pd.DataFrame) -> np.ndarray:
-    if "censored" not in frame:
-        return np.zeros(len(frame), dtype=bool)
-    return frame["censored"].fillna(False).to_numpy(dtype=bool)

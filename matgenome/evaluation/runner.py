@@ -5,7 +5,7 @@ or a table, drops the rows ``matgenome train`` would reject, builds the protocol
 (:mod:`matgenome.evaluation.splits`) and calls :func:`run_protocol`, which refuses a split
 that leaks a composition (:mod:`matgenome.evaluation.leakage`) unless told to (as for the
 official splits, where the shared compositions are recorded in the notes), trains a fresh
-model per split (:func:`fit_model`: censored rows reach only models that request them),
+model per split (:func:`fit_model`: upper bounds reach only models that request them),
 predicts (:func:`predict_model`) and scores (:mod:`matgenome.evaluation.metrics`).
 """
 
@@ -22,15 +22,12 @@ import pandas as pd
 from sklearn import config_context
 from sklearn.utils.metadata_routing import get_routing_for_object
 
+from matgenome.censoring import censor_of, is_exact, upper_bounds
 from matgenome.composition import parse_many
+from matgenome.errors import UsageError
 from matgenome.evaluation.leakage import check_leakage
 from matgenome.evaluation.metrics import score_predictions, summarise_folds
-from matgenome.evaluation.results import (
-    EvaluationResult,
-    _censored,
-    describe_model,
-    table_hash,
-)
+from matgenome.evaluation.results import EvaluationResult, describe_model, table_hash
 from matgenome.evaluation.splits import Split, composition_labels, make_splits
 from matgenome.provenance import software_versions
 
@@ -41,26 +38,26 @@ log = logging.getLogger("matgenome")
 Inputs = Literal["features", "formulas"]
 
 
-def fit_model(model: Any, X: np.ndarray, y: np.ndarray, censored: np.ndarray,
+def fit_model(model: Any, X: np.ndarray, y: np.ndarray, censor: np.ndarray,
               groups: Sequence[object] | None = None) -> Any:
-    """Fit ``model``; censored rows go to models that request ``censored`` for ``fit``.
+    """Fit ``model``; upper bounds go to models that request ``censored`` for ``fit``.
 
-    Requests are scikit-learn metadata requests (``set_fit_request(censored=True)``, the
-    default of matgenome's censored estimators), so a :class:`~sklearn.pipeline.Pipeline`
-    ending in one of them receives the mask too. A model that does not request it is
-    trained on the uncensored rows only: passing an upper bound as if it were a measurement
-    would bias it. ``groups`` (e.g. papers) reach models that request them, for model
-    selection inside the training rows.
+    ``censor`` is the rows' :mod:`matgenome.censoring` column. Requests are scikit-learn
+    metadata requests (``set_fit_request(censored=True)``, the default of matgenome's
+    censored estimators), so a :class:`~sklearn.pipeline.Pipeline` ending in one of them
+    receives the upper-bound mask too. A model that does not request it is trained on the
+    exact rows only: passing a bound as if it were a measurement would bias it. Lower
+    bounds reach no model. ``groups`` (e.g. papers) reach models that request them, for
+    model selection inside the training rows.
     """
     wanted = _fit_requests(model)
-    extra = {"groups": groups} if groups is not None and "groups" in wanted else {}
-    if "censored" not in wanted:
-        keep = ~censored
-        X, y = X[keep], y[keep]
-        if extra:
-            extra["groups"] = [g for g, k in zip(groups, keep, strict=True) if k]
-    else:
-        extra["censored"] = censored
+    keep = is_exact(censor) | (upper_bounds(censor) & ("censored" in wanted))
+    X, y = X[keep], y[keep]
+    extra: dict[str, Any] = {}
+    if groups is not None and "groups" in wanted:
+        extra["groups"] = [g for g, k in zip(groups, keep, strict=True) if k]
+    if "censored" in wanted:
+        extra["censored"] = upper_bounds(censor[keep])
     with config_context(enable_metadata_routing=True):
         return model.fit(X, y, **extra)
 
@@ -107,7 +104,7 @@ def run_protocol(
     """Train a fresh model on each training set and score it on the matching test set.
 
     Args:
-        frame: the table (``formula``, ``target``, optional ``censored``, ``id``).
+        frame: the table (``formula``, ``target``, optional ``censor``, ``id``).
         features: the descriptors, one row per table row; with ``inputs="formulas"``, the
             formulas (text) of the rows.
         make_model: builds an unfitted model (``fit``/``predict``; ``predict_proba`` for
@@ -131,7 +128,7 @@ def run_protocol(
     start = time.perf_counter()
     X = _model_inputs(features, inputs)
     y = frame["target"].to_numpy(dtype=float)
-    censored = _censored(frame)
+    censor = censor_of(frame)
     keys = composition_labels(frame["formula"].tolist())
     groups = frame[group_column].tolist() if group_column else None
     # Papers (or the grouping column) also keep model selection inside a training set honest.
@@ -142,9 +139,9 @@ def run_protocol(
         leak = check_leakage(keys, train, test, groups)
         if not leak.clean:
             if not allow_leakage:
-                raise ValueError(f"fold {k}: {leak.describe()}")
+                raise UsageError(f"fold {k}: {leak.describe()}")
             notes.append(f"fold {k}: {leak.describe()}")
-        model = fit_model(make_model(), X[train], y[train], censored[train],
+        model = fit_model(make_model(), X[train], y[train], censor[train],
                           None if fit_groups is None else [fit_groups[i] for i in train])
         if hasattr(model, "recipe_"):  # the training path chose a recipe inside this fold
             notes.append(f"fold {k}: recipe {model.recipe_}")
@@ -158,10 +155,10 @@ def run_protocol(
     metrics = fold_scores[0] if len(splits) == 1 else summarise_folds(fold_scores)
     # Pooled out-of-fold scores weigh every row equally (LOCO clusters differ in size).
     pooled = score_predictions(predictions, task, conductivity) if len(splits) > 1 else {}
-    if task == "regression" and censored.any():
+    if task == "regression" and not is_exact(censor).all():
         notes.append(
-            "headline regression metrics use uncensored test rows only; censored rows are "
-            "scored by 'censored' (a prediction at or below the bound counts as correct)"
+            "headline regression metrics use exact test rows only; bounds are scored by "
+            "'censored' (a prediction on the right side of its bound counts as correct)"
         )
     return EvaluationResult(
         dataset=dataset,
@@ -196,7 +193,7 @@ def evaluate(
 
     Args:
         dataset: a shipped dataset name (``obelix``, ``matbench_expt_gap``, ...) or a table
-            with ``formula`` and ``target`` (optional ``censored``, grouping columns).
+            with ``formula`` and ``target`` (optional ``censor``, grouping columns).
         model: a zero-argument factory of unfitted models; default: the recommended model
             for the task (:func:`default_model`).
         protocol: ``obelix``, ``matbench``, ``kfold``, ``group`` or ``loco``; default: the
@@ -354,7 +351,7 @@ def _prediction_table(
             "composition_key": keys[test],
             "fold": fold,
             "y_true": rows["target"].to_numpy(dtype=float),
-            "censored": _censored(rows),
+            "censor": censor_of(rows),
         }
     )
     for name, values in predicted.items():

@@ -19,6 +19,7 @@ from sklearn.cluster import KMeans
 from sklearn.model_selection import GroupKFold, KFold
 
 from matgenome.composition import KEY_DECIMALS, CompositionError, CompositionKey
+from matgenome.errors import UsageError
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -146,13 +147,13 @@ def make_splits(
         return kfold_splits(keys, n_splits, random_state)
     if protocol == "group":
         if not group_column:
-            raise ValueError("protocol 'group' needs group_column (e.g. 'family' or 'doi')")
+            raise UsageError("protocol 'group' needs group_column (e.g. 'family' or 'doi')")
         return group_kfold_splits(keys, frame[group_column].tolist(), n_splits, random_state)
     if protocol == "loco":
         if features is None:
-            raise ValueError("protocol 'loco' needs the feature matrix to cluster")
+            raise UsageError("protocol 'loco' needs the feature matrix to cluster")
         return cluster_splits(keys, features, n_splits, random_state)
-    raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    raise UsageError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
 
 
 def _rows_of(inverse: np.ndarray, test_units: np.ndarray) -> Split:
@@ -162,7 +163,7 @@ def _rows_of(inverse: np.ndarray, test_units: np.ndarray) -> Split:
 
 def _check_n_splits(n_splits: int, n_units: int, what: str) -> None:
     if n_splits < 2 or n_splits > n_units:
-        raise ValueError(f"n_splits={n_splits} needs 2 <= n_splits <= {n_units} ({what})")
+        raise UsageError(f"n_splits={n_splits} needs 2 <= n_splits <= {n_units} ({what})")
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from pymatgen.core import Composition
 
 from matgenome.composition import parse_composition
-from matgenome.errors import DopingError
+from matgenome.errors import DopingError, UsageError
 from matgenome.generation.candidates import Candidate
 from matgenome.generation.notation import (
     _EPS,
@@ -155,13 +155,13 @@ def dopant_grid(dopant: Dopant, steps: int = 5, step: float | None = None) -> li
     when ``step`` is given, the multiples of ``step`` inside the range."""
     if step is not None:
         if step <= 0:
-            raise ValueError(f"step must be positive, got {step}")
+            raise UsageError(f"step must be positive, got {step}")
         first = math.ceil(dopant.x_min / step - 1e-9)
         last = math.floor(dopant.x_max / step + 1e-9)
         values = [k * step for k in range(max(first, 1), last + 1)]
     else:
         if steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
+            raise UsageError(f"steps must be at least 1, got {steps}")
         values = list(np.linspace(dopant.x_min, dopant.x_max, steps)) if steps > 1 \
             else [dopant.x_min]
     return sorted({round(float(v), AMOUNT_DECIMALS) for v in values})
@@ -177,7 +177,7 @@ def family_candidates(family: Family, *, max_dopants: int = 1, steps: int = 5,
     that would exhaust a host, are skipped.
     """
     if max_dopants < 1:
-        raise ValueError(f"max_dopants must be at least 1, got {max_dopants}")
+        raise UsageError(f"max_dopants must be at least 1, got {max_dopants}")
     options = [(site, dopant) for site in family.sites for dopant in site.dopants]
     for parent in family.parents:
         usable = [(s, d) for s, d in options if s.element in parent.amounts]

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 from pymatgen.core import Element
 
+from matgenome.errors import UsageError
 from matgenome.generation.candidates import Candidate
 from matgenome.generation.notation import species_string
 from matgenome.generation.oxidation import _electronegativity, _state_combinations
@@ -51,17 +52,17 @@ def _grid_elements(elements: Sequence[str]) -> list[str]:
     """Validate grid elements: known, distinct, with an electronegativity."""
     symbols = [_element_or_error(el) for el in elements]
     if len(symbols) < 2 or len(set(symbols)) != len(symbols):
-        raise ValueError(f"need at least two distinct elements, got {list(elements)}")
+        raise UsageError(f"need at least two distinct elements, got {list(elements)}")
     missing = [el for el in symbols if math.isnan(_electronegativity(el))]
     if missing:
-        raise ValueError(f"no Pauling electronegativity for {missing}")
+        raise UsageError(f"no Pauling electronegativity for {missing}")
     return symbols
 
 
 def _element_or_error(symbol: str) -> str:
     """A valid element symbol or ValueError."""
     if not isinstance(symbol, str) or not Element.is_valid_symbol(symbol.strip()):
-        raise ValueError(f"unknown element {symbol!r}")
+        raise UsageError(f"unknown element {symbol!r}")
     return symbol.strip()
 
 

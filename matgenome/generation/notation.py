@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 from pymatgen.core import Element
 
+from matgenome.errors import UsageError
+
 AMOUNT_DECIMALS = 4
 CHARGE_TOLERANCE = 1e-6
 # Amounts this close to zero are treated as zero: they only arise from float round-off.
@@ -26,10 +28,10 @@ def parse_species(text: str) -> tuple[str, int]:
     """Parse ``"Ta5+"`` into ``("Ta", 5)``; raises ValueError on anything else."""
     match = _SPECIES.match(text.strip())
     if not match or not Element.is_valid_symbol(match.group(1)):
-        raise ValueError(f"invalid species {text!r}; expected e.g. 'Li+', 'Zr4+', 'O2-'")
+        raise UsageError(f"invalid species {text!r}; expected e.g. 'Li+', 'Zr4+', 'O2-'")
     magnitude = int(match.group(2) or 1)
     if magnitude == 0:
-        raise ValueError(f"invalid species {text!r}: oxidation state must be nonzero")
+        raise UsageError(f"invalid species {text!r}: oxidation state must be nonzero")
     return match.group(1), magnitude if match.group(3) == "+" else -magnitude
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from pymatgen.core import Composition, Element
 
 from matgenome.composition import parse_composition
+from matgenome.errors import UsageError
 from matgenome.generation.notation import CHARGE_TOLERANCE, parse_species
 
 OXIDATION_STATE_SETS = ("common", "icsd", "all")
@@ -43,7 +44,7 @@ def allowed_oxidation_states(element: str, states: str = "common") -> tuple[int,
     """Nonzero oxidation states of ``element`` from pymatgen's ``common``, ``icsd`` or ``all``
     lists, sorted."""
     if states not in OXIDATION_STATE_SETS:
-        raise ValueError(f"unknown oxidation-state set {states!r}; use {OXIDATION_STATE_SETS}")
+        raise UsageError(f"unknown oxidation-state set {states!r}; use {OXIDATION_STATE_SETS}")
     el = Element(element)
     source = {"common": el.common_oxidation_states, "icsd": el.icsd_oxidation_states,
               "all": el.oxidation_states}[states]
@@ -77,7 +78,7 @@ def _state_combinations(elements: Sequence[str], states: str | Mapping[str, Sequ
     else:
         choices = [tuple(states[el]) for el in elements]
     if math.prod(len(c) for c in choices) > MAX_STATE_COMBINATIONS:
-        raise ValueError(f"too many oxidation-state combinations for {list(elements)}; "
+        raise UsageError(f"too many oxidation-state combinations for {list(elements)}; "
                          "pass explicit oxidation states")
     combos = [dict(zip(elements, c, strict=True)) for c in itertools.product(*choices)]
     combos = [c for c in combos if electronegativity_ordered(c)]

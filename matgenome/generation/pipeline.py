@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from matgenome.composition import CompositionError, CompositionKey, parse_composition
+from matgenome.errors import UsageError
 from matgenome.generation.candidates import COLUMNS, KEY_DECIMALS, Candidate, _deduplicate_keys
 from matgenome.generation.doping import family_candidates
 from matgenome.generation.grids import composition_grid
@@ -69,7 +70,7 @@ def generate_candidates(
     """
     unknown = sorted(set(methods) - set(METHODS))
     if unknown or not methods:
-        raise ValueError(f"unknown method(s) {unknown}; choose from {METHODS}")
+        raise UsageError(f"unknown method(s) {unknown}; choose from {METHODS}")
     chosen = select_families(families, seeds_path) if {"doping", "substitution"} & set(methods) \
         else []
     candidates: list[Candidate] = []
@@ -82,7 +83,7 @@ def generate_candidates(
                                                    substitution_threshold))
     if "grid" in methods:
         if not grid_elements:
-            raise ValueError("the grid method needs grid_elements")
+            raise UsageError("the grid method needs grid_elements")
         candidates.extend(composition_grid(grid_elements, grid_max_atoms,
                                            oxidation_states=grid_oxidation_states))
     return _finish(candidates, known, drop_known, max_candidates, seed)
@@ -92,7 +93,7 @@ def _substitution_candidates(families: list[Family], known: pd.DataFrame | None,
                              threshold: float) -> list[Candidate]:
     """Substitution candidates from the seed parents and/or the known formulas."""
     if sources not in {"seeds", "known", "both"}:
-        raise ValueError(f"substitution_sources must be seeds, known or both, got {sources!r}")
+        raise UsageError(f"substitution_sources must be seeds, known or both, got {sources!r}")
     out: list[Candidate] = []
     if sources in {"seeds", "both"}:
         for family in families:
@@ -102,7 +103,7 @@ def _substitution_candidates(families: list[Family], known: pd.DataFrame | None,
                                       family=family.name))
     if sources in {"known", "both"}:
         if known is None:
-            raise ValueError("substitution from known compositions needs the known table")
+            raise UsageError("substitution from known compositions needs the known table")
         out.extend(_substitute_known(known, threshold))
     return out
 

@@ -20,7 +20,7 @@ import yaml
 from pymatgen.core import Element
 
 from matgenome.composition import CompositionError, parse_composition
-from matgenome.errors import SeedError
+from matgenome.errors import SeedError, UsageError
 from matgenome.generation.notation import _EPS, CHARGE_TOLERANCE, species_string
 from matgenome.resources import shipped_path
 
@@ -407,7 +407,7 @@ def select_families(families: Iterable[Family | str] | None = None,
         match = next((f for f in available if f.matches(item, short=False)),
                      next((f for f in available if f.matches(item)), None))
         if match is None:
-            raise ValueError(f"unknown family {item!r}; available: "
+            raise UsageError(f"unknown family {item!r}; available: "
                              f"{family_choices(available)}")
         chosen.append(match)
     return chosen

@@ -40,7 +40,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
+from matgenome.errors import UsageError
+
 Objective = Literal["max", "min", "target"]
+
 OBJECTIVES: tuple[str, ...] = ("max", "min", "target")
 ACQUISITIONS: tuple[str, ...] = ("mean", "mei", "ucb", "ei", "pi", "probability", "mli", "mu")
 
@@ -70,9 +73,9 @@ def _mean_std(mean: ArrayLike, std: ArrayLike) -> tuple[FloatArray, FloatArray]:
 
 def _check_objective(objective: str, target: float | None) -> None:
     if objective not in OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+        raise UsageError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
     if objective == "target" and (target is None or not np.isfinite(target)):
-        raise ValueError("objective='target' needs a finite target value")
+        raise UsageError("objective='target' needs a finite target value")
 
 
 def _unscored(mu: FloatArray, sigma: FloatArray) -> NDArray[np.bool_]:
@@ -164,7 +167,7 @@ def ucb(
     """
     _check_objective(objective, target)
     if kappa < 0:
-        raise ValueError("kappa must not be negative")
+        raise UsageError("kappa must not be negative")
     mu, sigma = _mean_std(mean, std)
     if objective == "max":
         score = mu + kappa * sigma
@@ -224,7 +227,7 @@ def ei(
     """
     _check_objective(objective, target)
     if best is None or not np.isfinite(best):
-        raise ValueError("ei needs a finite best known value")
+        raise UsageError("ei needs a finite best known value")
     mu, sigma = _mean_std(mean, std)
     if objective == "max":
         score = _ei_one_sided(mu - best - xi, sigma)
@@ -233,7 +236,7 @@ def ei(
     else:
         radius = abs(best - float(target)) - xi  # type: ignore[arg-type]
         if radius <= 0:
-            raise ValueError(_no_improvement("ei", best, target))
+            raise UsageError(_no_improvement("ei", best, target))
         score = _ei_window(mu, sigma, float(target), radius)  # type: ignore[arg-type]
     return _nan_unscored(score, mu, sigma)
 
@@ -256,12 +259,12 @@ def probability(
     mu, sigma = _mean_std(mean, std)
     if objective == "target":
         if tolerance is None or not tolerance >= 0:
-            raise ValueError("objective='target' needs a tolerance >= 0")
+            raise UsageError("objective='target' needs a tolerance >= 0")
         t = float(target)  # type: ignore[arg-type]
         score = _prob_between(mu, sigma, t - tolerance, t + tolerance)
     else:
         if threshold is None or not np.isfinite(threshold):
-            raise ValueError("the probability score needs a finite threshold")
+            raise UsageError("the probability score needs a finite threshold")
         side = _prob_above if objective == "max" else _prob_below
         score = side(mu, sigma, float(threshold))
     return _nan_unscored(score, mu, sigma)
@@ -284,11 +287,11 @@ def mli(
     """
     _check_objective(objective, target)
     if best is None or not np.isfinite(best):
-        raise ValueError("mli needs a finite best known value")
+        raise UsageError("mli needs a finite best known value")
     if objective == "target":
         distance = abs(best - float(target))  # type: ignore[arg-type]
         if distance <= 0:
-            raise ValueError(_no_improvement("mli", best, target))
+            raise UsageError(_no_improvement("mli", best, target))
         return probability(mean, std, "target", target=target, tolerance=distance)
     return probability(mean, std, objective, threshold=best)
 
@@ -315,7 +318,7 @@ def best_known(
     values = _as_float(y, "y")
     values = values[np.isfinite(values)]
     if values.size == 0:
-        raise ValueError("no finite measured value to take the best of")
+        raise UsageError("no finite measured value to take the best of")
     if objective == "max":
         return float(values.max())
     if objective == "min":
@@ -351,4 +354,4 @@ def acquisition_scores(
         return mli(mean, std, best, objective, target=target)  # type: ignore[arg-type]
     if acquisition == "mu":
         return max_uncertainty(mean, std)
-    raise ValueError(f"unknown acquisition {acquisition!r}; expected one of {ACQUISITIONS}")
+    raise UsageError(f"unknown acquisition {acquisition!r}; expected one of {ACQUISITIONS}")

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from matgenome.errors import UsageError
 from matgenome.ranking.acquisition import FloatArray, _as_float
 from matgenome.ranking.table import order_by_score
 
@@ -55,9 +56,9 @@ def thompson_batch(
 def _batch_size(size: int, n_rows: int) -> int:
     """The batch size capped at the pool size; at least one row is required."""
     if size < 1:
-        raise ValueError("the batch size must be at least 1")
+        raise UsageError("the batch size must be at least 1")
     if n_rows < 1:
-        raise ValueError("the pool is empty")
+        raise UsageError("the pool is empty")
     return min(int(size), n_rows)
 
 

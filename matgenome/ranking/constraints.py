@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from pymatgen.core import Composition, Element
 
 from matgenome.composition import parse_many
+from matgenome.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,13 @@ class Constraints:
         object.__setattr__(self, "mobile_ion", _valid_symbol(self.mobile_ion))
         overlap = set(self.required_elements) & set(self.excluded_elements)
         if overlap:
-            raise ValueError(f"elements both required and excluded: {sorted(overlap)}")
+            raise UsageError(f"elements both required and excluded: {sorted(overlap)}")
         for low, high in (
             (self.min_elements, self.max_elements),
             (self.min_mobile_fraction, self.max_mobile_fraction),
         ):
             if low is not None and high is not None and low > high:
-                raise ValueError(f"lower bound {low} is above upper bound {high}")
+                raise UsageError(f"lower bound {low} is above upper bound {high}")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object]) -> Constraints:
@@ -56,13 +57,13 @@ class Constraints:
         known = {f.name for f in fields(cls)}
         unknown = set(mapping) - known
         if unknown:
-            raise ValueError(f"unknown constraint(s) {sorted(unknown)}; expected {sorted(known)}")
+            raise UsageError(f"unknown constraint(s) {sorted(unknown)}; expected {sorted(known)}")
         return cls(**mapping)  # type: ignore[arg-type]
 
 
 def _valid_symbol(symbol: object) -> str:
     if not isinstance(symbol, str) or not Element.is_valid_symbol(symbol):
-        raise ValueError(f"unknown element symbol {symbol!r}")
+        raise UsageError(f"unknown element symbol {symbol!r}")
     return symbol
 
 

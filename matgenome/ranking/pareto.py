@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from matgenome.errors import UsageError
 from matgenome.ranking.acquisition import FloatArray
 
 DEFAULT_PARETO_OBJECTIVES: dict[str, str] = {
@@ -85,7 +86,7 @@ def pareto_table(
     spec = dict(DEFAULT_PARETO_OBJECTIVES if objectives is None else objectives)
     bad = {k: v for k, v in spec.items() if v not in ("max", "min")}
     if bad:
-        raise ValueError(f"Pareto objectives must be 'max' or 'min', got {bad}")
+        raise UsageError(f"Pareto objectives must be 'max' or 'min', got {bad}")
     missing = [c for c in spec if c not in df.columns]
     if missing:
         raise KeyError(f"missing Pareto objective column(s) {missing}")

@@ -157,6 +157,10 @@ def test_progress_on_train_rank_and_predict(
          "unknown acquisition 'foo'"),
         (["rank", "{good}", "-o", "{out}", "--plot", "{good}/plot.png"],
          "cannot write"),
+        (["evaluate", "{good}", "--target-column", "y", "--protocol", "kfold",
+          "--n-splits", "50"], "n_splits=50 needs 2 <= n_splits <= 6"),
+        (["generate", "--family", "nasicon", "--max-dopants", "0", "-o", "{out}"],
+         "max_dopants must be at least 1"),
     ],
 )
 def test_errors_from_the_science_about_user_values_are_user_errors(
@@ -223,6 +227,21 @@ def test_a_plain_value_error_from_a_helper_is_internal_not_a_user_error(
     code, _, err = run(["datasets"], capsys)
     assert code == 1
     assert "internal error (ValueError: not the user's fault)" in err
+
+
+def test_a_plain_value_error_inside_generation_is_internal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The science raises UsageError for a user's values; any other ValueError is a bug."""
+    import matgenome.generation
+
+    def broken(**options: object) -> None:
+        raise ValueError("a bug in generation")
+
+    monkeypatch.setattr(matgenome.generation, "generate_candidates", broken)
+    code, _, err = run(["generate", "-o", str(tmp_path / "out.csv")], capsys)
+    assert code == 1
+    assert "internal error (ValueError: a bug in generation)" in err
 
 
 def test_every_user_error_class_derives_from_matgenome_error() -> None:

@@ -174,3 +174,39 @@ def test_excel_with_units_and_censored_values_trains_without_editing(
     np.testing.assert_allclose(sorted(li6), sorted(np.log10([1.2e-4, 1.1e-4])))
 
 
+
+
+def test_evaluate_reads_a_table_as_train_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Units in cells, bounds and unusable rows: one reader for train and evaluate."""
+    fractions = np.linspace(0.05, 0.95, 30)
+    cells = [f"{10 ** (-3 + 2 * x):.4g} mS/cm" for x in fractions]  # 1e-6 .. 1e-4 S/cm
+    formulas = [f"Li{x:.2f}Na{1 - x:.2f}Cl" for x in fractions]
+    formulas[4] = "Li2O)"  # row 6: invalid formula
+    cells[7] = "n/a"  # row 9: no value
+    cells[10] = "<1E-5 mS/cm"  # row 12: an upper bound, kept as one
+    table = tmp_path / "lab.csv"
+    pd.DataFrame({"composition": formulas, "sigma": cells,
+                  "paper": [f"p{i % 6}" for i in range(30)]}).to_csv(table, index=False)
+    output = tmp_path / "result.json"
+    with caplog.at_level("WARNING", logger="matgenome"):
+        code, out, _ = run(["evaluate", str(table), "--target-column", "sigma", "--log10",
+                            "--protocol", "group", "--group-column", "paper",
+                            "--n-splits", "3", "--recipe", "extra_trees_magpie",
+                            "--n-estimators", "10", "-o", str(output)], capsys)
+    assert code == 0
+    assert "left out 2 rows with an invalid formula or unusable target (rows 6, 9)" in (
+        caplog.text)
+    from matgenome.evaluation import EvaluationResult
+
+    result = EvaluationResult.read_json(output)
+    predictions = result.predictions.sort_values("row")
+    assert len(predictions) == 28
+    # mS/cm cells are stored as log10 of S/cm, and the bound keeps its direction.
+    bound = predictions[predictions["censor"] == "<"]
+    assert bound["formula"].tolist() == [formulas[10]]
+    assert bound["y_true"].iloc[0] == pytest.approx(-8.0)
+    exact = predictions[predictions["censor"] == ""]
+    assert exact["y_true"].min() == pytest.approx(np.log10(1.259e-6), abs=0.01)
+    assert "regression.mae" in out

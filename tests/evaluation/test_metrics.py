@@ -40,11 +40,32 @@ def test_classification_metrics_match_hand_computed_values() -> None:
 def test_conductivity_view_keeps_censored_rows_below_threshold_as_negatives() -> None:
     y_true = [-3.0, -5.0, -10.0, -2.0]
     y_pred = [-3.5, -3.9, -6.0, -4.5]
-    censored = [False, False, True, True]  # -2 bound: class unknown, dropped
-    scores = ev.conductivity_classification_metrics(y_true, y_pred, censored)
+    censor = ["", "", "<", "<"]  # -2 upper bound: class unknown, dropped
+    scores = ev.conductivity_classification_metrics(y_true, y_pred, censor)
     assert scores["n"] == 3
     assert scores["accuracy"] == pytest.approx(2 / 3)
     assert scores["roc_auc"] == pytest.approx(1.0)
+
+
+def test_conductivity_view_keeps_lower_bounds_above_threshold_as_positives() -> None:
+    y_true = [-3.0, -5.0, -2.0, -6.0]
+    y_pred = [-3.5, -5.5, -3.0, -5.0]
+    censor = ["", "", ">", ">"]  # > -6: class unknown, dropped; > -2: a fast conductor
+    scores = ev.conductivity_classification_metrics(y_true, y_pred, censor)
+    assert scores["n"] == 3
+    assert scores["accuracy"] == pytest.approx(1.0)
+
+
+def test_hinge_mae_counts_each_bound_in_its_direction() -> None:
+    # exact |1|; upper bound -10 predicted -9: 1 above; lower bound 2 predicted 1: 1 below;
+    # upper bound respected: 0.
+    error = ev.hinge_mae([0.0, -10.0, 2.0, -10.0], [1.0, -9.0, 1.0, -11.0],
+                         ["", "<", ">", "<"])
+    assert error == pytest.approx(3 / 4)
+    scores = ev.censored_metrics([-10.0, 2.0, -10.0], [-9.0, 1.0, -11.0], ["<", ">", "<"])
+    assert scores["fraction_below_bound"] == pytest.approx(1 / 2)
+    assert scores["fraction_above_bound"] == pytest.approx(0.0)
+    assert scores["mean_excess"] == pytest.approx(2 / 3)
 
 
 def test_censored_metrics_count_predictions_at_or_below_the_bound() -> None:

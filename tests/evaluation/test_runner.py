@@ -12,6 +12,8 @@ import pytest
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression
 
+from matgenome.errors import InputError
+
 # ``matgenome.evaluation`` is also a function exported by the package: import the module.
 ev = importlib.import_module("matgenome.evaluation")
 
@@ -21,6 +23,7 @@ class _CensorAware(DummyRegressor):
 
     def fit(self, X, y, censored=None):
         self.seen_censored_ = None if censored is None else int(np.sum(censored))
+        self.n_rows_ = len(y)
         return super().fit(X, y)
 
 
@@ -32,7 +35,8 @@ def test_run_protocol_scores_uncensored_rows_and_writes_json(tmp_path) -> None:
     censored = np.zeros(n, bool)
     censored[[3, 17, 29]] = True
     frame = pd.DataFrame(
-        {"formula": [f"Li{i + 1}Cl" for i in range(n)], "target": y, "censored": censored}
+        {"formula": [f"Li{i + 1}Cl" for i in range(n)], "target": y,
+         "censor": np.where(censored, "<", "")}
     )
     keys = ev.composition_labels(frame["formula"].tolist())
     splits = ev.kfold_splits(keys, 4, random_state=0)
@@ -42,7 +46,8 @@ def test_run_protocol_scores_uncensored_rows_and_writes_json(tmp_path) -> None:
     assert result.metrics["n_censored"]["mean"] == pytest.approx(0.75)
     assert len(result.predictions) == n
     # Hand check of one fold's MAE from the stored predictions.
-    fold0 = result.predictions[(result.predictions["fold"] == 0) & ~result.predictions["censored"]]
+    predictions = result.predictions
+    fold0 = predictions[(predictions["fold"] == 0) & predictions["censor"].eq("")]
     assert result.fold_metrics[0]["regression"]["mae"] == pytest.approx(
         np.mean(np.abs(fold0["y_pred"] - fold0["y_true"]))
     )
@@ -66,12 +71,23 @@ def test_run_protocol_scores_uncensored_rows_and_writes_json(tmp_path) -> None:
 
 
 def test_fit_model_drops_censored_rows_for_plain_models() -> None:
-    X = np.arange(6, dtype=float).reshape(-1, 1)
-    y = np.array([1.0, 1.0, 1.0, 1.0, -10.0, -10.0])
-    model = ev.fit_model(DummyRegressor(), X, y, np.array([0, 0, 0, 0, 1, 1], bool))
+    X = np.arange(7, dtype=float).reshape(-1, 1)
+    y = np.array([1.0, 1.0, 1.0, 1.0, -10.0, -10.0, 50.0])
+    censor = np.array(["", "", "", "", "<", "<", ">"])
+    model = ev.fit_model(DummyRegressor(), X, y, censor)
     assert model.predict(X[:1])[0] == pytest.approx(1.0)
-    aware = ev.fit_model(_CensorAware(), X, y, np.array([0, 0, 0, 0, 1, 1], bool))
+    # Upper bounds reach a model that asks for them; a lower bound reaches no model.
+    aware = ev.fit_model(_CensorAware(), X, y, censor)
     assert aware.seen_censored_ == 2
+    assert aware.n_rows_ == 6
+
+
+def test_run_protocol_refuses_the_old_boolean_column() -> None:
+    frame = pd.DataFrame({"formula": ["LiCl", "NaCl"], "target": [1.0, 2.0],
+                          "censored": [False, True]})
+    with pytest.raises(InputError, match="'censor' column"):
+        ev.run_protocol(frame, np.zeros((2, 1)), DummyRegressor, [(np.array([0]),
+                                                                   np.array([1]))])
 
 
 def test_evaluate_entry_point_on_a_table(tmp_path) -> None:
