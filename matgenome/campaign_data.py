@@ -15,6 +15,7 @@ import pandas as pd
 
 from matgenome.censoring import censor_of, is_exact
 from matgenome.io import UNIT_FACTORS, InputError
+from matgenome.targets import normalise_target
 
 MAX_LISTED = 5  # rows named in one error message
 
@@ -34,22 +35,10 @@ def base_unit(unit: str | None) -> str:
     return unit  # unknown units are refused by the reader with a clear message
 
 
-def table_target(settings: Any) -> dict[str, str]:
-    """The target description of values read from a table with these settings."""
-    unit = base_unit(settings.target_unit)
-    transform = "log10" if settings.log10 else "none"
-    label = f"log10({unit})" if settings.log10 and unit else unit
-    return {"name": str(settings.target_column), "unit": label, "transform": transform}
-
-
-def _labelled(path: str, settings: Any):
-    """Formulas and parsed targets of a table, by the reader of ``matgenome train``."""
-    from matgenome.labelled import read_labelled
-
-    table = read_labelled(path, formula_column=settings.formula_column,
-                          target_column=settings.target_column, log10=settings.log10,
-                          target_unit=settings.target_unit)
-    return table.formulas.astype(str).reset_index(drop=True), table.targets
+def same_quantity(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Whether two target descriptions (``matgenome.targets``) store values alike: the same
+    unit after conversion and the same transform."""
+    return (a["unit"], a["transform"]) == (b["unit"], b["transform"])
 
 
 def _keys(formulas: pd.Series, name: str) -> list:
@@ -99,7 +88,7 @@ def _dataset_rows(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
         censor_of(frame), [""] * len(frame),
         [f"dataset {name} id {i}" for i in ids],
         [d if d else f"dataset {name}" for d in doi], [None] * len(frame), 0)
-    return rows, {"name": info.target, "unit": info.unit, "transform": "none"}
+    return rows, normalise_target({"name": info.target, "unit": info.unit})
 
 
 def _dataset_record_settings(name: str, given: Any) -> Any:
@@ -125,21 +114,18 @@ def initial_measurements(datasets: list[str] | tuple, data: list[str], settings:
     frames, sources, target = [], [], None
     for name in datasets:
         rows, described = _dataset_rows(name)
-        if target is not None and described["unit"] != target["unit"]:
-            raise InputError(f"dataset {name} is in {described['unit']}, the others in "
-                             f"{target['unit']}")
+        if target is not None and not same_quantity(described, target):
+            raise InputError(f"dataset {name} is in {described['label']}, the others in "
+                             f"{target['label']}")
         target = target or described
         frames.append(rows)
         sources.append({"kind": "dataset", "name": name, "rows": len(rows)})
     if datasets and not settings.target_column:
         settings = _dataset_record_settings(datasets[0], settings)
     for path in data:
-        rows = _table_rows(path, settings)
-        described = table_target(settings)
-        if target is not None and described["unit"] != target["unit"]:
-            raise InputError(f"{path} is read as {described['unit'] or 'no unit'} but the "
-                             f"campaign's target is in {target['unit']}; give --target-unit "
-                             "(and --log10) so the values convert")
+        rows, described = _table_rows(path, settings)
+        if target is not None and not same_quantity(described, target):
+            raise InputError(_unit_mismatch(path, described, target))
         target = target or described
         frames.append(rows)
         sources.append({"kind": "file", "name": Path(path).name, "rows": len(rows),
@@ -153,17 +139,28 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _unit_mismatch(path: str | Path, described: dict[str, str],
+                   target: dict[str, str]) -> str:
+    return (f"{path} is read as {described['label']} but the campaign's target is "
+            f"{target['label']}; give --target-unit (and --log10) so the values convert")
+
+
 def _table_rows(path: str, settings: Any, recorded_in: int = 0,
-                proposed_in: list | None = None) -> pd.DataFrame:
+                proposed_in: list | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A table's rows as measurements, and the description of their values (read by
+    ``matgenome.labelled.read_labelled``, the reader of ``matgenome train``)."""
+    from matgenome.labelled import read_labelled
+
     if not settings.target_column:
         raise InputError(f"--target-column is required to read {path}")
-    formulas, targets = _labelled(path, settings)
+    data = read_labelled(path, formula_column=settings.formula_column,
+                         target_column=settings.target_column, log10=settings.log10,
+                         target_unit=settings.target_unit)
+    formulas, targets = data.formulas.astype(str).reset_index(drop=True), data.targets
     name = Path(path).name
     _check_targets(targets, formulas, name)
     _keys(formulas, name)
-    from matgenome.io import read_table
-
-    raw_column = read_table(path)[settings.target_column].astype(str).tolist()
+    raw_column = data.table[settings.target_column].astype(str).tolist()
     n = len(formulas)
     return _measurement_rows(formulas, targets.values, targets.censor, raw_column,
                              # Each row its own selection group: a lab table has no
@@ -171,7 +168,7 @@ def _table_rows(path: str, settings: Any, recorded_in: int = 0,
                              # one composition together).
                              [f"{name} row {i + 2}" for i in range(n)],
                              [f"{name} row {i + 2}" for i in range(n)],
-                             proposed_in or [None] * n, recorded_in)
+                             proposed_in or [None] * n, recorded_in), data.target
 
 
 def build_candidates(path: str | None, families: list[str] | None,
@@ -213,9 +210,12 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
     if not path.exists():
         raise InputError(f"results file not found: {path}")
     number = len(state["rounds"])
-    rows = _table_rows(str(path), settings, recorded_in=number)
+    rows, described = _table_rows(str(path), settings, recorded_in=number)
     if rows.empty:
         raise InputError(f"{path.name} has no rows")
+    target = normalise_target(state["settings"]["target"])
+    if not same_quantity(described, target):
+        raise InputError(_unit_mismatch(path.name, described, target))
     keys = [CompositionKey.parse(f) for f in rows["formula"]]
     proposed = {CompositionKey.parse(f): int(r)
                 for f, r in zip(proposals["formula"], proposals["round"], strict=True)}

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.targets import normalise_target
+
 COVERAGE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.68, 0.8, 0.9, 0.95)
 
 
@@ -80,8 +82,8 @@ def coverage(comparison: pd.DataFrame) -> pd.DataFrame:
 def status_text(state: dict[str, Any], measured: pd.DataFrame,
                 proposals: pd.DataFrame) -> str:
     settings = state["settings"]
-    target = settings["target"]
-    lines = [f"campaign {state['name']}: {target['name']} [{target['unit']}], objective "
+    target = normalise_target(settings["target"])
+    lines = [f"campaign {state['name']}: {target['label']}, objective "
              f"{settings['objective']}"
              + (f", threshold {settings['threshold']:g}" if settings["threshold"] is not None
                 else "")]
@@ -138,18 +140,18 @@ def _figure(width: float = 6.4, height: float = 4.2):
                          "pip install 'matgenome[plots]'") from None
 
 
-def best_figure(best: pd.DataFrame, unit: str) -> str:
+def best_figure(best: pd.DataFrame, label: str) -> str:
     figure = _figure()
     axes = figure.add_subplot()
     axes.step(best["round"], best["best"], where="post", marker="o")
     axes.set_xlabel("Round (0 = starting data)")
-    axes.set_ylabel(f"Best measured value [{unit}]")
+    axes.set_ylabel(f"Best measured, {label}")
     axes.set_xticks(best["round"].tolist())
     axes.grid(alpha=0.3)
     return _png(figure)
 
 
-def parity_figure(comparison: pd.DataFrame, unit: str) -> str:
+def parity_figure(comparison: pd.DataFrame, label: str) -> str:
     figure = _figure()
     axes = figure.add_subplot()
     for round_number, rows in comparison.groupby("round"):
@@ -164,8 +166,8 @@ def parity_figure(comparison: pd.DataFrame, unit: str) -> str:
     if finite.size:
         low, high = finite.min() - 0.5, finite.max() + 0.5
         axes.plot([low, high], [low, high], color="black", lw=1, ls="--")
-    axes.set_xlabel(f"Measured [{unit}] (◀ = bound only)")
-    axes.set_ylabel(f"Predicted when proposed [{unit}] ± 1 sd")
+    axes.set_xlabel(f"Measured {label} (◀ = bound only)")
+    axes.set_ylabel(f"Predicted when proposed, {label} (± 1 sd)")
     axes.legend(fontsize=8)
     return _png(figure)
 
@@ -184,7 +186,7 @@ def coverage_figure(table: pd.DataFrame) -> str:
     return _png(figure)
 
 
-def pareto_figure(ranking: pd.DataFrame, unit: str) -> str:
+def pareto_figure(ranking: pd.DataFrame, label: str) -> str:
     figure = _figure()
     axes = figure.add_subplot()
     open_rows = ranking[~ranking["measured"].astype(bool)]
@@ -197,7 +199,7 @@ def pareto_figure(ranking: pd.DataFrame, unit: str) -> str:
         axes.annotate(str(row["formula"]), (row["supply_risk"], row["prediction"]),
                       fontsize=6, xytext=(3, 3), textcoords="offset points")
     axes.set_xlabel("Supply risk (max HHI / 10 000)")
-    axes.set_ylabel(f"Predicted [{unit}]")
+    axes.set_ylabel(f"Predicted {label}")
     axes.legend(fontsize=8)
     return _png(figure)
 
@@ -239,10 +241,10 @@ def _note(text: str) -> str:
 def build_report(directory: Path, state: dict[str, Any], measured: pd.DataFrame,
                  proposals: pd.DataFrame) -> str:
     """The report page as a string."""
-    unit = state["settings"]["target"]["unit"]
-    parts = [_overview(state, measured, proposals), _best_section(state, measured, unit),
-             *_prediction_sections(measured, proposals, unit),
-             _pareto_section(directory, state, unit), _cards_section(directory, state)]
+    label = normalise_target(state["settings"]["target"])["label"]
+    parts = [_overview(state, measured, proposals), _best_section(state, measured, label),
+             *_prediction_sections(measured, proposals, label),
+             _pareto_section(directory, state, label), _cards_section(directory, state)]
     title = html.escape(f"Campaign {state['name']}")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}'
             f"</title><style>{STYLE}</style></head><body><h1>{title}</h1>{''.join(parts)}"
@@ -252,7 +254,7 @@ def build_report(directory: Path, state: dict[str, Any], measured: pd.DataFrame,
 def _overview(state: dict[str, Any], measured: pd.DataFrame, proposals: pd.DataFrame) -> str:
     settings = state["settings"]
     facts = pd.DataFrame([
-        ("target", f"{settings['target']['name']} [{settings['target']['unit']}]"),
+        ("target", normalise_target(settings["target"])["label"]),
         ("objective", settings["objective"]),
         ("threshold", "" if settings["threshold"] is None else f"{settings['threshold']:g}"),
         ("constraints", json.dumps(settings["constraints"], sort_keys=True)),
@@ -266,15 +268,15 @@ def _overview(state: dict[str, Any], measured: pd.DataFrame, proposals: pd.DataF
     return _section("Overview", _table(facts), f"<pre>{html.escape(status)}</pre>")
 
 
-def _best_section(state: dict[str, Any], measured: pd.DataFrame, unit: str) -> str:
+def _best_section(state: dict[str, Any], measured: pd.DataFrame, label: str) -> str:
     best = best_per_round(state, measured)
     if best.empty:
         return _section("Best measured so far", _note("No exact measured value yet."))
-    return _section("Best measured so far, per round", best_figure(best, unit), _table(best))
+    return _section("Best measured so far, per round", best_figure(best, label), _table(best))
 
 
 def _prediction_sections(measured: pd.DataFrame, proposals: pd.DataFrame,
-                         unit: str) -> list[str]:
+                         label: str) -> list[str]:
     comparison = recorded_vs_predicted(measured, proposals)
     if comparison.empty:
         empty = _note("No result of a proposal has been recorded yet.")
@@ -287,7 +289,7 @@ def _prediction_sections(measured: pd.DataFrame, proposals: pd.DataFrame,
                     "within 2 sd of the prediction made when they were proposed "
                     "(68% and 95% if the uncertainty is calibrated).")
     return [_section("Predicted vs measured (was the model right?)",
-                     parity_figure(comparison, unit), summary, _table(comparison)),
+                     parity_figure(comparison, label), summary, _table(comparison)),
             _section("Calibration of the proposals", coverage_figure(table),
                      _note("Fraction of measured values inside the central normal interval "
                            "of each level around the prediction; on the diagonal the "
@@ -295,7 +297,7 @@ def _prediction_sections(measured: pd.DataFrame, proposals: pd.DataFrame,
                      _table(table))]
 
 
-def _pareto_section(directory: Path, state: dict[str, Any], unit: str) -> str:
+def _pareto_section(directory: Path, state: dict[str, Any], label: str) -> str:
     if not state["rounds"]:
         return _section("Pareto front of the candidates", _note("No round has been run yet."))
     last = state["rounds"][-1]
@@ -307,7 +309,7 @@ def _pareto_section(directory: Path, state: dict[str, Any], unit: str) -> str:
     ranking["pareto"] = ranking["pareto"].astype(str) == "True"
     front = ranking[ranking["pareto"] & ~ranking["measured"]]
     return _section(f"Pareto front of the candidates (model of round {last['round']})",
-                    pareto_figure(ranking, unit),
+                    pareto_figure(ranking, label),
                     _note("Predicted value against supply risk for every candidate not yet "
                           "measured; red: not beaten on both by any other."),
                     _table(front[["formula", "prediction", "uncertainty", "supply_risk"]]))

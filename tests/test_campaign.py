@@ -295,6 +295,52 @@ def test_init_refuses_mismatched_units(tmp_path: Path) -> None:
                       record=RecordSettings(target_column="sigma"), families=["garnet"])
 
 
+def test_init_reads_units_written_in_cells_as_train_does(tmp_path: Path) -> None:
+    """Cells in mS/cm convert to S/cm as for `train`, so they join the S/cm dataset."""
+    from matgenome.campaign import RecordSettings
+
+    start = tmp_path / "start.csv"
+    pd.DataFrame({"formula": ["Li3PS4", "Li6PS5Cl"], "sigma": ["0.1 mS/cm", "2 mS/cm"]}
+                 ).to_csv(start, index=False)
+    campaign = Campaign.init(tmp_path / "c", datasets=["obelix"], data=[start],
+                             record=RecordSettings(target_column="sigma", log10=True),
+                             families=["garnet"])
+    target = campaign.state["settings"]["target"]
+    assert (target["unit"], target["transform"]) == ("S/cm", "log10")
+    assert target["label"] == "log10(σ / S cm⁻¹)"
+    lab = campaign.measurements[campaign.measurements["source"].str.startswith("start")]
+    np.testing.assert_allclose(lab["value"], np.log10([1e-4, 2e-3]))
+    assert campaign.status().startswith(f"campaign c: {target['label']}, objective max")
+
+
+def test_record_refuses_values_of_another_quantity(small: Path, tmp_path: Path) -> None:
+    results = tmp_path / "gaps.csv"
+    pd.DataFrame({"formula": ["Li6PS5Br"], COLUMN: ["3.1 eV"]}).to_csv(results, index=False)
+    before = _snapshot(small)
+    with pytest.raises(InputError, match="unit eV cannot be converted to S/cm"):
+        Campaign(small).record(results)
+    assert _snapshot(small) == before
+
+
+def test_record_refuses_a_unit_the_campaign_values_do_not_have(tmp_path: Path) -> None:
+    """A campaign of unitless values cannot take cells in mS/cm (converted to S/cm)."""
+    from matgenome.campaign import RecordSettings
+
+    start, library = tmp_path / "start.csv", tmp_path / "library.csv"
+    pd.DataFrame({"formula": ["Li3PS4", "Li6PS5Cl", "Li2O", "LiCl", "Li3N"],
+                  "sigma": ["1e-4", "2e-3", "1e-9", "1e-8", "1e-3"]}).to_csv(start, index=False)
+    pd.DataFrame({"formula": ["Li10GeP2S12"]}).to_csv(library, index=False)
+    campaign = Campaign.init(tmp_path / "c", data=[start], candidates=library,
+                             record=RecordSettings(target_column="sigma", log10=True))
+    assert campaign.state["settings"]["target"]["label"] == "log10(sigma)"
+    results = tmp_path / "results.csv"
+    pd.DataFrame({"formula": ["Li10GeP2S12"], "sigma": ["12 mS/cm"]}).to_csv(results,
+                                                                           index=False)
+    with pytest.raises(InputError, match=r"read as log10\(σ / S cm⁻¹\) but the campaign's "
+                                         r"target is log10\(sigma\)"):
+        campaign.record(results)
+
+
 # --- locking and interrupted commands ------------------------------------------------------
 
 
