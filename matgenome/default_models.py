@@ -12,14 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from matgenome.censoring import censor_of, is_exact
 from matgenome.datasets import DATASETS, OBELIX_CITATION, load
-from matgenome.evaluation.metrics import (
-    censored_metrics,
-    hinge_mae,
-    regression_metrics,
-    uncertainty_metrics,
-)
 from matgenome.io import TargetValues
 from matgenome.modelfile import default_model_path, save_model
 from matgenome.targets import normalise_target
@@ -40,25 +33,21 @@ TARGET = normalise_target({"name": DATASETS["obelix"].target, "unit": DATASETS["
 def official_split_metrics(seed: int = 0, recipe: dict[str, Any] | None = None) -> dict:
     """MAE, RMSE and interval coverage on OBELiX's official test split (uncensored rows),
     the hinge MAE over all test rows and the censored rows predicted at or below their
-    bound, all scored by :mod:`matgenome.evaluation.metrics`."""
-    recipe = recipe or DEFAULT_RECIPE
-    train, test = load("obelix", "train"), load("obelix", "test")
-    model, _ = train_model(train["formula"], TargetValues.from_frame(train), seed=seed,
-                           groups=train["doi"].tolist(), card={"target": TARGET}, **recipe)
-    prediction = model.predict(test["formula"])
-    y_true, censor = test["target"].to_numpy(float), censor_of(test)
-    exact, bound = is_exact(censor), ~is_exact(censor)
-    scores = regression_metrics(y_true[exact], prediction.mean[exact])
-    coverage = uncertainty_metrics(y_true[exact], prediction.mean[exact], prediction.std[exact])
-    bounds = censored_metrics(y_true[bound], prediction.mean[bound], censor[bound])
+    bound: the evaluation protocol of ``matgenome evaluate obelix`` run on this recipe."""
+    from matgenome.evaluation import evaluate
+
+    result = evaluate("obelix", protocol="obelix", random_state=seed,
+                      model_options={**(recipe or DEFAULT_RECIPE), "target": TARGET})
+    metrics = result.metrics
+    scores, coverage, bounds = metrics["regression"], metrics["uncertainty"], metrics["censored"]
     below_bound = round(bounds["fraction_below_bound"] * bounds["n"])
     return {
         "protocol": "OBELiX official split: trained on the 478 training rows as `matgenome "
         "train` does by default (recipe selected by grouped CV, censored rows as bounds), "
         "MAE and coverage on the 113 uncensored of 121 test rows, hinge MAE on all 121",
-        "test_rows_scored": int(exact.sum()),
+        "test_rows_scored": int(scores["n"]),
         "mae": round(scores["mae"], 4),
-        "hinge_mae_all_rows": round(hinge_mae(y_true, prediction.mean, censor), 4),
+        "hinge_mae_all_rows": round(scores["hinge_mae_all"], 4),
         "rmse": round(scores["rmse"], 4),
         "coverage_68": round(coverage["coverage_68"], 4),
         "coverage_95": round(coverage["coverage_95"], 4),

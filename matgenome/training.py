@@ -371,7 +371,7 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, recipe: str = "auto", preset: str | None = None,
                  kind: str | None = None, censored: str = "hurdle",
                  n_estimators: int | None = None, seed: int = 0, n_jobs: int | None = None,
-                 target: dict[str, Any] | None = None) -> None:
+                 target: dict[str, Any] | None = None, mobile_ion: str | None = None) -> None:
         self.recipe = recipe
         self.preset = preset
         self.kind = kind
@@ -380,6 +380,7 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.target = target
+        self.mobile_ion = mobile_ion
 
     def fit(self, X: Sequence[object], y: np.ndarray, censored: np.ndarray | None = None,
             groups: Sequence[object] | None = None) -> TrainedModelRegressor:
@@ -412,7 +413,7 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
         self.model_, self.report_ = train_model(
             pd.Series(formulas), targets, recipe=self.recipe, preset=self.preset,
             kind=self.kind, censored=self.censored, n_estimators=self.n_estimators,
-            seed=self.seed, n_jobs=self.n_jobs, groups=groups,
+            seed=self.seed, n_jobs=self.n_jobs, groups=groups, mobile_ion=self.mobile_ion,
             card={"target": self.target} if self.target else None,
         )
         self.recipe_ = self.model_.card["selection"]["chosen"]

@@ -191,7 +191,7 @@ def test_shipped_default_model_is_reproducible(tmp_path: Path) -> None:
     a, b = shipped.predict(sample), again.predict(sample)
     np.testing.assert_allclose(a.mean, b.mean, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(a.std, b.std, rtol=1e-9, atol=1e-12)
-    # The card's official-split metrics (scored by matgenome.evaluation.metrics) are the
+    # The card's official-split metrics (from matgenome.evaluation.evaluate) are the
     # shipped numbers, key for key.
     assert again.card["metrics"] == shipped.card["metrics"]
     for name in (ESTIMATOR_FILE, DOMAIN_FILE):
