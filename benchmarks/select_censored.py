@@ -45,6 +45,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
+from matgenome.censoring import EXACT, UPPER
+from matgenome.evaluation.metrics import hinge_mae
 from matgenome.models.censored import CensoredHurdleRegressor
 from matgenome.models.recipes import get_recipe
 
@@ -88,14 +90,6 @@ VARIANTS: dict[str, tuple[str, dict[str, Any] | None]] = {
 }
 
 
-def hinge_mae(y_true: np.ndarray, y_pred: np.ndarray, censored: np.ndarray) -> float:
-    """MAE where a censored row (``y_true`` an upper bound) costs ``max(0, pred - bound)``."""
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    error = np.where(np.asarray(censored, bool), np.maximum(y_pred - y_true, 0.0),
-                     np.abs(y_pred - y_true))
-    return float(np.mean(error))
-
-
 def scores(y: np.ndarray, censored: np.ndarray, parts: dict[str, np.ndarray]) -> dict[str, float]:
     """All metrics of one set of predictions (``parts`` from ``predict_uncertainty``)."""
     mean, std = parts["mean"], parts["uncertainty"]
@@ -104,7 +98,7 @@ def scores(y: np.ndarray, censored: np.ndarray, parts: dict[str, np.ndarray]) ->
     out = {
         "mae_measured": float(np.mean(np.abs(mean - y)[measured])),
         "hinge_censored": float(np.mean(excess)) if censored.any() else float("nan"),
-        "hinge_mae_all": hinge_mae(y, mean, censored),
+        "hinge_mae_all": hinge_mae(y, mean, np.where(censored, UPPER, EXACT)),
         "coverage_68": float(np.mean((np.abs(mean - y) <= std)[measured])),
         "n_censored_at_or_below": int(np.sum(excess == 0)),
         "n_censored": int(censored.sum()),
