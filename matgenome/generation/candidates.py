@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from matgenome.composition import CANDIDATE_DECIMALS, CompositionKey, parse_many
-from matgenome.errors import InputError
+from matgenome.errors import UsageError
 from matgenome.generation.notation import format_formula, species_string
 
 COLUMNS = (
@@ -60,7 +60,7 @@ def known_values(known: pd.DataFrame, decimals: int = KEY_DECIMALS) -> dict[Comp
     ``target``); rows whose formula does not parse are ignored, NaN targets are skipped."""
     missing = {"formula", "target"} - set(known.columns)
     if missing:
-        raise InputError(f"known data lack column(s) {sorted(missing)}")
+        raise UsageError(f"known data lack column(s) {sorted(missing)}")
     compositions, _ = parse_many(known["formula"])
     targets = pd.to_numeric(known["target"], errors="coerce").to_numpy(dtype=float)
     sums: dict[CompositionKey, list[float]] = {}
