@@ -125,9 +125,10 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--censored", choices=CENSORED_CHOICES, default="hurdle",
                        help="bound-only targets such as <1E-10: 'hurdle' (default, chosen "
                        "by benchmarks/select_censored.py) trains a 'below the bound' "
-                       "classifier beside the regressor and predicts the bound level "
-                       "where it is more likely than not; 'drop' leaves them out; "
-                       "'bound' trains on the bound as if it were the value")
+                       "classifier on upper bounds beside the regressor and predicts the "
+                       "bound level where it is more likely than not (lower bounds such "
+                       "as >1E-2 are left out and reported); 'drop' leaves every bound "
+                       "out; 'bound' trains on the bound as if it were the value")
     group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
