@@ -48,13 +48,12 @@ def censor_of(frame: pd.DataFrame) -> np.ndarray:
             raise InputError("the table has a boolean 'censored' column; censoring is now the "
                              "'censor' column: '<' upper bound, '>' lower bound, '' exact")
         return np.full(len(frame), EXACT, dtype="<U1")
-    censor = frame["censor"].fillna(EXACT).astype(str).str.strip().to_numpy()
-    bad = ~np.isin(censor, CENSOR_VALUES)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"row {frame.index[row]}: censor {censor[row]!r} is not '<', '>' "
+    censor = frame["censor"].fillna(EXACT).astype(str).str.strip().to_numpy().astype(str)
+    row = _first_invalid(censor)
+    if row is not None:
+        raise InputError(f"row {frame.index[row]}: censor {str(censor[row])!r} is not '<', '>' "
                          "or empty")
-    return censor.astype(str)
+    return censor
 
 
 def as_censor(censor: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -63,12 +62,18 @@ def as_censor(censor: Sequence[str] | np.ndarray) -> np.ndarray:
 
     values = np.asarray(censor, dtype=object)
     values = np.where(pd.isna(values), EXACT, values).astype(str)
-    bad = ~np.isin(values, CENSOR_VALUES)
-    if bad.any():
+    position = _first_invalid(values)
+    if position is not None:
         # A boolean mask here would silently mean "nothing is exact": say what is expected.
-        raise ValueError(f"censor {values[bad][0]!r} at position {int(np.flatnonzero(bad)[0])} "
-                         "is not '<', '>' or '' (see matgenome.censoring)")
+        raise ValueError(f"censor {str(values[position])!r} at position {position} is not '<', "
+                         "'>' or '' (see matgenome.censoring)")
     return values
+
+
+def _first_invalid(values: np.ndarray) -> int | None:
+    """The position of the first value that is not a censor mark, None if all are."""
+    bad = np.flatnonzero(~np.isin(values, CENSOR_VALUES))
+    return int(bad[0]) if bad.size else None
 
 
 def is_exact(censor: Sequence[str] | np.ndarray) -> np.ndarray:
