@@ -25,6 +25,7 @@ next command, so the state is always either the old or the new one, never a mixt
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import fcntl
 import json
@@ -58,18 +59,39 @@ class CampaignBusy(InputError):
 
 @dataclass(frozen=True)
 class RecordSettings:
-    """How a results table is read: the same options as ``matgenome train``."""
+    """How a results table is read: the same options as ``matgenome train``.
+
+    ``None`` means "not given": at ``init`` the reader's default (formula column detected,
+    no unit, no log10), at ``record`` the value stored at ``init``.
+    """
 
     target_column: str | None = None
     formula_column: str | None = None
-    log10: bool = False
+    log10: bool | None = None
     target_unit: str | None = None
+
+    def over(self, stored: RecordSettings) -> RecordSettings:
+        """Each option given here (not None) replaces only itself; every option left out
+        keeps its value in ``stored``."""
+        return RecordSettings(**{name: stored.__dict__[name] if value is None else value
+                                 for name, value in self.__dict__.items()})
 
 
 def _record_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSettings:
     if isinstance(given, RecordSettings):
         return given
+    known = RecordSettings.__dataclass_fields__
+    unknown = sorted(set(given or {}) - set(known))
+    if unknown:
+        raise InputError(f"unknown reading option(s) {', '.join(map(repr, unknown))}; the "
+                         f"options are {', '.join(known)}")
     return RecordSettings(**(given or {}))
+
+
+def _init_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSettings:
+    """Reading options as stored at ``init``: log10 not given is no log10."""
+    settings = _record_settings(given)
+    return RecordSettings(**{**settings.__dict__, "log10": bool(settings.log10)})
 
 
 def _now() -> str:
@@ -222,7 +244,7 @@ class Campaign:
         import pandas as pd
 
         frames = [pd.read_csv(self.directory / r["proposal"], keep_default_na=False,
-                              dtype={"formula": str, "why": str, "family": str})
+                              dtype={"formula": str, "why": str, "family": str, "rule": str})
                   for r in state["rounds"]]
         return (pd.concat(frames, ignore_index=True) if frames
                 else pd.DataFrame(columns=list(PROPOSAL_COLUMNS)))
@@ -236,6 +258,17 @@ class Campaign:
         with campaign_lock(self.directory):
             state = self._state()
             return recorded_vs_predicted(self._measurements(), self._proposals(state))
+
+    def discoveries(self):
+        """Per round: proposals, recorded results, discoveries (results at or beyond the
+        threshold) and random picking's expected discoveries, a model-based estimate (see
+        :func:`matgenome.campaign_report.discoveries_table`); empty without a threshold."""
+        from matgenome.campaign_report import discoveries_table
+
+        with campaign_lock(self.directory):
+            state = self._state()
+            return discoveries_table(self.directory, state, self._measurements(),
+                                     self._proposals(state))
 
     # init ----------------------------------------------------------------------------------
 
@@ -264,8 +297,8 @@ class Campaign:
             data: the lab's own tables, read with ``record`` (target column, unit, log10).
             record: how tables are read (:class:`RecordSettings` or a dict of its fields:
                 ``target_column``, ``formula_column``, ``log10``, ``target_unit``); also the
-                default for :meth:`record`. With only datasets it defaults to the dataset's
-                own column and unit.
+                default of each option of :meth:`record`. With only datasets it defaults to
+                the dataset's own column and unit.
             candidates: a table of candidate formulas.
             families: seed families to generate the candidates from when no table is
                 given (``matgenome.generation``; default: all families).
@@ -311,7 +344,7 @@ class Campaign:
             if (directory / STATE_FILE).exists():
                 raise InputError(f"{directory} is already a campaign")
             record, target, measurements, sources = initial_measurements(
-                datasets, [str(d) for d in data], _record_settings(record))
+                datasets, [str(d) for d in data], _init_settings(record))
             library, library_source = build_candidates(candidates, families, seed)
             state = {
                 "format": FORMAT_VERSION,
@@ -363,6 +396,12 @@ class Campaign:
                settings: RecordSettings | dict[str, Any] | None = None) -> dict[str, Any]:
         """Add the measured values of a results table; return a summary.
 
+        ``settings`` (:class:`RecordSettings` or a dict of some of its fields) overrides
+        the reading options stored at ``init`` one by one: an option given replaces only
+        itself, an option left out (or None) keeps init's value. For instance
+        ``settings={"formula_column": "Composition"}`` reads the formulas from that column
+        and the values from init's target column, unit and log10.
+
         Rows are matched to proposed, candidate or already measured compositions by
         canonical composition; others are refused (with their spreadsheet row numbers)
         unless ``new``. Nothing is overwritten: a composition measured again is added as a
@@ -370,12 +409,14 @@ class Campaign:
         """
         from matgenome.campaign_data import read_results
 
+        given = _record_settings(settings)
         with campaign_lock(self.directory):
             state = self._state()
-            read = _record_settings(settings or state["settings"]["record"])
+            read = given.over(_record_settings(state["settings"]["record"]))
             measured = self._measurements()
             rows, summary = read_results(Path(path), read, state, measured,
                                          self._proposals(state), self._candidates(), new)
+            summary["read"] = dataclasses.asdict(read)
             import pandas as pd
 
             stamp = _now()
@@ -388,9 +429,12 @@ class Campaign:
             summary["same_content_recorded_at"] = [entry["recorded_at"] for entry
                                                    in state["recorded"]
                                                    if entry["sha256"] == digest]
+            # How the file was read (init's options with those given here), so it can be
+            # read the same way again.
             state["recorded"].append({"file": Path(path).name, "sha256": digest,
                                       "rows": len(rows), "recorded_at": stamp,
-                                      "after_round": len(state["rounds"])})
+                                      "after_round": len(state["rounds"]),
+                                      "read": dataclasses.asdict(read)})
             state["state_version"] += 1
             transaction.commit(state)
         return summary
@@ -403,7 +447,8 @@ class Campaign:
 
         with campaign_lock(self.directory):
             state = self._state()
-            return status_text(state, self._measurements(), self._proposals(state))
+            return status_text(state, self._measurements(), self._proposals(state),
+                               self.directory)
 
     def report(self, output: str | os.PathLike) -> Path:
         """Write the self-contained HTML report (figures embedded) to ``output``."""

@@ -74,8 +74,19 @@ def _record_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", help="CSV/TSV/Excel/Parquet table of measured results")
     parser.add_argument("--new", action="store_true", help="accept compositions that were "
                         "neither proposed, nor candidates, nor measured before")
-    _reading_args(parser, " (default: as given to 'campaign init'; giving it replaces "
-                  "all four reading options)")
+    # Each option given replaces only itself and one left out keeps init's value, so every
+    # default is None ("not given"), --log10 included.
+    group = parser.add_argument_group(
+        "reading measured values (as for 'matgenome train'; each option left out keeps the "
+        "value given to 'campaign init', each option given replaces only itself)")
+    group.add_argument("--formula-column", help="formula column (default: init's; detected "
+                       "when neither names one)")
+    group.add_argument("--target-column", help="column of measured values (default: init's)")
+    group.add_argument("--log10", action="store_const", const=True, default=None,
+                       help="take log10 of the values (default: as at init; the values must "
+                       "end up in the campaign's quantity)")
+    group.add_argument("--target-unit", help="unit of the values, e.g. mS/cm; converted to "
+                       "the base unit (S/cm, eV, MPa) before log10 (default: init's)")
 
 
 def _report_args(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +125,7 @@ def run_campaign(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace):
+    """The reading options given; for ``record`` those left out are None (init's)."""
     from matgenome.campaign import RecordSettings
 
     return RecordSettings(target_column=args.target_column,
@@ -153,8 +165,13 @@ def _propose(args: argparse.Namespace) -> int:
 def _record(args: argparse.Namespace) -> int:
     from matgenome.campaign import Campaign
 
-    settings = _settings(args) if args.target_column else None
-    summary = Campaign(args.directory).record(args.results, new=args.new, settings=settings)
+    summary = Campaign(args.directory).record(args.results, new=args.new,
+                                              settings=_settings(args))
+    read = summary["read"]
+    log.info("read %s: formulas from %s, values from %r%s%s", summary["file"],
+             repr(read["formula_column"]) if read["formula_column"] else "the detected column",
+             read["target_column"], f" in {read['target_unit']}" if read["target_unit"] else "",
+             ", log10" if read["log10"] else "")
     print(f"recorded {summary['rows']} rows from {summary['file']} after round "
           f"{summary['round']}: {summary['proposed']} proposed, {summary['repeats']} repeats "
           f"of measured compositions (kept as repeats), {summary['new']} new, "
