@@ -403,6 +403,27 @@ def import_skops_io() -> Any:
     return skops.io
 
 
+def _fallback_lines(fallback: dict[str, Any] | None) -> list[str]:
+    """The far-from-data relation of a model card, in words."""
+    if not fallback:
+        return ["- far from the training data: no fallback (predictions as the model gives)"]
+    held = fallback.get("held_out", {})
+    if fallback.get("b0") is None:
+        relation = "never falls back (falling back did not help on the held-out rows)"
+    else:
+        relation = (f"model weight {fallback['weight']} with b0 = {fallback['b0']:.3g}, "
+                    f"b1 = {fallback['b1']:.3g}, b2 = {fallback['b2']:.3g}")
+    return [
+        f"- far from the training data the prediction falls back towards the training "
+        f"median {fallback['center']:.3g} (sd {fallback['spread']:.3g}): {relation}",
+        f"- interval scales: model {fallback['model_scale']:.3g}, prior "
+        f"{fallback['prior_scale']:.3g}; held-out rows inside the training data "
+        f"({held.get('rows', 0):.0f}): MAE {held.get('mae_model', float('nan')):.3g} "
+        f"without, {held.get('mae_fallback', float('nan')):.3g} with the fallback, "
+        f"{held.get('mae_median', float('nan')):.3g} for the median",
+    ]
+
+
 def render_card(card: dict[str, Any]) -> str:
     """The model card as a readable Markdown page."""
     from matgenome.targets import normalise_target
@@ -430,6 +451,7 @@ def render_card(card: dict[str, Any]) -> str:
         f"- estimator: `{card.get('estimator', {}).get('class', '?')}`",
         "- parameters: `" + json.dumps(card.get("estimator", {}).get("params", {}),
                                        sort_keys=True) + "`",
+        *_fallback_lines(card.get("fallback")),
         "",
         "## Metrics",
     ]

@@ -19,6 +19,7 @@ from matgenome.errors import UsageError
 from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
 from matgenome.models import make_model
+from matgenome.models.fallback import DistanceFallbackRegressor
 from matgenome.models.selection import (
     Selection,
     candidates_for,
@@ -34,6 +35,10 @@ from matgenome.targets import normalise_target
 # regressor (matgenome.models.selection.censored_hurdle, chosen by
 # benchmarks/select_censored.py); drop leaves them out; bound trains on the bound as a value.
 CENSORED_TREATMENTS = ("hurdle", "drop", "bound")
+# distance (the default): far from the training data the prediction falls back to the
+# training distribution and its interval widens (matgenome.models.fallback, measured by
+# benchmarks/evaluate_far.py); none keeps the wrapped model's prediction everywhere.
+FALLBACKS = ("distance", "none")
 MIN_BOUNDS = 5  # fewer bound-only rows than this are dropped instead
 
 
@@ -74,6 +79,7 @@ def train_model(
     preset: str | None = None,
     kind: str | None = None,
     censored: str = "hurdle",
+    fallback: str = "distance",
     n_estimators: int | None = None,
     seed: int = 0,
     n_jobs: int | None = None,
@@ -100,6 +106,11 @@ def train_model(
             measured rows, and leaves lower bounds (``>``) out; ``drop`` leaves every bound
             out; ``bound`` trains on the bound as if it were the value (biased; kept for
             comparison).
+        fallback: ``distance`` (default) blends each prediction with the training
+            distribution by a weight that falls with the distance to the training data,
+            fitted by leave-one-cluster-out and grouped CV inside these rows
+            (:class:`~matgenome.models.fallback.DistanceFallbackRegressor`); ``none``
+            keeps the model's prediction however far a candidate lies.
         n_estimators: trees (default: the recipe's).
         seed: seed of every random choice (folds, trees).
         n_jobs: parallel jobs.
@@ -115,6 +126,8 @@ def train_model(
     """
     if censored not in CENSORED_TREATMENTS:
         raise UsageError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
+    if fallback not in FALLBACKS:
+        raise UsageError(f"fallback must be one of {FALLBACKS}, not {fallback!r}")
     if recipe != "auto":
         get_candidate(recipe)  # an unknown name fails before any row is read
     formulas = pd.Series(formulas).reset_index(drop=True)
@@ -142,19 +155,23 @@ def train_model(
     regressor = candidate.estimator(seed, n_estimators, n_jobs)
     if bounds.any():
         regressor = censored_hurdle(regressor, seed, n_jobs)
+    if fallback == "distance":
+        regressor = DistanceFallbackRegressor(regressor, random_state=seed, n_jobs=n_jobs)
     estimator = make_model(candidate.features, regressor)
     # Featurize once: the same matrix trains the regressor and the domain model.
     X = estimator[0].fit(rows).transform(rows)
-    if bounds.any():
-        estimator[-1].fit(X, y, censored=bounds)
-    else:
-        estimator[-1].fit(X, y)
+    fit_options: dict[str, Any] = {"censored": bounds} if bounds.any() else {}
+    if fallback == "distance":
+        fit_options["groups"] = row_groups
+    estimator[-1].fit(X, y, **fit_options)
     domain = DomainModel(mobile_ion=mobile_ion).fit(X, formulas=[str(c.formula) for c in rows])
     used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
     elements = sorted({str(el) for c in rows for el in c.elements})
     model_card = _card(card or {}, estimator, used, report, censored, candidate.features,
                        seed, elements, mobile_ion)
     model_card["recipe"] = candidate.describe()
+    if fallback == "distance":
+        model_card["fallback"] = estimator[-1].describe()
     model_card["selection"] = selection.to_card()
     # Every row with a valid formula and target is kept as known data, censored ones too.
     known = np.array([not f and not t for f, t in zip(formula_errors, targets.errors,
@@ -370,12 +387,14 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, recipe: str = "auto", preset: str | None = None,
                  kind: str | None = None, censored: str = "hurdle",
+                 fallback: str = "distance",
                  n_estimators: int | None = None, seed: int = 0, n_jobs: int | None = None,
                  target: dict[str, Any] | None = None, mobile_ion: str | None = None) -> None:
         self.recipe = recipe
         self.preset = preset
         self.kind = kind
         self.censored = censored
+        self.fallback = fallback
         self.n_estimators = n_estimators
         self.seed = seed
         self.n_jobs = n_jobs
@@ -412,7 +431,8 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
                                errors=[""] * len(y))
         self.model_, self.report_ = train_model(
             pd.Series(formulas), targets, recipe=self.recipe, preset=self.preset,
-            kind=self.kind, censored=self.censored, n_estimators=self.n_estimators,
+            kind=self.kind, censored=self.censored, fallback=self.fallback,
+            n_estimators=self.n_estimators,
             seed=self.seed, n_jobs=self.n_jobs, groups=groups, mobile_ion=self.mobile_ion,
             card={"target": self.target} if self.target else None,
         )

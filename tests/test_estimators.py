@@ -16,6 +16,7 @@ from matgenome.evaluation import fit_model, uncertainty_metrics
 from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.models.censored import CensoredHurdleRegressor, CensoredRegressor
 from matgenome.models.classify import PriorBalancedClassifier
+from matgenome.models.fallback import DistanceFallbackRegressor
 from matgenome.models.hurdle import HurdleRegressor
 
 ESTIMATORS = [
@@ -25,6 +26,7 @@ ESTIMATORS = [
     CensoredRegressor(CalibratedTreesRegressor(n_estimators=10)),
     CensoredRegressor(CalibratedTreesRegressor(n_estimators=10), strategy="tobit"),
     CensoredHurdleRegressor(CalibratedTreesRegressor(n_estimators=10)),
+    DistanceFallbackRegressor(CalibratedTreesRegressor(n_estimators=10), inner_trees=10),
 ]
 
 

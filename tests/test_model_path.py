@@ -206,3 +206,30 @@ def test_selection_on_small_or_single_group_tables() -> None:
     assert few.chosen == candidates_for(None)[0] and "too few" in few.protocol
     one_group = select_candidate(formulas, y, candidates_for(None), groups=["a"] * 30)
     assert set(one_group.scores) == {c.name for c in candidates_for(None)}
+
+
+def test_trained_model_falls_back_far_from_its_data_and_says_so(trained) -> None:
+    model = load_model(trained[0])
+    fallback = model.card["fallback"]
+    assert fallback["held_out"]["rows"] > 0
+    assert "falls back towards the training median" in (trained[0] / "MODEL_CARD.md").read_text()
+    regressor = model.estimator[-1]
+    assert fallback["center"] == pytest.approx(regressor.center_)
+    # A training composition keeps (nearly all of) the model's own prediction.
+    known = model.predict(["Li6PS5Cl"])
+    assert np.isfinite(known.mean).all() and np.isfinite(known.std).all()
+
+
+def test_fallback_none_trains_the_plain_model(trained) -> None:
+    frame = load("obelix", "train").head(120)
+    targets = TargetValues.from_frame(frame)
+    plain, _ = train_model(frame["formula"], targets, recipe="conductivity", fallback="none",
+                           n_estimators=20)
+    wrapped, _ = train_model(frame["formula"], targets, recipe="conductivity",
+                             n_estimators=20)
+    assert "fallback" not in plain.card and "fallback" in wrapped.card
+    assert type(wrapped.estimator[-1]).__name__ == "DistanceFallbackRegressor"
+    # Bound-only rows still reach the wrapped hurdle: P(below the bound) is reported.
+    assert len(wrapped.predict(["Li3PO4"]).p_below_bound) == 1
+    with pytest.raises(ValueError, match="fallback must be one of"):
+        train_model(frame["formula"], targets, fallback="median")

@@ -69,12 +69,16 @@ def test_error_classes_share_a_light_base_and_keep_their_import_paths() -> None:
 
 def test_cli_choices_match_the_modules_that_define_them() -> None:
     from matgenome.cli.choices import RECIPE_ALIASES, RECIPE_NAMES, SIMULATION_STRATEGIES
+    from matgenome.cli.common import CENSORED_CHOICES, FALLBACK_CHOICES
     from matgenome.models.selection import ALIASES, CANDIDATES
     from matgenome.simulation import DEFAULT_STRATEGIES
+    from matgenome.training import CENSORED_TREATMENTS, FALLBACKS
 
     assert tuple(CANDIDATES) == RECIPE_NAMES
     assert tuple(ALIASES) == RECIPE_ALIASES
     assert SIMULATION_STRATEGIES == DEFAULT_STRATEGIES
+    assert CENSORED_CHOICES == CENSORED_TREATMENTS
+    assert FALLBACK_CHOICES == FALLBACKS
 
 
 def test_family_help_text_matches_the_seed_families() -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("matgenome")
 CENSORED_CHOICES = ("hurdle", "drop", "bound")
+FALLBACK_CHOICES = ("distance", "none")
 
 Handler = Callable[[argparse.Namespace], int]
 Setup = Callable[[argparse.ArgumentParser], None]
@@ -129,12 +130,19 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                        "bound level where it is more likely than not (lower bounds such "
                        "as >1E-2 are left out and reported); 'drop' leaves every bound "
                        "out; 'bound' trains on the bound as if it were the value")
+    group.add_argument("--fallback", choices=FALLBACK_CHOICES, default="distance",
+                       help="'distance' (default, chosen by benchmarks/select_fallback.py): "
+                       "where the model is unsure far from its training data, the "
+                       "prediction falls back towards the training median and its interval "
+                       "widens, by a relation fitted inside the training rows; 'none' "
+                       "keeps the model's prediction everywhere")
     group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
 def model_options(args: argparse.Namespace) -> dict:
     return {"recipe": args.recipe, "preset": args.preset, "kind": args.kind,
-            "n_estimators": args.n_estimators, "censored": args.censored}
+            "n_estimators": args.n_estimators, "censored": args.censored,
+            "fallback": args.fallback}
 
 
 def add_constraint_args(group, fraction_help: str) -> None:
