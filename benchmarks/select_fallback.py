@@ -4,8 +4,10 @@ inside OBELiX's official training split only.
 :class:`~matgenome.models.fallback.DistanceFallbackRegressor` blends each prediction with
 the training distribution by a weight fitted on held-out rows inside the training data.
 Its variants differ in what the weight reads (``signals``: the model's own epistemic
-spread, or the applicability-domain distance as well) and in how much near-data accuracy
-the fit may give up for the gain far from the data (``near_tolerance``). This script
+spread, or the applicability-domain distance as well), in how much near-data accuracy
+the fit may give up for the gain far from the data (``near_tolerance``), and in where it
+may act (``near_distance``: everywhere, or only on rows the domain model calls far, so
+that in-domain predictions stay exactly as the model gives them). This script
 scores each variant, and no fallback, on the 478 training rows of the official split
 (exact rows; the conductivity recipe's calibrated extra trees, ``--trees`` trees) under
 three outer protocols:
@@ -47,15 +49,12 @@ from matgenome.provenance import table_sha256
 NEAR_LIMIT = 0.02
 TIE = 0.02
 # name -> DistanceFallbackRegressor options (None: no fallback)
-VARIANTS: dict[str, dict[str, Any] | None] = {
-    "none": None,
-    "spread, tolerance 0.03": {"signals": "spread", "near_tolerance": 0.03},
-    "spread, tolerance 0.12": {"signals": "spread", "near_tolerance": 0.12},
-    "spread, unconstrained": {"signals": "spread", "near_tolerance": 100.0},
-    "distance+spread, tolerance 0.03": {"signals": "distance+spread", "near_tolerance": 0.03},
-    "distance+spread, unconstrained": {"signals": "distance+spread",
-                                       "near_tolerance": 100.0},
-}
+VARIANTS: dict[str, dict[str, Any] | None] = {"none": None}
+for _signals in ("spread", "distance+spread"):
+    for _tolerance, _label in ((0.03, "tolerance 0.03"), (100.0, "unconstrained")):
+        for _near, _where in ((0.0, "everywhere"), (0.5, "out of domain only")):
+            VARIANTS[f"{_signals}, {_label}, {_where}"] = {
+                "signals": _signals, "near_tolerance": _tolerance, "near_distance": _near}
 
 
 def _protocols(frame: pd.DataFrame, seed: int) -> dict[str, list]:

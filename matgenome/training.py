@@ -273,6 +273,9 @@ def _card(
     mobile_ion: str | None,
 ) -> dict[str, Any]:
     regressor = estimator[-1]
+    # The card describes the model the fallback wraps; the fallback has its own entry.
+    regressor = getattr(regressor, "regressor_", regressor) \
+        if isinstance(regressor, DistanceFallbackRegressor) else regressor
     card: dict[str, Any] = {
         "name": given.get("name", "model"),
         "description": given.get("description", "composition -> property regressor"),

@@ -20,10 +20,12 @@ deviation ``spread_``), by a weight that falls as the model becomes unsure::
 bounded 0-1 scale: 0 on a training composition, 0.5 at the 95th percentile of the training
 rows' own neighbour distances), ``e`` the wrapped model's epistemic std (the scaled tree
 disagreement), ``m`` and ``s`` its mean and total std. With ``signals="spread"`` the weight
-reads ``e`` alone (``b1 = 0``). The variance is that of the two-component mixture, so the
-interval widens as the weight falls and with the disagreement between the model and the
-prior. The probability of lying below a bound (``p_censored`` of a censored-target model)
-is blended the same way towards the training share of bound-only rows.
+reads ``e`` alone (``b1 = 0``). Rows at ``d <= near_distance`` (by default 0: training
+compositions however written) keep the model's prediction and interval exactly (``w =
+1``). The variance is that of the two-component mixture, so the interval widens as the
+weight falls and with the disagreement between the model and the prior. The probability
+of lying below a bound (``p_censored`` of a censored-target model) is blended the same way
+towards the training share of bound-only rows.
 
 The relation is fitted on held-out predictions **inside the training rows only**: the
 measured rows are split twice, into leave-one-cluster-out folds (``n_clusters`` k-means
@@ -84,6 +86,9 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         signals: what the weight reads: ``distance+spread`` (default) or ``spread``.
         near_tolerance: relative rise of the near-data held-out error the fit may accept
             for the gain far from the data.
+        near_distance: rows at or below this domain distance keep the model's prediction
+            and interval unchanged (0, the default: only training compositions; 0.5, the
+            domain model's "far" threshold, lost on ``benchmarks/select_fallback.py``).
         n_clusters: k-means clusters of the leave-one-cluster-out folds.
         n_splits: folds of the grouped (near-data) K-fold.
         inner_trees: trees of the fold models (the wrapped model's tree settings otherwise).
@@ -104,11 +109,13 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, regressor: BaseEstimator | None = None, *,
                  signals: str = "distance+spread", near_tolerance: float = 0.03,
-                 n_clusters: int = 5, n_splits: int = 5, inner_trees: int = 100,
-                 random_state: int | None = 0, n_jobs: int | None = None) -> None:
+                 near_distance: float = 0.0, n_clusters: int = 5, n_splits: int = 5,
+                 inner_trees: int = 100, random_state: int | None = 0,
+                 n_jobs: int | None = None) -> None:
         self.regressor = regressor
         self.signals = signals
         self.near_tolerance = near_tolerance
+        self.near_distance = near_distance
         self.n_clusters = n_clusters
         self.n_splits = n_splits
         self.inner_trees = inner_trees
@@ -146,7 +153,7 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         """The model's share of each prediction (1: the model's, 0: the prior's)."""
         check_is_fitted(self, "coefficients_")
         return _weight(self.coefficients_, np.asarray(distance, float),
-                       _relative(epistemic, self.spread_))
+                       _relative(epistemic, self.spread_), self.near_distance)
 
     def _weights(self, X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
         return self.weight(self.distance_.distance(X), np.asarray(parts["epistemic"], float))
@@ -163,11 +170,14 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         """
         X = self._validated(X)
         parts = self.regressor_.predict_uncertainty(X)
-        w = self._weights(X, parts)
+        distance = self.distance_.distance(X)
+        w = self.weight(distance, np.asarray(parts["epistemic"], float))
+        near = distance <= self.near_distance
         mean, variance = self._blend(w, np.asarray(parts["mean"], float),
-                                     np.asarray(parts["uncertainty"], float))
-        noise = np.minimum(self.model_scale_ * np.asarray(parts["noise"], float),
-                           np.sqrt(variance))
+                                     np.asarray(parts["uncertainty"], float), near)
+        # In the domain the model's own parts are kept as they are.
+        scale = np.where(near, 1.0, self.model_scale_)
+        noise = np.minimum(scale * np.asarray(parts["noise"], float), np.sqrt(variance))
         out = {"mean": mean, "uncertainty": np.sqrt(variance),
                "epistemic": np.sqrt(np.maximum(variance - noise**2, 0.0)), "noise": noise,
                "model_weight": w}
@@ -211,11 +221,12 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         return validate_data(self, X, reset=False, ensure_all_finite="allow-nan",
                              dtype=np.float64)
 
-    def _blend(self, w: np.ndarray, mean: np.ndarray, sd: np.ndarray,
+    def _blend(self, w: np.ndarray, mean: np.ndarray, sd: np.ndarray, near: np.ndarray,
                model_scale: float | None = None, prior_scale: float | None = None,
                center: float | np.ndarray | None = None,
                spread: float | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        a = self.model_scale_ if model_scale is None else model_scale
+        """Mixture mean and variance; rows in the domain (``near``) keep the model's std."""
+        a = np.where(near, 1.0, self.model_scale_ if model_scale is None else model_scale)
         b = self.prior_scale_ if prior_scale is None else prior_scale
         c = self.center_ if center is None else center
         s0 = self.spread_ if spread is None else spread
@@ -303,18 +314,19 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         for b1 in slopes:
             for b2 in SPREAD_SLOPES:
                 for b0 in INTERCEPTS:
-                    w = _weight((b0, b1, b2), d, u)
+                    w = _weight((b0, b1, b2), d, u, self.near_distance)
                     error = np.abs(y - (w * m + (1 - w) * c))
                     if (~far).any() and float(np.mean(error[~far])) > near_limit:
                         continue
                     # Strictly better only: ties keep the simpler, more trusting weight.
                     if float(np.mean(error[far])) < best - 1e-9:
                         best, self.coefficients_ = float(np.mean(error[far])), (float(b0), b1, b2)
-        w = _weight(self.coefficients_, d, u)
+        w = _weight(self.coefficients_, d, u, self.near_distance)
+        near = d <= self.near_distance
 
         def negative_log_likelihood(log_scales: np.ndarray) -> float:
             a, b = np.exp(log_scales)
-            mean, variance = self._blend(w, m, sd, a, b, c, s0)
+            mean, variance = self._blend(w, m, sd, near, a, b, c, s0)
             variance = np.maximum(variance, 1e-12)
             return float(np.sum(np.log(variance) + (y - mean) ** 2 / variance))
 
@@ -322,7 +334,7 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         a, b = np.exp(fitted.x)
         if math.isfinite(a) and math.isfinite(b):
             self.model_scale_, self.prior_scale_ = float(a), float(b)
-        mean, variance = self._blend(w, m, sd, center=c, spread=s0)
+        mean, variance = self._blend(w, m, sd, near, center=c, spread=s0)
         z = np.abs(y - mean) / np.sqrt(np.maximum(variance, 1e-12))
         self.cv_.update({
             "mae_model": float(np.mean(np.abs(y - m))),
@@ -351,12 +363,14 @@ def _relative(epistemic: np.ndarray, spread: np.ndarray | float) -> np.ndarray:
 
 
 def _weight(coefficients: tuple[float, float, float], distance: np.ndarray,
-            relative_spread: np.ndarray) -> np.ndarray:
+            relative_spread: np.ndarray, near_distance: float) -> np.ndarray:
     b0, b1, b2 = coefficients
     if math.isinf(b0):
         return np.ones_like(distance, dtype=float)
     w = special.expit(b0 + b1 * distance + b2 * relative_spread)
-    # A non-finite distance (nothing to measure it against) is as far as it gets.
+    # In the domain the model is kept as it is; a non-finite distance (nothing to measure
+    # it against) is as far as it gets.
+    w = np.where(distance <= near_distance, 1.0, w)
     return np.where(np.isfinite(distance), w, 0.0)
 
 
