@@ -91,6 +91,12 @@ def models(quick: bool) -> dict[str, tuple[str, Callable[[int], Any]]]:
             lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees, n_jobs=1,
                                                target=target),
         ),
+        # The same without the far-from-data fallback (`--fallback none`).
+        "matgenome train defaults, no fallback": (
+            FORMULAS,
+            lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees, n_jobs=1,
+                                               target=target, fallback="none"),
+        ),
     }
 
 

@@ -142,12 +142,18 @@ class DomainModel(BaseEstimator):
         t = float(self.max_distance)
         return t / (1.0 + t) if t >= 1.0 else t
 
-    def assess(self, formulas: Sequence[str], X: np.ndarray) -> pd.DataFrame:
-        """Per candidate: ``in_domain``, ``domain_distance``, ``unseen_elements``, ``reasons``."""
+    def assess(self, formulas: Sequence[str], X: np.ndarray,
+               distance: np.ndarray | None = None) -> pd.DataFrame:
+        """Per candidate: ``in_domain``, ``domain_distance``, ``unseen_elements``, ``reasons``.
+
+        ``distance``: :meth:`distance` of ``X`` when the caller has it already.
+        """
         check_is_fitted(self, "neighbors_")
         if len(formulas) != len(X):
             raise ValueError(f"{len(formulas)} formulas but {len(X)} descriptor rows")
-        distance = self.distance(X)
+        distance = self.distance(X) if distance is None else np.asarray(distance, float)
+        if distance.shape != (len(X),):
+            raise ValueError(f"{distance.size} distances but {len(X)} descriptor rows")
         known = set(self.elements_)
         rows = []
         for formula, dist in zip(formulas, distance, strict=True):

@@ -148,3 +148,21 @@ def test_small_tables_keep_the_model() -> None:
     model = _model().fit(X[:20], y[:20])
     assert math.isinf(model.coefficients_[0])
     np.testing.assert_allclose(model.predict(X[:5]), model.regressor_.predict(X[:5]))
+
+
+def test_shipped_model_reuses_the_fallback_distances_for_its_domain() -> None:
+    from matgenome.features import compute_features
+    from matgenome.modelfile import load_model
+    from matgenome.models import _shared_distance, predict_parts
+
+    model = load_model()
+    formulas = ["Li6PS5Cl", "LiFePO4", "Li2O", "NaCl", "LiBH4", "Li7La3Zr2O12"]
+    X, _ = compute_features(formulas, preset=model.estimator[0].preset)
+    regressor = model.estimator[-1]
+    parts = predict_parts(regressor, X)
+    shared = _shared_distance(regressor, model.domain, np.ones(len(X), bool), parts)
+    assert shared is not None  # fitted on the same rows: the distances are shared
+    np.testing.assert_allclose(shared, model.domain.distance(X), rtol=0, atol=1e-12)
+    prediction = model.predict(formulas)
+    np.testing.assert_allclose(prediction.domain_distance, model.domain.distance(X),
+                               rtol=0, atol=1e-12)

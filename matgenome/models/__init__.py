@@ -116,6 +116,7 @@ def predict_parts(regressor: Any, X: np.ndarray) -> dict[str, np.ndarray]:
     # p_censored: a censored-target model's probability that the value lies below the bound.
     names = ("mean", "uncertainty", "epistemic", "noise",
              *(("p_censored",) if "p_censored" in parts else ()))
+    names = (*names, *(("domain_distance",) if "domain_distance" in parts else ()))
     out = {name: np.asarray(parts[name], dtype=float).reshape(-1) for name in names}
     if any(values.size != len(X) for values in out.values()):
         raise ValueError("predict_uncertainty(X) must return one value per row for each part")
@@ -156,12 +157,30 @@ def predict_formulas(
         # Decided by the model, not the rows, so that every chunk has the same columns.
         prediction.p_below_bound = np.where(not_finite, np.nan, below)
     if domain is not None:
-        _assess_domain(prediction, domain, formulas, X, good)
+        # A fallback fitted on the same rows as the domain model has measured the same
+        # distances already: reuse them rather than search the neighbours twice.
+        known = _shared_distance(regressor, domain, good, parts if good.any() else None)
+        _assess_domain(prediction, domain, formulas, X, good, known)
     return prediction
 
 
+def _shared_distance(regressor: Any, domain: Any, good: np.ndarray,
+                     parts: dict[str, np.ndarray] | None) -> np.ndarray | None:
+    """The fallback's distances of the scored rows, if its distance model is ``domain``'s."""
+    own = getattr(regressor, "distance_", None)
+    if parts is None or own is None or "domain_distance" not in parts:
+        return None
+    same = (own.n_neighbors_ == domain.n_neighbors_
+            and own.reference_distance_ == domain.reference_distance_
+            and np.array_equal(own.neighbors_._fit_X, domain.neighbors_._fit_X)
+            and np.array_equal(own.scaler_.mean_, domain.scaler_.mean_)
+            and np.array_equal(own.scaler_.scale_, domain.scaler_.scale_)
+            and np.array_equal(own.imputer_.statistics_, domain.imputer_.statistics_))
+    return parts["domain_distance"] if same else None
+
+
 def _assess_domain(prediction: Prediction, domain: Any, formulas: list[object],
-                   X: np.ndarray, good: np.ndarray) -> None:
+                   X: np.ndarray, good: np.ndarray, distance: np.ndarray | None = None) -> None:
     n = len(formulas)
     prediction.in_domain = np.zeros(n, dtype=bool)
     prediction.domain_distance = np.full(n, np.nan)
@@ -169,7 +188,7 @@ def _assess_domain(prediction: Prediction, domain: Any, formulas: list[object],
     if not good.any():
         return
     rows = np.flatnonzero(good)
-    assessed = domain.assess([formulas[i] for i in rows], X[good])
+    assessed = domain.assess([formulas[i] for i in rows], X[good], distance=distance)
     prediction.in_domain[rows] = assessed["in_domain"].to_numpy(bool)
     prediction.domain_distance[rows] = assessed["domain_distance"].to_numpy(float)
     for i, reason in zip(rows, assessed["reasons"], strict=True):

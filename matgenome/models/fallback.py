@@ -164,7 +164,8 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         return (parts["mean"], parts["uncertainty"]) if return_std else parts["mean"]
 
     def predict_uncertainty(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Mean, total std, its ``epistemic`` and ``noise`` parts, and ``model_weight``.
+        """Mean, total std, its ``epistemic`` and ``noise`` parts, ``model_weight`` and the
+        ``domain_distance`` the weight read.
 
         Also ``p_censored`` when the wrapped model gives it, blended towards ``p_prior_``.
         """
@@ -180,7 +181,7 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         noise = np.minimum(scale * np.asarray(parts["noise"], float), np.sqrt(variance))
         out = {"mean": mean, "uncertainty": np.sqrt(variance),
                "epistemic": np.sqrt(np.maximum(variance - noise**2, 0.0)), "noise": noise,
-               "model_weight": w}
+               "model_weight": w, "domain_distance": distance}
         if "p_censored" in parts:
             out["p_censored"] = w * np.asarray(parts["p_censored"], float) \
                 + (1 - w) * self.p_prior_
