@@ -91,11 +91,17 @@ def models(quick: bool) -> dict[str, tuple[str, Callable[[int], Any]]]:
             lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees, n_jobs=1,
                                                target=target),
         ),
-        # The same without the far-from-data fallback (`--fallback none`).
+        # The same without the far-from-data fallback, and with the fallback that also
+        # moves the prediction (`--fallback none`, `--fallback mean`).
         "matgenome train defaults, no fallback": (
             FORMULAS,
             lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees, n_jobs=1,
                                                target=target, fallback="none"),
+        ),
+        "matgenome train, fallback mean": (
+            FORMULAS,
+            lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees, n_jobs=1,
+                                               target=target, fallback="mean"),
         ),
     }
 

@@ -413,9 +413,13 @@ def _fallback_lines(fallback: dict[str, Any] | None) -> list[str]:
     else:
         relation = (f"model weight {fallback['weight']} with b0 = {fallback['b0']:.3g}, "
                     f"b1 = {fallback['b1']:.3g}, b2 = {fallback['b2']:.3g}")
+    what = ("the prediction moves and the interval widens"
+            if fallback.get("moves") == "prediction and interval"
+            else "the prediction is kept and the interval widens")
     return [
-        f"- far from the training data the prediction falls back towards the training "
-        f"median {fallback['center']:.3g} (sd {fallback['spread']:.3g}): {relation}",
+        f"- where the model is unsure far from its training data, {what} towards the "
+        f"training distribution (median {fallback['center']:.3g}, sd "
+        f"{fallback['spread']:.3g}): {relation}",
         f"- interval scales: model {fallback['model_scale']:.3g}, prior "
         f"{fallback['prior_scale']:.3g}; held-out rows inside the training data "
         f"({held.get('rows', 0):.0f}): MAE {held.get('mae_model', float('nan')):.3g} "

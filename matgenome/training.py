@@ -35,10 +35,11 @@ from matgenome.targets import normalise_target
 # regressor (matgenome.models.selection.censored_hurdle, chosen by
 # benchmarks/select_censored.py); drop leaves them out; bound trains on the bound as a value.
 CENSORED_TREATMENTS = ("hurdle", "drop", "bound")
-# distance (the default): far from the training data the prediction falls back to the
-# training distribution and its interval widens (matgenome.models.fallback, measured by
-# benchmarks/evaluate_far.py); none keeps the wrapped model's prediction everywhere.
-FALLBACKS = ("distance", "none")
+# Where the model is unsure far from its training data (matgenome.models.fallback, measured
+# by benchmarks/evaluate_far.py): interval (the default) widens the interval towards the
+# training distribution and keeps the prediction; mean also moves the prediction towards
+# the training median; none keeps the model's prediction and interval everywhere.
+FALLBACKS = ("interval", "mean", "none")
 MIN_BOUNDS = 5  # fewer bound-only rows than this are dropped instead
 
 
@@ -79,7 +80,7 @@ def train_model(
     preset: str | None = None,
     kind: str | None = None,
     censored: str = "hurdle",
-    fallback: str = "distance",
+    fallback: str = "interval",
     n_estimators: int | None = None,
     seed: int = 0,
     n_jobs: int | None = None,
@@ -106,11 +107,12 @@ def train_model(
             measured rows, and leaves lower bounds (``>``) out; ``drop`` leaves every bound
             out; ``bound`` trains on the bound as if it were the value (biased; kept for
             comparison).
-        fallback: ``distance`` (default) blends each prediction with the training
-            distribution by a weight that falls with the distance to the training data,
-            fitted by leave-one-cluster-out and grouped CV inside these rows
-            (:class:`~matgenome.models.fallback.DistanceFallbackRegressor`); ``none``
-            keeps the model's prediction however far a candidate lies.
+        fallback: ``interval`` (default) widens each interval towards the training
+            distribution by a weight that falls with the distance to the training data and
+            the model's spread, fitted by leave-one-cluster-out and grouped CV inside these
+            rows (:class:`~matgenome.models.fallback.DistanceFallbackRegressor`), and keeps
+            the prediction; ``mean`` also moves the prediction towards the training
+            median; ``none`` keeps the model's prediction and interval everywhere.
         n_estimators: trees (default: the recipe's).
         seed: seed of every random choice (folds, trees).
         n_jobs: parallel jobs.
@@ -155,13 +157,14 @@ def train_model(
     regressor = candidate.estimator(seed, n_estimators, n_jobs)
     if bounds.any():
         regressor = censored_hurdle(regressor, seed, n_jobs)
-    if fallback == "distance":
-        regressor = DistanceFallbackRegressor(regressor, random_state=seed, n_jobs=n_jobs)
+    if fallback != "none":
+        regressor = DistanceFallbackRegressor(regressor, shift_mean=fallback == "mean",
+                                              random_state=seed, n_jobs=n_jobs)
     estimator = make_model(candidate.features, regressor)
     # Featurize once: the same matrix trains the regressor and the domain model.
     X = estimator[0].fit(rows).transform(rows)
     fit_options: dict[str, Any] = {"censored": bounds} if bounds.any() else {}
-    if fallback == "distance":
+    if fallback != "none":
         fit_options["groups"] = row_groups
     estimator[-1].fit(X, y, **fit_options)
     domain = DomainModel(mobile_ion=mobile_ion).fit(X, formulas=[str(c.formula) for c in rows])
@@ -170,7 +173,7 @@ def train_model(
     model_card = _card(card or {}, estimator, used, report, censored, candidate.features,
                        seed, elements, mobile_ion)
     model_card["recipe"] = candidate.describe()
-    if fallback == "distance":
+    if fallback != "none":
         model_card["fallback"] = estimator[-1].describe()
     model_card["selection"] = selection.to_card()
     # Every row with a valid formula and target is kept as known data, censored ones too.
@@ -390,7 +393,7 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, recipe: str = "auto", preset: str | None = None,
                  kind: str | None = None, censored: str = "hurdle",
-                 fallback: str = "distance",
+                 fallback: str = "interval",
                  n_estimators: int | None = None, seed: int = 0, n_jobs: int | None = None,
                  target: dict[str, Any] | None = None, mobile_ion: str | None = None) -> None:
         self.recipe = recipe

@@ -166,3 +166,24 @@ def test_shipped_model_reuses_the_fallback_distances_for_its_domain() -> None:
     prediction = model.predict(formulas)
     np.testing.assert_allclose(prediction.domain_distance, model.domain.distance(X),
                                rtol=0, atol=1e-12)
+
+
+def test_interval_only_keeps_the_prediction_and_widens_far_intervals() -> None:
+    X, y = _clusters(9)
+    model = _model(shift_mean=False, near_tolerance=1.0).fit(X, y)
+    far_X = X[:20] + 60.0
+    parts = model.predict_uncertainty(far_X)
+    plain = model.regressor_.predict_uncertainty(far_X)
+    np.testing.assert_array_equal(parts["mean"], plain["mean"])
+    assert np.all(parts["uncertainty"] > plain["uncertainty"])
+    # The interval is the mixture's root mean square deviation from the model's mean.
+    w = parts["model_weight"]
+    expected = (w * (model.model_scale_ * plain["uncertainty"]) ** 2
+                + (1 - w) * ((model.prior_scale_ * model.spread_) ** 2
+                             + (plain["mean"] - model.center_) ** 2))
+    np.testing.assert_allclose(parts["uncertainty"] ** 2, expected, rtol=1e-9)
+    draws = model.predict_trees(far_X)
+    # Tree draws keep the model's centre on average and take the wider spread.
+    assert abs(float(np.mean(draws.mean(axis=0) - plain["mean"]))) < 0.5 * model.spread_
+    assert draws.std(axis=0).mean() > model.regressor_.predict_trees(far_X).std(axis=0).mean()
+    assert model.describe()["moves"] == "interval only"

@@ -212,7 +212,9 @@ def test_trained_model_falls_back_far_from_its_data_and_says_so(trained) -> None
     model = load_model(trained[0])
     fallback = model.card["fallback"]
     assert fallback["held_out"]["rows"] > 0
-    assert "falls back towards the training median" in (trained[0] / "MODEL_CARD.md").read_text()
+    assert "the prediction is kept and the interval widens" in (
+        trained[0] / "MODEL_CARD.md").read_text()
+    assert fallback["moves"] == "interval only"
     regressor = model.estimator[-1]
     assert fallback["center"] == pytest.approx(regressor.center_)
     # A training composition keeps (nearly all of) the model's own prediction.
@@ -227,8 +229,16 @@ def test_fallback_none_trains_the_plain_model(trained) -> None:
                            n_estimators=20)
     wrapped, _ = train_model(frame["formula"], targets, recipe="conductivity",
                              n_estimators=20)
+    shifted, _ = train_model(frame["formula"], targets, recipe="conductivity",
+                             n_estimators=20, fallback="mean")
     assert "fallback" not in plain.card and "fallback" in wrapped.card
     assert type(wrapped.estimator[-1]).__name__ == "DistanceFallbackRegressor"
+    assert shifted.card["fallback"]["moves"] == "prediction and interval"
+    # The default keeps the model's prediction: only the interval differs from no fallback.
+    formulas = ["Li6PS5Cl", "LiFePO4", "Li2B4O7", "LiTa2PO8"]
+    np.testing.assert_allclose(wrapped.predict(formulas).mean, plain.predict(formulas).mean,
+                               rtol=1e-12)
+
     # Bound-only rows still reach the wrapped hurdle: P(below the bound) is reported.
     assert len(wrapped.predict(["Li3PO4"]).p_below_bound) == 1
     with pytest.raises(ValueError, match="fallback must be one of"):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("matgenome")
 CENSORED_CHOICES = ("hurdle", "drop", "bound")
-FALLBACK_CHOICES = ("distance", "none")
+FALLBACK_CHOICES = ("interval", "mean", "none")
 
 Handler = Callable[[argparse.Namespace], int]
 Setup = Callable[[argparse.ArgumentParser], None]
@@ -130,12 +130,13 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                        "bound level where it is more likely than not (lower bounds such "
                        "as >1E-2 are left out and reported); 'drop' leaves every bound "
                        "out; 'bound' trains on the bound as if it were the value")
-    group.add_argument("--fallback", choices=FALLBACK_CHOICES, default="distance",
-                       help="'distance' (default, chosen by benchmarks/select_fallback.py): "
-                       "where the model is unsure far from its training data, the "
-                       "prediction falls back towards the training median and its interval "
-                       "widens, by a relation fitted inside the training rows; 'none' "
-                       "keeps the model's prediction everywhere")
+    group.add_argument("--fallback", choices=FALLBACK_CHOICES, default="interval",
+                       help="where the model is unsure far from its training data: "
+                       "'interval' (default) widens the interval towards the training "
+                       "distribution and keeps the prediction; 'mean' also moves the "
+                       "prediction towards the training median (better far from the data, "
+                       "worse near it: benchmarks/evaluate_far.py); 'none' keeps the "
+                       "model's prediction and interval everywhere")
     group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 

@@ -83,6 +83,8 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
     Args:
         regressor: the wrapped model (cloned), with ``predict_uncertainty``; default:
             :class:`CalibratedTreesRegressor` with its defaults.
+        shift_mean: move the prediction towards the prior (True) or keep the model's
+            prediction and only widen its interval to the mixture's spread about it.
         signals: what the weight reads: ``distance+spread`` (default) or ``spread``.
         near_tolerance: relative rise of the near-data held-out error the fit may accept
             for the gain far from the data.
@@ -108,11 +110,13 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
     __metadata_request__fit: ClassVar[dict[str, bool]] = {"censored": True, "groups": True}
 
     def __init__(self, regressor: BaseEstimator | None = None, *,
-                 signals: str = "distance+spread", near_tolerance: float = 0.03,
+                 shift_mean: bool = True, signals: str = "distance+spread",
+                 near_tolerance: float = 0.03,
                  near_distance: float = 0.0, n_clusters: int = 5, n_splits: int = 5,
                  inner_trees: int = 100, random_state: int | None = 0,
                  n_jobs: int | None = None) -> None:
         self.regressor = regressor
+        self.shift_mean = shift_mean
         self.signals = signals
         self.near_tolerance = near_tolerance
         self.near_distance = near_distance
@@ -196,21 +200,27 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
 
     @available_if(_wraps("predict_trees"))
     def predict_trees(self, X: np.ndarray) -> np.ndarray:
-        """Posterior draws ``(n_trees, n_rows)``: each tree's value blended with a prior draw.
+        """Posterior draws ``(n_trees, n_rows)``: each tree's value with a prior draw mixed in.
 
-        Draw ``t`` of a row is ``w * tree_t + (1 - w) * (center_ + prior_scale_ * spread_ *
-        z_t)`` with ``z`` standard normal, seeded by ``random_state``, so that sampling
-        explores a far composition as widely as the prior allows instead of trusting trees
-        that never saw anything like it.
+        With ``shift_mean``, draw ``t`` of a row is ``w * tree_t + (1 - w) * (center_ +
+        prior_scale_ * spread_ * z_t)``; without it ``tree_t + sqrt(1 - w) * r * z_t``, with
+        ``r**2`` the prior's mean squared deviation from the model's mean, so the draws keep
+        the model's centre and take the interval's extra width. ``z`` is standard normal,
+        seeded by ``random_state``: sampling explores a far composition as widely as the
+        prior allows instead of trusting trees that never saw anything like it.
         """
         X = self._validated(X)
         trees = np.asarray(self.regressor_.predict_trees(X), float)
-        w = self._weights(X, self.regressor_.predict_uncertainty(X))
+        parts = self.regressor_.predict_uncertainty(X)
+        w = self._weights(X, parts)
         if not np.any(w < 1):
             return trees
         z = np.random.default_rng(self.random_state).standard_normal(trees.shape)
-        prior = self.center_ + self.prior_scale_ * self.spread_ * z
-        return w * trees + (1 - w) * prior
+        if self.shift_mean:
+            return w * trees + (1 - w) * (self.center_ + self.prior_scale_ * self.spread_ * z)
+        deviation = np.sqrt((self.prior_scale_ * self.spread_) ** 2
+                            + (np.asarray(parts["mean"], float) - self.center_) ** 2)
+        return trees + np.sqrt(1 - w) * deviation * z
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -226,14 +236,21 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
                model_scale: float | None = None, prior_scale: float | None = None,
                center: float | np.ndarray | None = None,
                spread: float | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Mixture mean and variance; rows in the domain (``near``) keep the model's std."""
+        """Mean and variance; rows in the domain (``near``) keep the model's std.
+
+        With ``shift_mean`` the mixture's mean and variance; without it the model's mean
+        and the mixture's mean squared deviation from it (the interval a prediction of
+        ``mean`` needs when the truth may come from either component).
+        """
         a = np.where(near, 1.0, self.model_scale_ if model_scale is None else model_scale)
         b = self.prior_scale_ if prior_scale is None else prior_scale
         c = self.center_ if center is None else center
         s0 = self.spread_ if spread is None else spread
+        model_part, prior_part = w * (a * sd) ** 2, (1 - w) * (b * s0) ** 2
+        if not self.shift_mean:
+            return mean, model_part + prior_part + (1 - w) * (mean - c) ** 2
         blended = w * mean + (1 - w) * c
-        variance = w * (a * sd) ** 2 + (1 - w) * (b * s0) ** 2 + w * (1 - w) * (mean - c) ** 2
-        return blended, variance
+        return blended, model_part + prior_part + w * (1 - w) * (mean - c) ** 2
 
     # -- the fit of the relation ------------------------------------------------------------
 
@@ -349,7 +366,8 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         """The fitted relation, for the model card."""
         check_is_fitted(self, "coefficients_")
         b0, b1, b2 = self.coefficients_
-        return {"center": self.center_, "spread": self.spread_, "p_prior": self.p_prior_,
+        return {"moves": "prediction and interval" if self.shift_mean else "interval only",
+                "center": self.center_, "spread": self.spread_, "p_prior": self.p_prior_,
                 "weight": "never falls back" if math.isinf(b0) else
                 "expit(b0 + b1 * distance + b2 * log(epistemic / spread))",
                 "b0": None if math.isinf(b0) else b0, "b1": b1, "b2": b2,
