@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from matgenome.cli.choices import EVALUATION_PROTOCOLS, LINKED_GROUPS
 from matgenome.cli.common import (
     Command,
     add_batch_args,
@@ -139,13 +140,24 @@ PREDICT = Command(
 def _evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="a shipped dataset (obelix, matbench_expt_gap, ...) or a "
                         "CSV/TSV/Excel/Parquet table")
-    parser.add_argument("--protocol", choices=("obelix", "matbench", "kfold", "group", "loco"),
+    parser.add_argument("--protocol", choices=EVALUATION_PROTOCOLS,
                         help="splits: a shipped dataset's official protocol by default; "
-                        "kfold (random), group (GroupKFold by --group-column) or loco "
+                        "kfold (random), group (GroupKFold by --group-column), logo "
+                        "(leave-one-group-out by --group-column) or loco "
                         "(leave-one-cluster-out in descriptor space) for any table")
-    parser.add_argument("--group-column", help="column to group by with --protocol group, "
-                        "e.g. family or doi")
+    parser.add_argument("--group-column", help="column to group by with --protocol group or "
+                        "logo, e.g. family or doi")
+    parser.add_argument("--linked", choices=LINKED_GROUPS, default="merge",
+                        help="groups linked by a shared composition (group, logo): 'merge' "
+                        "(default) holds them out together; 'drop' holds each out alone and "
+                        "removes the linking compositions from that fold's training rows")
+    parser.add_argument("--min-group-rows", type=positive_int, default=1, metavar="N",
+                        help="with --protocol logo, hold out only groups with at least N "
+                        "exact rows; smaller groups always train (default 1)")
     parser.add_argument("--n-splits", type=int, default=5, help="folds or clusters (5)")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="skip the per-fold baselines (training median and plain extra "
+                        "trees on Magpie descriptors, 500 trees)")
     add_reading_args(parser, formula="formula column of a table",
                      target="target column of a table", log10="evaluate log10 of the target")
     add_model_args(parser)
@@ -156,19 +168,33 @@ def _evaluate_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    import warnings
+
     from matgenome.datasets import DATASETS
     from matgenome.evaluation import evaluate
+    from matgenome.evaluation.folds import MergedGroupsWarning
 
     data = args.data if args.data in DATASETS else _evaluation_table(args)
-    if args.protocol == "group" and not args.group_column:
-        raise InputError("--protocol group needs --group-column (e.g. family or doi)")
+    if args.protocol in ("group", "logo") and not args.group_column:
+        raise InputError(f"--protocol {args.protocol} needs --group-column (e.g. family or "
+                         "doi)")
+    if args.linked != "merge" and args.protocol not in ("group", "logo"):
+        raise InputError("--linked applies to --protocol group or logo")
     log.info("evaluating on %s with protocol %s", args.data, args.protocol or "official")
     splits = 1 if (args.protocol or args.data) == "obelix" else args.n_splits
-    with progress(args, total=splits, unit="splits") as bar:
+    if args.protocol == "logo":
+        splits = None  # one split per group large enough, known once the table is read
+    with progress(args, total=splits, unit="splits") as bar, warnings.catch_warnings():
+        # Reported below as the command's warning lines, from the result.
+        warnings.simplefilter("ignore", MergedGroupsWarning)
         result = evaluate(data, protocol=args.protocol, group_column=args.group_column,
                           n_splits=args.n_splits, random_state=args.seed,
                           output=args.output, progress=bar.update,
-                          features=args.preset, model_options=_evaluation_options(args))
+                          features=args.preset, model_options=_evaluation_options(args),
+                          linked=args.linked, min_group_rows=args.min_group_rows,
+                          baselines=args.baselines)
+    for message in result.warnings:
+        log.warning("%s", message)
     print(result.table())
     meta = output_metadata(args, recipe=args.recipe, protocol=args.protocol or "official",
                            data=args.data, seed=args.seed)

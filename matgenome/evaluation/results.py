@@ -1,15 +1,17 @@
 """Evaluation results: the result record, its JSON file and its text table.
 
 An :class:`EvaluationResult` holds the protocol, the model parameters, the metrics (per
-fold, their mean and population std, and pooled over all out-of-fold rows), the per-row
-predictions, a SHA-256 hash of the data and the versions of the software (from
-:mod:`matgenome.provenance`); ``write_json`` stores it atomically and ``table`` formats it
-for a terminal.
+fold, their mean and population std, and pooled over all out-of-fold rows), what each fold
+held out (rows and groups on each side), the baselines scored in the same run, warnings
+about the folds, the per-row predictions, a SHA-256 hash of the data and the versions of
+the software (from :mod:`matgenome.provenance`); ``write_json`` stores it atomically and
+``table`` formats it for a terminal.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,13 @@ class EvaluationResult:
     versions: dict[str, str]
     runtime_seconds: float
     notes: list[str] = field(default_factory=list)
+    #: Per fold: train/test rows, exact rows and groups, linking rows removed from training,
+    #: the model's MAE and the baselines' (see :func:`matgenome.evaluation.folds.describe_folds`).
+    folds: list[dict[str, Any]] = field(default_factory=list)
+    #: Baseline name -> description, MAE mean/std over folds and pooled MAE.
+    baselines: dict[str, Any] = field(default_factory=dict)
+    #: Warnings about the folds (e.g. merged groups making one fold hold most of the rows).
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (per-row predictions as a list of records)."""
@@ -50,6 +59,9 @@ class EvaluationResult:
                 "metrics": self.metrics,
                 "fold_metrics": self.fold_metrics,
                 "pooled_metrics": self.pooled_metrics,
+                "folds": self.folds,
+                "baselines": self.baselines,
+                "warnings": self.warnings,
                 "notes": self.notes,
                 "versions": self.versions,
                 "runtime_seconds": self.runtime_seconds,
@@ -77,6 +89,9 @@ class EvaluationResult:
             versions=data["versions"],
             runtime_seconds=data["runtime_seconds"],
             notes=data.get("notes", []),
+            folds=data.get("folds", []),
+            baselines=data.get("baselines", {}),
+            warnings=data.get("warnings", []),
         )
 
     @classmethod
@@ -85,8 +100,20 @@ class EvaluationResult:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def table(self) -> str:
-        """The metrics as an aligned text table (mean ± std over folds where there are many)."""
-        return format_metrics_table(self.metrics, title=f"{self.dataset} / {self.protocol['name']}")
+        """The metrics as aligned text (mean ± std over folds where there are many), then
+        what each fold held out with its MAE and the baselines', then any warnings."""
+        parts = [format_metrics_table(self.metrics,
+                                      title=f"{self.dataset} / {self.protocol['name']}")]
+        if self.folds:
+            parts.append(format_folds_table(self.folds, self.pooled_mae(), self.baselines))
+        parts += [f"warning: {message}" for message in self.warnings]
+        return "\n".join(parts)
+
+    def pooled_mae(self) -> float | None:
+        """The model's MAE over every exact out-of-fold row (the only fold's, for one split)."""
+        metrics = self.pooled_metrics or self.metrics
+        value = metrics.get("regression", {}).get("mae")
+        return value if isinstance(value, int | float) else None
 
 
 def table_hash(frame: pd.DataFrame) -> str:
@@ -113,6 +140,44 @@ def format_metrics_table(metrics: dict[str, Any], title: str = "") -> str:
         for name, value in values.items():
             lines.append(f"  {section + '.' + name:<48} {_format_value(value)}")
     return "\n".join(lines)
+
+
+def format_folds_table(folds: list[dict[str, Any]], pooled_mae: float | None = None,
+                       baselines: dict[str, Any] | None = None) -> str:
+    """One line per fold: rows and groups on each side, linking rows removed from training,
+    groups merged into the test set, the model's MAE and each baseline's; then a pooled
+    line."""
+    names = list(baselines or {})
+    merged = any("merged_groups" in fold for fold in folds)
+    scored = any("mae" in fold for fold in folds)
+    headers = ["fold", "train rows", "test rows", "train groups", "test groups", "removed",
+               *(["merged"] if merged else []), *(["MAE"] if scored else []),
+               *[f"{name.replace('_', ' ')} MAE" for name in names]]
+    rows = []
+    for fold in folds:
+        rows.append([fold["fold"], fold["train_rows"], fold["test_rows"], fold["train_groups"],
+                     fold["test_groups"], fold["linking_rows_removed"],
+                     *([fold.get("merged_groups", "")] if merged else []),
+                     *([_number(fold.get("mae"))] if scored else []),
+                     *[_number(fold.get("baselines", {}).get(name, {}).get("mae"))
+                       for name in names]])
+    if len(folds) > 1:
+        rows.append(["pooled", "", sum(f["test_rows"] for f in folds), "", "", "",
+                     *([""] if merged else []), *([_number(pooled_mae)] if scored else []),
+                     *[_number(baselines[name].get("pooled_mae")) for name in names]])
+    cells = [headers, *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    kind = folds[0].get("group_kind", "group")
+    return "\n".join([f"folds (groups: {kind}; MAE over exact test rows; removed: rows of "
+                      "test compositions left out of training)", *lines])
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.3f}"
 
 
 def _format_value(value: Any) -> str:

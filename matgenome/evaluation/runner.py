@@ -6,12 +6,16 @@ or a table, drops the rows ``matgenome train`` would reject, builds the protocol
 that leaks a composition (:mod:`matgenome.evaluation.leakage`) unless told to (as for the
 official splits, where the shared compositions are recorded in the notes), trains a fresh
 model per split (:func:`fit_model`: upper bounds reach only models that request them),
-predicts (:func:`predict_model`) and scores (:mod:`matgenome.evaluation.metrics`).
+predicts (:func:`predict_model`) and scores (:mod:`matgenome.evaluation.metrics`). Each
+fold also records what it held out (:mod:`matgenome.evaluation.folds`) and, when asked,
+the training-median and extra-trees baselines fitted on the same training rows
+(:mod:`matgenome.evaluation.baselines`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,10 +29,22 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 from matgenome.censoring import censor_of, is_exact, upper_bounds
 from matgenome.composition import parse_many
 from matgenome.errors import UsageError
+from matgenome.evaluation.baselines import (
+    BASELINES,
+    baseline_features,
+    exact_mae,
+    fit_predict_baselines,
+)
+from matgenome.evaluation.folds import describe_folds, merged_group_counts, merged_group_warnings
 from matgenome.evaluation.leakage import check_leakage
 from matgenome.evaluation.metrics import score_predictions, summarise_folds
 from matgenome.evaluation.results import EvaluationResult, describe_model, table_hash
-from matgenome.evaluation.splits import Split, composition_labels, make_splits
+from matgenome.evaluation.splits import (
+    Split,
+    composition_labels,
+    make_splits,
+    protocol_groups,
+)
 from matgenome.provenance import software_versions
 
 log = logging.getLogger("matgenome")
@@ -100,6 +116,10 @@ def run_protocol(
     allow_leakage: bool = False,
     progress: Callable[[int], None] | None = None,
     inputs: Inputs = "features",
+    fold_groups: tuple[str, Sequence[object]] | None = None,
+    linked: str | None = None,
+    baselines: bool = False,
+    random_state: int = 0,
 ) -> EvaluationResult:
     """Train a fresh model on each training set and score it on the matching test set.
 
@@ -120,6 +140,16 @@ def run_protocol(
         progress: called with 1 after each split (for progress bars).
         inputs: ``features`` (a float matrix) or ``formulas`` (models on text, such as
             :class:`matgenome.training.TrainedModelRegressor`).
+        fold_groups: ``(kind, label per row)`` of what the splits are made by, counted per
+            fold (:func:`~matgenome.evaluation.splits.protocol_groups`); default: the
+            ``group_column`` values if given, else the compositions.
+        linked: ``merge`` when the splits merged groups (of ``group_column``) linked by a
+            shared composition: folds whose merged groups hold more than 40% of the rows
+            are warned about (:class:`~matgenome.evaluation.folds.MergedGroupsWarning`) and
+            recorded in ``warnings``.
+        baselines: also score the training median and plain extra trees on each split
+            (regression only; :mod:`matgenome.evaluation.baselines`).
+        random_state: seed of the extra-trees baseline.
 
     Raises:
         ValueError: a split shares a composition (or group) between train and test, or
@@ -133,6 +163,10 @@ def run_protocol(
     groups = frame[group_column].tolist() if group_column else None
     # Papers (or the grouping column) also keep model selection inside a training set honest.
     fit_groups = frame["doi"].tolist() if "doi" in frame.columns else groups
+    with_baselines = baselines and task == "regression"
+    # The baselines' own descriptors, whatever the evaluated model reads.
+    reference = (baseline_features(frame["formula"].astype(str).tolist())
+                 if with_baselines else None)
     notes: list[str] = []
     rows, fold_scores, model = [], [], None
     for k, (train, test) in enumerate(splits):
@@ -146,6 +180,10 @@ def run_protocol(
         if hasattr(model, "recipe_"):  # the training path chose a recipe inside this fold
             notes.append(f"fold {k}: recipe {model.recipe_}")
         predicted = predict_model(model, X[test], task)
+        if reference is not None:
+            found = fit_predict_baselines(reference, y, is_exact(censor), train, test,
+                                          random_state)
+            predicted.update({f"baseline_{name}": values for name, values in found.items()})
         table = _prediction_table(frame, keys, test, k, predicted)
         fold_scores.append(score_predictions(table, task, conductivity))
         rows.append(table)
@@ -160,6 +198,10 @@ def run_protocol(
             "headline regression metrics use exact test rows only; bounds are scored by "
             "'censored' (a prediction on the right side of its bound counts as correct)"
         )
+    folds, fold_warnings = _describe_folds(frame, keys, censor, splits, fold_groups,
+                                           group_column, linked)
+    if task == "regression":
+        folds = _with_fold_maes(folds, predictions, with_baselines)
     return EvaluationResult(
         dataset=dataset,
         protocol={"name": "custom", "n_splits": len(splits), **(protocol or {})},
@@ -172,7 +214,72 @@ def run_protocol(
         versions=software_versions(),
         runtime_seconds=round(time.perf_counter() - start, 3),
         notes=notes,
+        folds=folds,
+        baselines=_baseline_summary(folds, predictions) if with_baselines else {},
+        warnings=fold_warnings,
     )
+
+
+def _describe_folds(
+    frame: pd.DataFrame, keys: np.ndarray, censor: np.ndarray, splits: list[Split],
+    fold_groups: tuple[str, Sequence[object]] | None, group_column: str | None,
+    linked: str | None,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Per-fold counts and, for merged groups, the warnings about oversized folds."""
+    if fold_groups is None:
+        fold_groups = (group_column, frame[group_column].tolist()) if group_column else (
+            "composition", keys)
+    kind, labels = fold_groups
+    # Group names help (families, papers, clusters); compositions would only be noise.
+    folds = describe_folds(splits, labels, is_exact(censor),
+                           name_groups=kind != "composition")
+    for fold in folds:
+        fold["group_kind"] = kind
+    if linked != "merge" or not group_column:
+        return folds, []
+    counts = merged_group_counts(splits, keys, frame[group_column].tolist())
+    for fold, count in zip(folds, counts, strict=True):
+        fold["merged_groups"] = count
+    return folds, merged_group_warnings(folds, len(frame), group_column)
+
+
+def _with_fold_maes(folds: list[dict[str, Any]], predictions: pd.DataFrame,
+                    with_baselines: bool) -> list[dict[str, Any]]:
+    """Add the model's (and the baselines') MAE over each fold's exact test rows."""
+    exact = is_exact(censor_of(predictions))
+    truth, fold_of = predictions["y_true"].to_numpy(), predictions["fold"].to_numpy()
+    names = list(BASELINES) if with_baselines else []
+    for fold in folds:
+        rows = fold_of == fold["fold"]
+        fold["mae"] = exact_mae(truth[rows], predictions["y_pred"].to_numpy()[rows],
+                                exact[rows])
+        if not names:
+            continue
+        fold["baselines"] = {name: {"mae": exact_mae(
+            truth[rows], predictions[f"baseline_{name}"].to_numpy()[rows], exact[rows])}
+            for name in names}
+        medians = predictions["baseline_training_median"].to_numpy()[rows]
+        fold["baselines"]["training_median"]["value"] = (
+            float(medians[0]) if len(medians) else math.nan)
+    return folds
+
+
+def _baseline_summary(folds: list[dict[str, Any]],
+                      predictions: pd.DataFrame) -> dict[str, Any]:
+    """Each baseline's MAE: mean and population std over folds, and pooled over all rows."""
+    exact = is_exact(censor_of(predictions))
+    truth = predictions["y_true"].to_numpy()
+    summary = {}
+    for name, description in BASELINES.items():
+        per_fold = np.asarray([fold["baselines"][name]["mae"] for fold in folds])
+        finite = per_fold[np.isfinite(per_fold)]
+        summary[name] = {
+            "description": description,
+            "mae": {"mean": float(finite.mean()) if finite.size else math.nan,
+                    "std": float(finite.std(ddof=0)) if finite.size else math.nan},
+            "pooled_mae": exact_mae(truth, predictions[f"baseline_{name}"].to_numpy(), exact),
+        }
+    return summary
 
 
 def evaluate(
@@ -188,6 +295,9 @@ def evaluate(
     output: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     model_options: dict[str, Any] | None = None,
+    linked: str = "merge",
+    min_group_rows: int = 1,
+    baselines: bool = True,
 ) -> EvaluationResult:
     """Evaluate a model on a shipped dataset or a table; the entry point of ``matgenome evaluate``.
 
@@ -196,14 +306,15 @@ def evaluate(
             with ``formula`` and ``target`` (optional ``censor``, grouping columns).
         model: a zero-argument factory of unfitted models; default: the recommended model
             for the task (:func:`default_model`).
-        protocol: ``obelix``, ``matbench``, ``kfold``, ``group`` or ``loco``; default: the
-            official protocol of a shipped dataset, ``kfold`` for a table.
+        protocol: ``obelix``, ``matbench``, ``kfold``, ``group`` (grouped K-fold), ``logo``
+            (leave-one-group-out) or ``loco``; default: the official protocol of a shipped
+            dataset, ``kfold`` for a table.
         features: for a given ``model`` or a classification task: a feature preset name,
             a function of the formula list returning the matrix, or a precomputed matrix
             aligned with the table's rows; default: the featurizer of the dataset's recipe
             (``matgenome.models.recipes``), else the ``default`` preset. Regression
             without ``model`` uses the training path and its own features.
-        group_column: the column for ``protocol="group"`` (``family`` or ``doi``).
+        group_column: the column for ``group`` and ``logo`` (``family`` or ``doi``).
         n_splits: folds (``kfold``, ``group``) or clusters (``loco``).
         random_state: seed of the fold assignment.
         task: ``regression`` or ``classification``; default: from the dataset.
@@ -213,6 +324,15 @@ def evaluate(
             train`` (``recipe``, ``preset``, ``kind``, ``censored``, ``n_estimators``,
             ``target``), so each fold trains exactly what ``train`` would
             (:class:`matgenome.training.TrainedModelRegressor`).
+        linked: for ``group`` and ``logo``: ``merge`` (default) merges groups linked by a
+            shared composition into one (a fold of merged groups holding more than 40% of
+            the rows is warned about and recorded in ``warnings``); ``drop`` keeps the
+            groups apart and removes the linking compositions' rows from each fold's
+            training side (counted per fold as ``linking_rows_removed``).
+        min_group_rows: for ``logo``, the exact rows a group needs to be held out (smaller
+            groups always train).
+        baselines: also score, per fold, the training median and plain extra trees on
+            Magpie descriptors (regression only; ``result.baselines`` and ``folds``).
     """
     frame, name = load_table(dataset)
     # The validation of `matgenome train`: rows whose formula train would reject are
@@ -240,11 +360,15 @@ def evaluate(
         clustering = _preset_features(formulas, "default")
     splits = make_splits(
         frame, protocol, features=clustering, group_column=group_column,
-        n_splits=n_splits, random_state=random_state,
+        n_splits=n_splits, random_state=random_state, linked=linked,
+        min_group_rows=min_group_rows,
     )
+    grouped = protocol in ("group", "logo")
     description = {
         "name": protocol, "n_splits": len(splits), "random_state": random_state,
         "group_column": group_column,
+        **({"linked": linked} if grouped else {}),
+        **({"min_group_rows": min_group_rows} if protocol == "logo" else {}),
         "features": features if isinstance(features, str) else getattr(
             features, "__qualname__", "precomputed"
         ),
@@ -253,9 +377,11 @@ def evaluate(
     result = run_protocol(
         frame, X, model or (lambda: default_model(task, name)), splits,
         dataset=name, protocol=description, task=task, conductivity=name == "obelix",
-        group_column=group_column if protocol == "group" else None,
+        group_column=group_column if grouped else None,
         # The official splits are scored as published; a shared composition is recorded.
         allow_leakage=protocol in ("obelix", "matbench"), progress=progress, inputs=inputs,
+        fold_groups=protocol_groups(frame, protocol, splits, group_column),
+        linked=linked if grouped else None, baselines=baselines, random_state=random_state,
     )
     if rejected:
         result.notes.insert(0, f"{len(rejected)} rows left out (invalid formula), e.g. "

@@ -2,10 +2,16 @@
 
 Every split is a ``(train_rows, test_rows)`` pair of row indices (:data:`Split`).
 :func:`make_splits` builds the splits of a named protocol: the official OBELiX split, the
-five Matbench folds, K-fold over unique compositions, grouped K-fold by a column (groups
-that share a composition are merged, :func:`connected_groups`) or leave-one-cluster-out on
-k-means clusters of the descriptors (Meredig et al. 2018). Compositions are compared by
-:func:`composition_labels`.
+five Matbench folds, K-fold over unique compositions, grouped K-fold by a column,
+leave-one-group-out, or leave-one-cluster-out on k-means clusters of the descriptors
+(Meredig et al. 2018). Compositions are compared by :func:`composition_labels`.
+
+A composition reported in two groups links them. The grouped protocols either merge linked
+groups into one unit (``linked="merge"``, :func:`connected_groups`, the default) or keep the
+groups apart and remove the linking compositions from the training side of each fold
+(``linked="drop"``); either way no composition is on both sides. :func:`protocol_groups`
+says what a protocol splits by, for the per-fold counts of
+:mod:`matgenome.evaluation.folds`.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.model_selection import GroupKFold, KFold
 
+from matgenome.censoring import censor_of, is_exact
 from matgenome.composition import KEY_DECIMALS, CompositionError, CompositionKey
 from matgenome.errors import UsageError
 
 Split = tuple[np.ndarray, np.ndarray]
 
-PROTOCOLS = ("obelix", "matbench", "kfold", "group", "loco")
+PROTOCOLS = ("obelix", "matbench", "kfold", "group", "logo", "loco")
+#: How grouped protocols treat groups linked by a shared composition.
+LINKED = ("merge", "drop")
 
 
 def composition_labels(formulas: Sequence[object]) -> np.ndarray:
@@ -57,20 +66,72 @@ def kfold_splits(keys: Sequence[str], n_splits: int = 5, random_state: int = 0) 
 
 
 def group_kfold_splits(
-    keys: Sequence[str], groups: Sequence[object], n_splits: int = 5, random_state: int = 0
+    keys: Sequence[str], groups: Sequence[object], n_splits: int = 5, random_state: int = 0,
+    linked: str = "merge",
 ) -> list[Split]:
     """Grouped K-fold: no group and no composition is split between train and test.
 
-    A composition reported in two groups (e.g. by two papers) would tie those groups
-    together, so groups connected through a shared composition are merged first. Rows with
-    a missing group form a group of their own composition.
+    A composition reported in two groups (e.g. by two papers) ties those groups together.
+    With ``linked="merge"`` groups connected through a shared composition are merged
+    first (:func:`connected_groups`); with ``linked="drop"`` the groups stay apart and,
+    in each fold, the rows of other groups that repeat a test composition are removed
+    from the training side (they are still scored in the fold that tests their own
+    group). Rows with a missing group form a group of their own composition.
     """
-    units = connected_groups(keys, groups)
+    keys = np.asarray(keys, dtype=object)
+    units = _units(keys, groups, linked)
     n_units = len(np.unique(units))
     _check_n_splits(n_splits, n_units, "groups")
     folds = GroupKFold(n_splits, shuffle=True, random_state=random_state)
     rows = np.arange(len(units))
-    return [(train, test) for train, test in folds.split(rows, groups=units)]
+    return [_drop_linked(keys, train, test) for train, test in folds.split(rows, groups=units)]
+
+
+def leave_group_out_splits(
+    keys: Sequence[str], groups: Sequence[object], min_rows: int = 1,
+    counted: np.ndarray | None = None, linked: str = "merge",
+) -> list[Split]:
+    """Leave-one-group-out: each group with at least ``min_rows`` rows is the test set once.
+
+    ``counted`` marks the rows that count towards ``min_rows`` (e.g. the exact rows of a
+    censored target; default: all). Smaller groups are always on the training side.
+    Linked groups are merged or kept apart as in :func:`group_kfold_splits`; held-out
+    groups come in the sorted order of their labels.
+    """
+    keys = np.asarray(keys, dtype=object)
+    units = _units(keys, groups, linked)
+    counted = np.ones(len(keys), bool) if counted is None else np.asarray(counted, bool)
+    if min_rows < 1:
+        raise UsageError(f"min_rows={min_rows} must be at least 1")
+    big = [u for u in np.unique(units) if counted[units == u].sum() >= min_rows]
+    if not big:
+        raise UsageError(f"no group has {min_rows} or more rows to hold out")
+    rows = np.arange(len(keys))
+    return [_drop_linked(keys, rows[units != u], rows[units == u]) for u in big]
+
+
+def _units(keys: np.ndarray, groups: Sequence[object], linked: str) -> np.ndarray:
+    """The labels a grouped protocol splits by: merged components or the groups as given."""
+    if linked == "merge":
+        return connected_groups(keys, groups)
+    if linked == "drop":
+        return group_labels(keys, groups)
+    raise UsageError(f"linked must be one of {LINKED}, not {linked!r}")
+
+
+def _drop_linked(keys: np.ndarray, train: np.ndarray, test: np.ndarray) -> Split:
+    """Remove from ``train`` every row whose composition is in ``test`` (no-op when merged)."""
+    return train[~np.isin(keys[train], np.unique(keys[test]))], test
+
+
+def group_labels(keys: Sequence[str], groups: Sequence[object]) -> np.ndarray:
+    """The group of each row as text; a missing group becomes a group of its composition."""
+    keys = np.asarray(keys, dtype=object)
+    return np.asarray(
+        [f"composition {key}" if _is_missing(group) else str(group)
+         for key, group in zip(keys, groups, strict=True)],
+        dtype=object,
+    )
 
 
 def cluster_splits(
@@ -123,6 +184,8 @@ def make_splits(
     group_column: str | None = None,
     n_splits: int = 5,
     random_state: int = 0,
+    linked: str = "merge",
+    min_group_rows: int = 1,
 ) -> list[Split]:
     """Build the splits of a protocol for a table.
 
@@ -130,12 +193,23 @@ def make_splits(
         frame: the table, with ``formula`` and (per protocol) ``split``, ``fold`` or the
             group column.
         protocol: ``obelix`` (rows with ``split == "test"`` form the test set),
-            ``matbench`` (the ``fold`` column), ``kfold``, ``group`` or ``loco``.
+            ``matbench`` (the ``fold`` column), ``kfold``, ``group`` (grouped K-fold),
+            ``logo`` (leave-one-group-out) or ``loco``.
         features: the descriptors, needed for ``loco``.
-        group_column: the column to group by for ``group`` (e.g. ``family`` or ``doi``).
+        group_column: the column to group by for ``group`` and ``logo`` (e.g. ``family``
+            or ``doi``).
         n_splits: folds for ``kfold`` and ``group``; clusters for ``loco``.
         random_state: seed of the fold assignment or clustering.
+        linked: for ``group`` and ``logo``, groups linked by a shared composition are
+            merged (``merge``) or kept apart with the linking rows removed from training
+            (``drop``).
+        min_group_rows: for ``logo``, the exact rows a group needs to be held out.
     """
+    if linked not in LINKED:
+        raise UsageError(f"linked must be one of {LINKED}, not {linked!r}")
+    if linked != "merge" and protocol not in ("group", "logo"):
+        raise UsageError(f"linked={linked!r} applies to the protocols 'group' and 'logo', "
+                         f"not {protocol!r}")
     if protocol == "obelix":
         is_test = frame["split"].to_numpy() == "test"
         return [(np.flatnonzero(~is_test), np.flatnonzero(is_test))]
@@ -145,15 +219,43 @@ def make_splits(
     keys = composition_labels(frame["formula"].tolist())
     if protocol == "kfold":
         return kfold_splits(keys, n_splits, random_state)
-    if protocol == "group":
+    if protocol in ("group", "logo"):
         if not group_column:
-            raise UsageError("protocol 'group' needs group_column (e.g. 'family' or 'doi')")
-        return group_kfold_splits(keys, frame[group_column].tolist(), n_splits, random_state)
+            raise UsageError(f"protocol {protocol!r} needs group_column (e.g. 'family' or "
+                             "'doi')")
+        if group_column not in frame.columns:
+            raise UsageError(f"group column {group_column!r} is not in the table (columns: "
+                             f"{', '.join(map(str, frame.columns))})")
+        groups = frame[group_column].tolist()
+        if protocol == "group":
+            return group_kfold_splits(keys, groups, n_splits, random_state, linked)
+        return leave_group_out_splits(keys, groups, min_group_rows, is_exact(censor_of(frame)),
+                                      linked)
     if protocol == "loco":
         if features is None:
             raise UsageError("protocol 'loco' needs the feature matrix to cluster")
         return cluster_splits(keys, features, n_splits, random_state)
     raise UsageError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+
+
+def protocol_groups(frame: pd.DataFrame, protocol: str, splits: list[Split],
+                    group_column: str | None = None) -> tuple[str, np.ndarray]:
+    """What a protocol splits by, as ``(kind, label per row)``, for per-fold group counts.
+
+    ``group`` and ``logo`` split by the group column (its values as given, before any
+    merging; a row without a group counts as a group of its composition), ``loco`` by
+    cluster (a row's cluster is the fold that tests it), the other protocols by
+    composition.
+    """
+    keys = composition_labels(frame["formula"].tolist())
+    if protocol in ("group", "logo") and group_column:
+        return group_column, group_labels(keys, frame[group_column].tolist())
+    if protocol == "loco":
+        cluster = np.full(len(frame), -1)
+        for k, (_, test) in enumerate(splits):
+            cluster[test] = k
+        return "cluster", cluster
+    return "composition", keys
 
 
 def _rows_of(inverse: np.ndarray, test_units: np.ndarray) -> Split:

@@ -210,3 +210,78 @@ def test_evaluate_reads_a_table_as_train_does(
     exact = predictions[predictions["censor"] == ""]
     assert exact["y_true"].min() == pytest.approx(np.log10(1.259e-6), abs=0.01)
     assert "regression.mae" in out
+
+
+def write_linked_table(path: Path) -> None:
+    """Six papers of five rows; papers p0, p1 and p2 share compositions (p1's first row
+    repeats one of p0, p2's first row one of p1), so merged they hold half of the rows."""
+    fractions = np.linspace(0.05, 0.95, 30)
+    formulas = [f"Li{x:.2f}Na{1 - x:.2f}Cl" for x in fractions]
+    formulas[5], formulas[10] = formulas[0], formulas[6]
+    pd.DataFrame({"composition": formulas, "value": 2 * fractions - 1,
+                  "paper": [f"p{i // 5}" for i in range(30)]}).to_csv(path, index=False)
+
+
+def test_evaluate_warns_about_a_fold_of_merged_groups_and_reports_every_fold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+
+    table, output = tmp_path / "lab.csv", tmp_path / "result.json"
+    write_linked_table(table)
+    options = ["--target-column", "value", "--protocol", "group", "--group-column", "paper",
+               "--n-splits", "4", "--recipe", "extra_trees_magpie", "--n-estimators", "10"]
+    with caplog.at_level("WARNING", logger="matgenome"):
+        code, out, _ = run(["evaluate", str(table), *options, "-o", str(output)], capsys)
+    assert code == 0
+    stored = json.loads(output.read_text())
+    [big] = [fold for fold in stored["folds"] if fold["test_rows"] == 15]
+    expected = (f"fold {big['fold']} holds 50% of the rows (15 of 30; 15 exact) and trains "
+                "on 15: 3 paper groups linked by shared compositions were merged into it")
+    assert expected in caplog.text
+    assert len(stored["warnings"]) == 1 and stored["warnings"][0].startswith(expected)
+    # Every fold: rows and groups on each side, the model's MAE and the baselines'.
+    assert sum(f["test_rows"] for f in stored["folds"]) == 30
+    for fold in stored["folds"]:
+        assert fold["train_rows"] + fold["test_rows"] == 30
+        assert fold["train_groups"] + fold["test_groups"] == 6
+        assert set(fold["baselines"]) == {"training_median", "extra_trees"}
+    assert stored["protocol"]["linked"] == "merge"
+    assert set(stored["baselines"]) == {"training_median", "extra_trees"}
+    for header in ("train rows", "test groups", "removed", "training median MAE",
+                   "extra trees MAE", "pooled"):
+        assert header in out
+    assert "warning: fold" in out
+
+    # Kept apart, the linking rows leave training instead and nothing is warned about.
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="matgenome"):
+        code, out, _ = run(["evaluate", str(table), *options, "--linked", "drop",
+                            "--no-baselines", "-o", str(output)], capsys)
+    assert code == 0 and "merged" not in caplog.text
+    stored = json.loads(output.read_text())
+    assert stored["warnings"] == [] and stored["baselines"] == {}
+    assert sum(f["linking_rows_removed"] for f in stored["folds"]) >= 2
+    assert all(f["test_groups"] >= 1 for f in stored["folds"])
+    assert "training median MAE" not in out
+
+
+def test_evaluate_refuses_linked_without_a_grouped_protocol(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "lab.csv"
+    write_linked_table(table)
+    code, _, err = run(["evaluate", str(table), "--target-column", "value", "--protocol",
+                        "kfold", "--linked", "drop"], capsys)
+    assert code == 2 and "--linked applies to --protocol group or logo" in err
+    code, _, err = run(["evaluate", str(table), "--target-column", "value", "--protocol",
+                        "logo"], capsys)
+    assert code == 2 and "--protocol logo needs --group-column" in err
+
+
+def test_evaluate_choices_mirror_the_evaluation_package() -> None:
+    from matgenome.cli.choices import EVALUATION_PROTOCOLS, LINKED_GROUPS
+    from matgenome.evaluation import LINKED, PROTOCOLS
+
+    assert EVALUATION_PROTOCOLS == PROTOCOLS
+    assert LINKED_GROUPS == LINKED
