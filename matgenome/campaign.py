@@ -339,6 +339,7 @@ class Campaign:
     def _create(directory: Path, datasets, data, record, candidates, families, mobile_ion,
                 objective, threshold, constraints, model, seed, name) -> None:
         from matgenome.campaign_data import build_candidates, initial_measurements
+        from matgenome.ranking import DEFAULT_RULE
 
         with campaign_lock(directory):
             if (directory / STATE_FILE).exists():
@@ -356,7 +357,7 @@ class Campaign:
                     "constraints": constraints or {}, "mobile_ion": mobile_ion,
                     "model": {"recipe": "auto", "censored": "hurdle", **(model or {})},
                     "seed": seed, "record": record.__dict__,
-                    "strategy": "cold-thompson",
+                    "strategy": f"cold-{DEFAULT_RULE}",
                 },
                 "sources": sources,
                 "candidates": {"source": library_source, "rows": len(library)},

@@ -4,7 +4,9 @@ The model is trained as ``matgenome train`` trains it (``train_model`` with the 
 options: recipe selection, hurdle treatment of bound-only values, the mobile ion's domain
 check) and candidates are ranked as ``matgenome rank --batch N`` ranks them
 (``matgenome.screen.rank_candidates``: a stratified cold start while no measured value beats
-the threshold, then Thompson sampling from the trees; measured compositions never proposed).
+the threshold, then the package's batch rule, ``matgenome.ranking.DEFAULT_RULE``; measured
+compositions never proposed). Every proposal row says which rule chose it (``rule``:
+``exploit``, ``explore`` or ``cold start``) and why, in words (``why``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import pandas as pd
 
 from matgenome.censoring import censor_of, exact_values
 from matgenome.io import InputError, TargetValues
+from matgenome.ranking import DEFAULT_RULE
 
 RANKING_COLUMNS = ("formula", "family", "prediction", "uncertainty", "in_domain",
                    "domain_reason", "measured", "known_value", "supply_risk", "cost_per_kg",
-                   "score", "rank", "pareto", "batch")
+                   "score", "rank", "pareto", "batch", "rule", "why")
 
 
 def train_round(state: dict[str, Any], measured: pd.DataFrame, number: int,
@@ -33,7 +36,7 @@ def train_round(state: dict[str, Any], measured: pd.DataFrame, number: int,
                            censor=censor_of(measured),
                            errors=[""] * len(measured))
     options = {k: v for k, v in settings["model"].items()
-               if k in ("recipe", "preset", "kind", "n_estimators", "censored")}
+               if k in ("recipe", "preset", "kind", "n_estimators", "censored", "fallback")}
     recorded = int((measured["recorded_in"].fillna(0) > 0).sum())
     card = {"name": f"{state['name']} round {number}", "target": settings["target"],
             "source": f"campaign {state['name']}: {len(measured)} measurements "
@@ -59,7 +62,7 @@ def _rank(model, candidates: pd.DataFrame, settings: dict[str, Any], batch: int,
 
 def target_reached(model, settings: dict[str, Any]) -> bool | None:
     """Whether a measured value already beats the threshold (None without a threshold):
-    the rule ``rank_candidates`` uses to choose the cold start or Thompson sampling."""
+    the rule ``rank_candidates`` uses to choose the cold start or the batch rule."""
     from matgenome.ranking import has_reached_target
 
     if settings["threshold"] is None:
@@ -69,32 +72,17 @@ def target_reached(model, settings: dict[str, Any]) -> bool | None:
     return has_reached_target(exact, float(settings["threshold"]), objective)
 
 
-def _why(row: pd.Series, reached: bool | None, settings: dict[str, Any]) -> str:
-    """Why a row was picked, in words."""
-    k = int(row["batch"])
-    if reached is False:
-        reason = (f"cold start: cluster {k} (no measured value beats the threshold "
-                  f"{settings['threshold']:g} yet, so the batch spreads over descriptor "
-                  "space)")
-    else:
-        reason = f"Thompson draw {k}: best candidate of one randomly drawn tree"
-    if row["rank"] == 1:
-        reason += "; highest predicted value"
-    if not bool(row["in_domain"]):
-        reason += f"; outside the model's domain ({row['domain_reason']})"
-    return reason
-
-
-def proposal_table(ranked: pd.DataFrame, reached: bool | None, settings: dict[str, Any],
-                   number: int) -> pd.DataFrame:
+def proposal_table(ranked: pd.DataFrame, number: int) -> pd.DataFrame:
+    """The proposed rows in batch order, with the rule that chose each and why."""
     picked = ranked[ranked["batch"].notna()].sort_values("batch")
     if picked.empty:
         raise InputError("no candidate left to propose: every feasible candidate has been "
                          "measured (add candidates or relax the constraints)")
-    out = pd.DataFrame({
+    return pd.DataFrame({
         "round": number, "batch": picked["batch"].astype(int).to_numpy(),
         "formula": picked["formula"].to_numpy(),
         "family": picked["family"].to_numpy() if "family" in picked else "",
+        "rule": picked["rule"].to_numpy(),
         "predicted": picked["prediction"].to_numpy(float),
         "uncertainty": picked["uncertainty"].to_numpy(float),
         "in_domain": picked["in_domain"].astype(bool).to_numpy(),
@@ -103,9 +91,8 @@ def proposal_table(ranked: pd.DataFrame, reached: bool | None, settings: dict[st
         "cost_per_kg": picked["cost_per_kg"].to_numpy(float),
         "rank": picked["rank"].astype("Int64").to_numpy(),
         "pareto": picked["pareto"].astype(bool).to_numpy(),
+        "why": picked["why"].to_numpy(),
     })
-    out["why"] = [_why(row, reached, settings) for _, row in out.iterrows()]
-    return out
 
 
 def run_round(state: dict[str, Any], measured: pd.DataFrame, candidates: pd.DataFrame,
@@ -120,7 +107,7 @@ def run_round(state: dict[str, Any], measured: pd.DataFrame, candidates: pd.Data
     model, report = train_round(state, measured, number, progress)
     ranked = _rank(model, candidates, settings, batch, number)
     reached = target_reached(model, settings)
-    proposal = proposal_table(ranked, reached, settings, number)
+    proposal = proposal_table(ranked, number)
     directory = transaction.path(f"round-{number}")
     directory.mkdir(exist_ok=True)
     proposal.to_csv(directory / "proposal.csv", index=False, float_format="%.6g")
@@ -134,7 +121,7 @@ def run_round(state: dict[str, Any], measured: pd.DataFrame, candidates: pd.Data
         "model_sha256": file_sha256(directory / "model" / "manifest.json"),
         "trained_on": report.rows_used, "measurements": len(measured),
         "recipe": model.card["selection"]["chosen"],
-        "strategy": "cold start" if reached is False else "thompson",
+        "strategy": "cold start" if reached is False else DEFAULT_RULE,
         "eligible": int(np.sum(ranked["rank"].notna())),
     }
     return proposal, entry

@@ -5,7 +5,9 @@
 ``in_domain`` with ``domain_distance`` and ``domain_reason``, ``measured`` with
 ``known_value``, ``known_spread``, ``known_count`` and ``known_bound`` (what the model's
 training data say about the composition, ``matgenome.known``), supply risk and cost, the
-acquisition ``score``, ``rank`` and the Pareto front over score and supply risk.
+acquisition ``score``, ``rank`` and the Pareto front over score and supply risk. With a
+batch size it also proposes the rows to measure next: ``batch`` (the pick order), ``rule``
+(``exploit``, ``explore`` or ``cold start``) and ``why`` (the reason in words).
 ``screen`` generates candidates from the shipped seed families first.
 """
 
@@ -22,7 +24,7 @@ from matgenome.batch import add_predictions
 from matgenome.censoring import exact_values
 from matgenome.known import known_mask
 from matgenome.modelfile import TrainedModel
-from matgenome.ranking import Constraints, pareto_table, rank_table
+from matgenome.ranking import DEFAULT_RULE, Constraints, pareto_table, rank_table
 from matgenome.supply import add_supply_columns
 
 RANK_COLUMNS = ("rank", "score", "prediction", "uncertainty", "in_domain", "known_value")
@@ -47,10 +49,11 @@ class RankSettings:
     # measured ones keep their known values and get no rank.
     new_only: bool = False
     # A batch of this many rows to measure next (0: none), chosen by
-    # matgenome.ranking.propose_batch: a stratified cold start while no measured value
-    # beats ``threshold``, else Thompson sampling from the trees; seeded by ``seed``.
+    # matgenome.ranking.choose_batch: a stratified cold start while no measured value
+    # beats ``threshold``, else the batch rule ``batch_rule``; seeded by ``seed``.
     batch_size: int = 0
     seed: int = 0
+    batch_rule: str = DEFAULT_RULE
 
 
 def rank_candidates(
@@ -83,39 +86,120 @@ def rank_candidates(
     if settings.new_only:
         ranked = _rank_new_only(ranked)
     if settings.batch_size:
-        ranked["batch"] = _batch(model, ranked, formulas, settings)
+        ranked = _add_batch(model, ranked, formulas, settings, best)
     return new_first(pareto_table(ranked, objectives=dict(settings.pareto_objectives),
                                   label_column=formula_column))
 
 
-def _batch(model: TrainedModel, ranked: pd.DataFrame, formulas: list[object],
-           settings: RankSettings) -> pd.array:
-    """Batch order (1..N) of the rows proposed for measurement next; NA for the others.
+def _add_batch(model: TrainedModel, ranked: pd.DataFrame, formulas: list[object],
+               settings: RankSettings, best: float | None) -> pd.DataFrame:
+    """Add ``batch`` (1..N for the rows proposed for measurement next, NA for the others),
+    ``rule`` and ``why``.
 
     Only feasible, scored, not yet measured rows are eligible. Whether a target has been
     reached is known only with a threshold: then the training data decide; without one
-    the model's tree samples are used (``propose_batch``'s rule for "unknown").
+    the batch rule is used (``choose_batch``'s rule for "unknown"). Exploit picks are
+    taken from the rows inside the model's domain; only an explore or cold-start pick may
+    lie outside it, and its ``why`` says so.
     """
     from matgenome.features import compute_features
-    from matgenome.ranking import has_reached_target, propose_batch
+    from matgenome.ranking import choose_batch
 
     eligible = np.flatnonzero(ranked["rank"].notna().to_numpy()
                               & ~ranked["measured"].to_numpy(bool))
     order = pd.array([pd.NA] * len(ranked), dtype="Int64")
+    ranked["batch"], ranked["rule"], ranked["why"] = order, "", ""
     if not len(eligible):
-        return order
+        return ranked
     X, _ = compute_features([formulas[i] for i in eligible], model.estimator[0].preset)
-    reached = None
-    if settings.threshold is not None and model.training_data is not None:
-        data = model.training_data
-        exact = exact_values(data)
-        objective = "min" if settings.objective == "min" else "max"
-        reached = has_reached_target(exact, settings.threshold, objective)
-    picks = propose_batch(model.estimator[-1], X, settings.batch_size,
-                          target_reached=reached, rng=np.random.default_rng(settings.seed),
-                          objective="min" if settings.objective == "min" else "max")
-    order[eligible[picks]] = np.arange(1, len(picks) + 1)
-    return order
+    reached = _target_reached(model, settings)
+    rows = ranked.iloc[eligible]
+    objective = settings.objective if settings.target is not None else (
+        "min" if settings.objective == "min" else "max")
+    batch = choose_batch(model.estimator[-1], X, settings.batch_size, target_reached=reached,
+                         rng=np.random.default_rng(settings.seed), objective=objective,
+                         target=settings.target, rule=settings.batch_rule,
+                         mean=rows["prediction"].to_numpy(float),
+                         std=rows["uncertainty"].to_numpy(float), best=best,
+                         in_domain=rows["in_domain"].to_numpy(bool),
+                         measured_targets=_measured_targets(model, settings))
+    picked = eligible[batch.rows]
+    order[picked] = np.arange(1, len(picked) + 1)
+    ranked["batch"] = order
+    column = ranked.columns.get_loc("rule")
+    why = ranked.columns.get_loc("why")
+    for number, (position, role) in enumerate(zip(picked, batch.roles, strict=True), 1):
+        ranked.iat[position, column] = role
+        ranked.iat[position, why] = batch_reason(
+            ranked.iloc[position], role, number, len(picked), settings, best)
+    return ranked
+
+
+def _target_reached(model: TrainedModel, settings: RankSettings) -> bool | None:
+    """Whether a measured value beats the threshold; None when unknown (no threshold or
+    no training data)."""
+    from matgenome.ranking import has_reached_target
+
+    if settings.threshold is None or model.training_data is None:
+        return None
+    exact = exact_values(model.training_data)
+    objective = "min" if settings.objective == "min" else "max"
+    return has_reached_target(exact, settings.threshold, objective)
+
+
+def _measured_targets(model: TrainedModel, settings: RankSettings) -> int | None:
+    """How many measured values beat the threshold (None without a threshold)."""
+    if settings.threshold is None or model.training_data is None:
+        return None
+    exact = np.asarray(exact_values(model.training_data), dtype=float)
+    beats = exact <= settings.threshold if settings.objective == "min" else \
+        exact >= settings.threshold
+    return int(np.sum(beats))
+
+
+def batch_reason(row: pd.Series, role: str, number: int, size: int,
+                 settings: RankSettings, best: float | None) -> str:
+    """Why a proposed row was picked, in words a chemist can check against the table."""
+    from matgenome.ranking import COLD_START, EXPLOIT
+
+    mean, sd = float(row["prediction"]), float(row["uncertainty"])
+    predicted = f"predicted {mean:.3g} ± {sd:.2g} (1 sd)"
+    if role == COLD_START:
+        text = (f"cold start: one random member of descriptor cluster {number} of {size} "
+                f"(no measured value reaches the threshold {settings.threshold:g} yet, so "
+                f"the batch spreads over the candidates); {predicted}")
+    elif role == EXPLOIT:
+        text = (f"exploit: {predicted}, rank {row['rank']} of the unmeasured candidates "
+                "by predicted value")
+    else:
+        text = (f"explore: {predicted}, rank {row['rank']} by predicted value; a draw "
+                "from the model's posterior (Thompson sampling) put it first, so it tests "
+                "where the trees disagree; nearest measured compositions at domain "
+                f"distance {_distance_text(row)}")
+    text += _versus_best(mean, settings, best)
+    if not bool(row["in_domain"]):
+        text += (f"; outside the model's domain ({row['domain_reason']}): proposed on "
+                 "purpose to explore, so the prediction is a guess")
+    return text
+
+
+def _distance_text(row: pd.Series) -> str:
+    distance = row.get("domain_distance", np.nan)
+    return "n/a" if pd.isna(distance) else f"{float(distance):.2f} (0.5 = domain edge)"
+
+
+def _versus_best(mean: float, settings: RankSettings, best: float | None) -> str:
+    """How the prediction compares with the best measured value."""
+    if best is None:
+        return ""
+    if settings.objective == "target" and settings.target is not None:
+        gap = abs(best - settings.target) - abs(mean - settings.target)
+        side = "closer to" if gap >= 0 else "farther from"
+        return (f"; predicted {abs(gap):.3g} {side} the target {settings.target:g} than the "
+                f"best measured value {best:.3g}")
+    gap = mean - best if settings.objective != "min" else best - mean
+    side = "better than" if gap >= 0 else "short of"
+    return f"; {abs(gap):.3g} {side} the best measured value {best:.3g}"
 
 
 def _rank_new_only(ranked: pd.DataFrame) -> pd.DataFrame:

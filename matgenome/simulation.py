@@ -18,15 +18,19 @@ materials discovery", Digital Discovery 2, 327 (2023)):
 * Every strategy of a trial starts from the same initial rows, so strategies are compared
   on paired trials. Trial seeds come from one base seed through
   ``numpy.random.SeedSequence(seed).spawn(n_trials)``.
-* Each iteration fits a fresh model from ``model_factory`` on the labelled rows, scores the
-  unlabelled pool with the strategy's acquisition function (:mod:`matgenome.ranking`) and labels
-  the ``batch_size`` best; ties are broken at random (seeded). ``random`` picks uniformly.
-  ``thompson`` picks each batch slot as the best row of one randomly drawn tree
-  (:func:`matgenome.ranking.thompson_batch`; the model needs ``predict_trees``). A
-  ``cold-`` prefix (``cold-thompson``, the default strategy, or e.g. ``cold-ucb``) adds a
-  stratified cold start: while no target has been measured, each batch is one random
-  member of each of ``batch_size`` k-means clusters of the pool
-  (:func:`matgenome.ranking.cold_start_batch`), and no model is fitted.
+* Each iteration fits a fresh model from ``model_factory`` on the labelled rows and picks
+  the next ``batch_size`` rows with the strategy: a batch rule of
+  :data:`matgenome.ranking.BATCH_RULES` (``thompson-half``, which needs a model with
+  ``predict_trees``, or ``greedy``), or the ``batch_size`` best scores of an acquisition
+  function (:mod:`matgenome.ranking`); ties are broken at random (seeded). ``random``
+  picks uniformly. A ``cold-`` prefix (``cold-thompson-half``, the
+  default strategy, or e.g. ``cold-greedy``) adds a stratified cold start: while no
+  target has been measured, each batch is one random member of each of ``batch_size``
+  k-means clusters of the pool (:func:`matgenome.ranking.cold_start_batch`), and no
+  model is fitted. Every pick's predicted mean, standard deviation and role (exploit,
+  explore, cold start) are recorded.
+* A trial can also start from a given prior (``initial``) with a fixed ``threshold``, as a
+  lab that starts from the literature does (``benchmarks/campaign_regimes.py``).
   Iterations stop after ``n_iterations`` batches, at ``budget`` experiments, or when the
   pool is empty.
 * **Runs are extended past the budget**, batch by batch with the same strategy, until
@@ -74,22 +78,28 @@ from matgenome.errors import UsageError
 from matgenome.provenance import json_safe
 from matgenome.ranking import (
     ACQUISITIONS,
+    BATCH_RULES,
+    COLD_START,
+    DEFAULT_RULE,
+    TREE_RULES,
+    Batch,
+    PoolBelief,
     acquisition_scores,
+    batch_rule,
     cold_start_batch,
     order_by_score,
-    propose_batch,
 )
 
 if TYPE_CHECKING:
     from matgenome.labelled import LabelledData
 
-# The default strategy won on OBELiX (benchmarks/simulate_obelix.py, two independent trial
-# sets); the others are kept as the baselines it is compared with.
-DEFAULT_STRATEGY = "cold-thompson"
-DEFAULT_STRATEGIES: tuple[str, ...] = (DEFAULT_STRATEGY, "thompson", "ucb", "ei", "mean",
-                                       "random")
-TREE_SAMPLERS: tuple[str, ...] = ("thompson",)
 COLD_PREFIX = "cold-"
+# The default strategy is the package's batch rule behind a stratified cold start, chosen by
+# benchmarks/campaign_regimes.py over cold, warm and second-property regimes; greedy and
+# random are the baselines it is compared with.
+DEFAULT_STRATEGY = COLD_PREFIX + DEFAULT_RULE
+DEFAULT_STRATEGIES: tuple[str, ...] = (DEFAULT_STRATEGY, "greedy", "random")
+TREE_SAMPLERS: tuple[str, ...] = TREE_RULES
 DAF_TARGETS: tuple[int, ...] = (1, 5, 10)
 RANDOM_EXPECTED = "random (expected)"
 
@@ -102,12 +112,16 @@ FloatArray = NDArray[np.float64]
 class Strategy:
     """A named way of picking the next experiments.
 
-    ``acquisition`` is ``"random"``, ``"thompson"`` (needs a model with ``predict_trees``)
-    or a name from :data:`matgenome.ranking.ACQUISITIONS`; ``kappa`` (for ``ucb``) and
-    ``xi`` (for ``ei``) tune it. ``pi``/``probability`` use the target threshold, so they
-    score the probability of being a target. ``cold_start`` replaces the acquisition by a
-    stratified cold start (:func:`matgenome.ranking.cold_start_batch`) until a target has
-    been measured. A plain name ``"cold-<acquisition>"`` sets it.
+    ``acquisition`` is ``"random"``, a batch rule from
+    :data:`matgenome.ranking.BATCH_RULES` (``greedy``, ``thompson-half``;
+    the tree samplers need a model with ``predict_trees``) or a name from
+    :data:`matgenome.ranking.ACQUISITIONS` (the ``batch_size`` best scores); ``kappa``
+    (for ``ucb``) and ``xi`` (for ``ei``) tune it.
+    ``pi``/``probability`` use the target threshold, so they score the probability of
+    being a target. ``cold_start`` replaces the acquisition by a stratified cold start
+    (:func:`matgenome.ranking.cold_start_batch`) until a target has been measured. A
+    plain name ``"cold-<acquisition>"`` sets it. ``rule`` (a callable with the signature
+    of the ``BATCH_RULES``) replaces the named rule, for rules outside the package.
     """
 
     name: str
@@ -115,10 +129,11 @@ class Strategy:
     kappa: float = 2.0
     xi: float = 0.0
     cold_start: bool = False
+    rule: Callable[..., Batch] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        known = ("random", *TREE_SAMPLERS, *ACQUISITIONS)
-        if self.acquisition not in known:
+        known = ("random", *BATCH_RULES, *ACQUISITIONS)
+        if self.rule is None and self.acquisition not in known:
             raise UsageError(
                 f"unknown acquisition {self.acquisition!r}; expected one of {known} "
                 f"(optionally prefixed by {COLD_PREFIX!r})"
@@ -126,9 +141,16 @@ class Strategy:
         if self.cold_start and self.acquisition == "random":
             raise UsageError("a cold start before random picking is still random picking")
 
+    def describe(self) -> dict[str, Any]:
+        """The JSON-ready settings of the strategy."""
+        out = {k: v for k, v in vars(self).items() if k != "rule"}
+        if self.rule is not None:
+            out["rule"] = getattr(self.rule, "__qualname__", repr(self.rule))
+        return out
+
     @classmethod
     def from_name(cls, name: str, kappa: float = 2.0, xi: float = 0.0) -> Strategy:
-        """A strategy from a plain name such as ``"ucb"`` or ``"cold-thompson"``."""
+        """A strategy from a plain name such as ``"ucb"`` or ``"cold-thompson-half"``."""
         cold = name.startswith(COLD_PREFIX)
         acquisition = name[len(COLD_PREFIX):] if cold else name
         return cls(name, acquisition, kappa, xi, cold_start=cold)
@@ -170,6 +192,12 @@ class SimulationResult:
             when unknown, and then experiments to a target are read from ``found``.
         row_ids: the caller's id of every data-set row (default 0..n-1), used in
             :meth:`to_dict`.
+        predicted, predicted_sd: per strategy, one array per trial of the model's mean and
+            standard deviation for each measured row (budget then extension) when it was
+            picked, in the caller's units; NaN where no model was used (random picks and
+            cold-start batches).
+        roles: per strategy, one tuple per trial of each pick's role (``exploit``,
+            ``explore``, ``cold start`` or ``random``).
     """
 
     strategies: tuple[str, ...]
@@ -189,6 +217,9 @@ class SimulationResult:
     target_mask: NDArray[np.bool_] | None = None
     top_mask: NDArray[np.bool_] | None = None
     row_ids: list[Any] | None = None
+    predicted: dict[str, list[FloatArray]] = field(default_factory=dict)
+    predicted_sd: dict[str, list[FloatArray]] = field(default_factory=dict)
+    roles: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def budget(self) -> int:
@@ -319,6 +350,10 @@ class SimulationResult:
                 "found_top": self.found_top[name].tolist(),
                 "picks": [[ids[i] for i in seq] for seq in self.sequences(name)],
                 "experiments_to_first_target": _json_list(self.experiments_to(name, 1)),
+                **({"predicted": [_json_list(v) for v in self.predicted[name]],
+                    "predicted_sd": [_json_list(v) for v in self.predicted_sd[name]],
+                    "roles": [list(r) for r in self.roles[name]]}
+                   if name in self.predicted else {}),
             }
             for name in self.strategies
         }
@@ -459,32 +494,53 @@ def _fit(problem: _Problem, labelled: NDArray[np.bool_], rng: np.random.Generato
     return model.fit(problem.X[labelled], problem.y[labelled])
 
 
+@dataclass
+class _Picked:
+    """One batch: rows (data-set indices, pick order), the model's view of them, roles."""
+
+    rows: IntArray
+    mean: FloatArray
+    std: FloatArray
+    roles: tuple[str, ...]
+
+    @classmethod
+    def unmodelled(cls, rows: IntArray, role: str) -> _Picked:
+        nan = np.full(len(rows), np.nan)
+        return cls(np.asarray(rows, dtype=np.int64), nan, nan.copy(), (role,) * len(rows))
+
+
 def _pick_batch(
     strategy: Strategy,
     problem: _Problem,
     labelled: NDArray[np.bool_],
     size: int,
     rng: np.random.Generator,
-) -> IntArray:
-    """Row indices of the next ``size`` experiments, in pick order (best first)."""
+) -> _Picked:
+    """The next ``size`` experiments, in pick order (best first)."""
     pool = np.flatnonzero(~labelled)
-    if strategy.acquisition == "random":
-        return rng.choice(pool, size=size, replace=False)
+    if strategy.acquisition == "random" and strategy.rule is None:
+        return _Picked.unmodelled(rng.choice(pool, size=size, replace=False), "random")
     reached = bool((problem.y[labelled] >= problem.threshold).any())
     if strategy.cold_start and not reached:
         # No model is fitted: trained on non-targets only, it would not be used.
-        return pool[cold_start_batch(problem.X[pool], size, rng)]
+        return _Picked.unmodelled(pool[cold_start_batch(problem.X[pool], size, rng)],
+                                  COLD_START)
     model = _fit(problem, labelled, rng)
-    if strategy.acquisition == "thompson":
-        chosen = propose_batch(model, problem.X[pool], size, target_reached=True, rng=rng)
-        return pool[chosen]
     mean, std = _predict(model, problem.X[pool])
+    best = float(problem.y[labelled].max())
+    if strategy.rule is not None or strategy.acquisition in BATCH_RULES:
+        measured = int((problem.y[labelled] >= problem.threshold).sum())
+        belief = PoolBelief(mean, std, X=problem.X[pool], best=best, model=model,
+                            measured_targets=measured)
+        rule = strategy.rule or batch_rule(strategy.acquisition)
+        batch = rule(belief, size, rng)
+        return _Picked(pool[batch.rows], mean[batch.rows], std[batch.rows], batch.roles)
     scores = acquisition_scores(
-        strategy.acquisition, mean, std, "max", best=float(problem.y[labelled].max()),
+        strategy.acquisition, mean, std, "max", best=best,
         kappa=strategy.kappa, xi=strategy.xi, threshold=problem.threshold,
     )
-    order = order_by_score(scores, tie_breaker=rng.random(pool.size))
-    return pool[order[:size]]
+    order = order_by_score(scores, tie_breaker=rng.random(pool.size))[:size]
+    return _Picked(pool[order], mean[order], std[order], (strategy.acquisition,) * size)
 
 
 def _run_strategy(
@@ -494,8 +550,9 @@ def _run_strategy(
     plan: list[int],
     extend: tuple[int, int],
     rng: np.random.Generator,
-) -> tuple[IntArray, IntArray]:
-    """All picks of one strategy in one trial, in measurement order: budget, extension.
+) -> tuple[IntArray, IntArray, _Picked]:
+    """All picks of one strategy in one trial, in measurement order: budget, extension,
+    and every pick's prediction and role (budget then extension).
 
     After the planned batches, batches of ``batch_size`` continue until ``extend_to``
     targets (at most all of the pool's) have been picked; ``extend = (extend_to,
@@ -506,25 +563,28 @@ def _run_strategy(
     labelled[initial] = True
     # A pool holding fewer targets than extend_to would otherwise be measured to the end.
     extend_to = min(extend_to, int((problem.y[~labelled] >= problem.threshold).sum()))
-    picks: list[int] = []
+    batches: list[_Picked] = []
     for size in plan:
-        batch = _pick_batch(strategy, problem, labelled, size, rng)
-        labelled[batch] = True
-        picks.extend(int(i) for i in batch)
-    extra: list[int] = []
-    found = int((problem.y[picks] >= problem.threshold).sum()) if picks else 0
+        batches.append(_pick_batch(strategy, problem, labelled, size, rng))
+        labelled[batches[-1].rows] = True
+    n_budget = sum(len(b.rows) for b in batches)
+    found = sum(int((problem.y[b.rows] >= problem.threshold).sum()) for b in batches)
     while found < extend_to and not labelled.all():
         size = min(batch_size, int((~labelled).sum()))
-        batch = _pick_batch(strategy, problem, labelled, size, rng)
-        labelled[batch] = True
-        extra.extend(int(i) for i in batch)
-        found += int((problem.y[batch] >= problem.threshold).sum())
-    return np.asarray(picks, dtype=np.int64), np.asarray(extra, dtype=np.int64)
+        batches.append(_pick_batch(strategy, problem, labelled, size, rng))
+        labelled[batches[-1].rows] = True
+        found += int((problem.y[batches[-1].rows] >= problem.threshold).sum())
+    rows = np.concatenate([b.rows for b in batches]) if batches else np.zeros(0, np.int64)
+    rows = rows.astype(np.int64)
+    picked = _Picked(rows, np.concatenate([b.mean for b in batches]) if batches else
+                     np.zeros(0), np.concatenate([b.std for b in batches]) if batches else
+                     np.zeros(0), tuple(r for b in batches for r in b.roles))
+    return rows[:n_budget], rows[n_budget:], picked
 
 
 def _check_tree_model(plans: Sequence[Strategy], model_factory: ModelFactory) -> None:
     """Fail early, with a clear message, when a Thompson strategy gets a model without trees."""
-    samplers = [s.name for s in plans if s.acquisition in TREE_SAMPLERS]
+    samplers = [s.name for s in plans if s.acquisition in TREE_SAMPLERS and s.rule is None]
     if not samplers:
         return
     model = model_factory()
@@ -591,12 +651,15 @@ def simulate_discovery(
     extend_to: int = max(DAF_TARGETS),
     row_ids: Sequence[Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    initial: Sequence[int] | None = None,
+    threshold: float | None = None,
 ) -> SimulationResult:
     """Run ``n_trials`` seeded sequential-learning trials for every strategy.
 
     ``model_factory()`` must return a new unfitted estimator with ``fit(X, y)`` and
-    ``predict(X, return_std=True) -> (mean, std)``; for ``thompson`` and ``cold-thompson``
-    (the default strategy) it must also have ``predict_trees(X) -> (n_trees, n_rows)``,
+    ``predict(X, return_std=True) -> (mean, std)``; for ``thompson-half`` and the default
+    ``cold-thompson-half`` it must also have
+    ``predict_trees(X) -> (n_trees, n_rows)``,
     as :class:`matgenome.models.calibrated.CalibratedTreesRegressor` has (a TypeError says
     so otherwise). Its unset ``random_state`` parameters are seeded from the trial seed.
     Plain strategy names use ``kappa`` and ``xi``; pass :class:`Strategy` objects to vary
@@ -605,6 +668,12 @@ def simulate_discovery(
     (0 turns the extension off). ``row_ids`` name the rows in :meth:`~SimulationResult.
     to_dict` (default 0..n-1). At least 20 trials give usable means and spreads; fewer
     are allowed for quick checks.
+
+    A campaign that starts from what is already known: ``initial`` gives the rows every
+    trial starts from (the prior; ``n_initial`` is then ignored) and every other row is
+    the pool, so trials differ only in their seeds. ``threshold`` (in the caller's units)
+    sets the target cut instead of ``target_quantile``: targets are ``y >= threshold``
+    (``<=`` for ``"min"``).
     """
     features = np.asarray(X, dtype=float)
     values = np.asarray(y, dtype=float).reshape(-1)
@@ -617,12 +686,15 @@ def simulate_discovery(
     plans = _as_strategies(strategies, kappa, xi)
     # Work on "higher is better" values; thresholds are reported in the caller's units.
     work = values if objective == "max" else -values
-    target_cut = float(np.quantile(work, target_quantile))
+    target_cut = (float(np.quantile(work, target_quantile)) if threshold is None
+                  else float(threshold if objective == "max" else -threshold))
     top_cut = float(np.quantile(work, top_quantile))
     is_target, is_top = work >= target_cut, work >= top_cut
     everything = np.arange(work.size)
     candidates = np.flatnonzero(~is_target) if exclude_targets_from_initial else everything
-    if candidates.size < n_initial:
+    fixed = None if initial is None else _fixed_initial(initial, work.size)
+    n_initial = n_initial if fixed is None else fixed.size
+    if fixed is None and candidates.size < n_initial:
         raise UsageError(f"only {candidates.size} rows to draw {n_initial} initial rows from")
     _check_tree_model(plans, model_factory)
     pool_rows = work.size - n_initial
@@ -634,16 +706,19 @@ def simulate_discovery(
     initial = np.zeros((n_trials, n_initial), dtype=np.int64)
     picks = {s.name: np.zeros((n_trials, total), dtype=np.int64) for s in plans}
     extension: dict[str, list[IntArray]] = {s.name: [] for s in plans}
+    views: dict[str, list[_Picked]] = {s.name: [] for s in plans}
     for trial, trial_seed in enumerate(np.random.SeedSequence(seed).spawn(n_trials)):
         child_seeds = trial_seed.spawn(len(plans) + 1)
         start_rng = np.random.default_rng(child_seeds[0])
-        initial[trial] = np.sort(start_rng.choice(candidates, size=n_initial, replace=False))
+        initial[trial] = fixed if fixed is not None else np.sort(
+            start_rng.choice(candidates, size=n_initial, replace=False))
         for strategy, child in zip(plans, child_seeds[1:], strict=True):
             rng = np.random.default_rng(child)
-            picks[strategy.name][trial], extra = _run_strategy(
+            picks[strategy.name][trial], extra, view = _run_strategy(
                 strategy, problem, initial[trial], plan, (extend_to, batch_size), rng
             )
             extension[strategy.name].append(extra)
+            views[strategy.name].append(view)
             if progress is not None:
                 progress(1)  # one (trial, strategy) run finished
 
@@ -664,19 +739,34 @@ def simulate_discovery(
         n_targets=int(is_target.sum()),
         n_top=int(is_top.sum()),
         settings={
-            "strategies": [vars(s) for s in plans],
+            "strategies": [s.describe() for s in plans],
             "n_initial": n_initial, "batch_size": batch_size, "n_iterations": n_iterations,
             "budget": total, "n_trials": n_trials, "seed": seed,
             "target_quantile": target_quantile, "top_quantile": top_quantile,
             "objective": objective, "exclude_targets_from_initial": exclude_targets_from_initial,
-            "extend_to": extend_to,
+            "extend_to": extend_to, "threshold": threshold, "fixed_initial": fixed is not None,
             "n_rows": int(work.size), "n_features": int(features.shape[1]),
         },
         extension=extension,
         target_mask=is_target,
         top_mask=is_top,
         row_ids=ids,
+        predicted={k: [sign * v.mean for v in runs] for k, runs in views.items()},
+        predicted_sd={k: [v.std for v in runs] for k, runs in views.items()},
+        roles={k: [v.roles for v in runs] for k, runs in views.items()},
     )
+
+
+def _fixed_initial(initial: Sequence[int], n_rows: int) -> IntArray:
+    """The prior rows every trial starts from: distinct, in range, at least two."""
+    rows = np.unique(np.asarray(initial, dtype=np.int64))
+    if rows.size != len(initial) or rows.size < 2:
+        raise UsageError("initial must list at least two distinct rows")
+    if rows[0] < 0 or rows[-1] >= n_rows:
+        raise UsageError(f"initial rows must lie in 0..{n_rows - 1}")
+    if rows.size >= n_rows:
+        raise UsageError("initial leaves no pool to pick from")
+    return rows
 
 
 def _cumulative(flags: NDArray[np.bool_], picks: IntArray) -> IntArray:
@@ -714,6 +804,24 @@ def candidates_from_rows(
     ok = np.array([not e for e in errors], dtype=bool)
     left_out = len(values) - int(groups["y"].size()[ok].sum())
     return X[ok], merged["y"].to_numpy()[ok], merged["id"][ok].tolist(), left_out
+
+
+# Thompson sampling, the cold start and the greedy picks use the trees and their mean, and
+# refitting the std calibration (an internal 5-fold) at every batch would multiply the cost
+# of a simulation by six; the benchmarks (simulate_obelix, campaign_regimes) ran this model.
+SIMULATION_CALIBRATION = "none"
+
+
+def simulation_model_factory(recipe: Any, n_estimators: int = 100,
+                             n_jobs: int | None = 1) -> ModelFactory:
+    """The model ``matgenome simulate`` refits at every batch: the recipe's regressor with
+    ``n_estimators`` trees, uncalibrated std, ``random_state`` left for the trial to seed."""
+
+    def make() -> Any:
+        return recipe.estimator(None, n_estimators, n_jobs=n_jobs,
+                                calibration=SIMULATION_CALIBRATION)
+
+    return make
 
 
 @dataclass

@@ -40,7 +40,7 @@ def test_quick_run_writes_results(name: str, tmp_path: Path) -> None:
 
         assert report["default"]["library_default"] == DEFAULT_STRATEGY
         for trials in ("selection", "confirmation"):
-            assert {"random", DEFAULT_STRATEGY} <= set(report[trials]["strategies"])
+            assert {"random", "cold-thompson"} <= set(report[trials]["strategies"])
             assert report[trials]["recomputed_from_picks"]
     else:
         for pool in report["test"]["per_seed"]:

@@ -194,7 +194,7 @@ def test_strategy_objects_and_validation() -> None:
     with pytest.raises(ValueError, match="unique"):
         simulate_discovery(X, y, BayesianRidge, strategies=("ei", "ei"), n_trials=1)
     with pytest.raises(ValueError, match="unknown acquisition"):
-        Strategy("x", "greedy")
+        Strategy("x", "greediest")
     with pytest.raises(ValueError, match="finite"):
         simulate_discovery(X, np.where(y > 0, np.nan, y), BayesianRidge, n_trials=1)
 
@@ -233,7 +233,8 @@ def small_trees() -> CalibratedTreesRegressor:
 def thompson_run() -> SimulationResult:
     X, y = linear_data(90, seed=8)
     return simulate_discovery(
-        X, y, small_trees, strategies=("cold-thompson", "thompson", "random"), n_initial=6,
+        X, y, small_trees, strategies=("cold-thompson-half", "thompson-half", "random"),
+        n_initial=6,
         batch_size=3, n_iterations=4, n_trials=3, seed=2, extend_to=6,
         row_ids=[f"row{i}" for i in range(90)],
     )
@@ -241,11 +242,12 @@ def thompson_run() -> SimulationResult:
 
 def test_default_strategy_is_simulated_by_default() -> None:
     assert DEFAULT_STRATEGY in DEFAULT_STRATEGIES and "random" in DEFAULT_STRATEGIES
-    assert Strategy.from_name("cold-thompson") == Strategy(
-        "cold-thompson", "thompson", cold_start=True)
+    assert DEFAULT_STRATEGY == "cold-thompson-half"
+    assert Strategy.from_name("cold-thompson-half") == Strategy(
+        "cold-thompson-half", "thompson-half", cold_start=True)
     assert Strategy.from_name("cold-ucb").acquisition == "ucb"
     with pytest.raises(ValueError, match="unknown acquisition"):
-        Strategy.from_name("cold-greedy")
+        Strategy.from_name("cold-thompson")  # single-tree Thompson left the package
     with pytest.raises(ValueError, match="random"):
         Strategy.from_name("cold-random")
 
@@ -253,13 +255,14 @@ def test_default_strategy_is_simulated_by_default() -> None:
 def test_thompson_needs_predict_trees() -> None:
     X, y = linear_data(40, seed=9)
     with pytest.raises(TypeError, match="predict_trees"):
-        simulate_discovery(X, y, BayesianRidge, strategies=("cold-thompson",), n_trials=1)
+        simulate_discovery(X, y, BayesianRidge, strategies=("cold-thompson-half",), n_trials=1)
 
 
 def test_thompson_runs_are_seeded(thompson_run: SimulationResult) -> None:
     X, y = linear_data(90, seed=8)
     again = simulate_discovery(
-        X, y, small_trees, strategies=("cold-thompson", "thompson", "random"), n_initial=6,
+        X, y, small_trees, strategies=("cold-thompson-half", "thompson-half", "random"),
+        n_initial=6,
         batch_size=3, n_iterations=4, n_trials=3, seed=2, extend_to=6,
         row_ids=[f"row{i}" for i in range(90)],
     )
@@ -282,13 +285,14 @@ def test_cold_start_batches_until_the_first_target() -> None:
         return small_trees()
 
     result = simulate_discovery(
-        X, y, counting_factory, strategies=("cold-thompson",), n_initial=4, batch_size=2,
+        X, y, counting_factory, strategies=("cold-thompson-half",), n_initial=4, batch_size=2,
         n_iterations=1, n_trials=1, seed=0, target_quantile=0.5, top_quantile=0.9,
         extend_to=0,
     )
     # One cold-start batch of 2 slots: one row of each family (2 k-means clusters), and no
     # model fitted (only the up-front predict_trees check called the factory).
-    assert sorted(family[result.picks["cold-thompson"][0]].tolist()) == [0, 1]
+    assert sorted(family[result.picks["cold-thompson-half"][0]].tolist()) == [0, 1]
+    assert result.roles["cold-thompson-half"][0] == ("cold start", "cold start")
     assert len(fits) == 1
 
 
@@ -383,3 +387,66 @@ def test_simulation_data_of_a_dataset_uses_its_row_ids() -> None:
     exact = frame[frame["censor"].eq("")]
     assert set("+".join(data.row_ids).split("+")) == set(exact["id"].astype(str))
     assert data.left_out == len(frame) - sum(len(i.split("+")) for i in data.row_ids)
+
+
+def test_a_fixed_prior_and_threshold_start_every_trial_from_the_same_rows() -> None:
+    X, y = linear_data(60, seed=12)
+    prior = np.arange(20)
+    result = simulate_discovery(
+        X, y, small_trees, strategies=("greedy", "cold-thompson-half", "random"), batch_size=4,
+        n_iterations=3, n_trials=3, seed=5, initial=prior, threshold=1.0, extend_to=3)
+    assert result.target_threshold == pytest.approx(1.0)
+    np.testing.assert_array_equal(result.target_mask, y >= 1.0)
+    for trial in range(3):
+        np.testing.assert_array_equal(result.initial[trial], prior)
+    assert (result.pool_size == 40).all()
+    assert (result.pool_targets == int((y[20:] >= 1.0).sum())).all()
+    for name in result.strategies:
+        for seq in result.sequences(name):
+            assert seq.min() >= 20 and len(set(seq.tolist())) == seq.size
+    with pytest.raises(ValueError, match="distinct"):
+        simulate_discovery(X, y, small_trees, strategies=("greedy",), initial=[1, 1, 2],
+                           n_trials=1)
+    with pytest.raises(ValueError, match="no pool"):
+        simulate_discovery(X, y, small_trees, strategies=("greedy",), initial=np.arange(60),
+                           n_trials=1)
+
+
+def test_picks_carry_the_model_view_and_roles() -> None:
+    X, y = linear_data(60, seed=13)
+    result = simulate_discovery(
+        X, y, small_trees, strategies=("greedy", "cold-thompson-half", "random"), n_initial=6,
+        batch_size=5, n_iterations=2, n_trials=2, seed=1, extend_to=0)
+    for trial in range(2):
+        greedy = result.predicted["greedy"][trial]
+        # Greedy takes the highest predictions of each batch, in order.
+        assert (np.diff(greedy[:5]) <= 1e-12).all() and (result.predicted_sd["greedy"][trial]
+                                                          >= 0).all()
+        assert result.roles["greedy"][trial] == ("exploit",) * 10
+        roles = result.roles["cold-thompson-half"][trial]
+        assert set(roles) <= {"cold start", "exploit", "explore"} and len(roles) == 10
+        predicted = result.predicted["cold-thompson-half"][trial]
+        # Cold-start picks carry no prediction; model-based ones do.
+        np.testing.assert_array_equal(np.isnan(predicted),
+                                      [r == "cold start" for r in roles])
+        assert np.isnan(result.predicted["random"][trial]).all()
+        assert result.roles["random"][trial] == ("random",) * 10
+    payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert payload["strategies"]["greedy"]["roles"][0][0] == "exploit"
+    assert payload["strategies"]["random"]["predicted"][0][0] is None
+
+
+def test_a_custom_rule_outside_the_package() -> None:
+    from matgenome.ranking import Batch
+
+    def worst(belief, size, rng):
+        rows = np.argsort(belief.mean)[:size]
+        return Batch(rows, ("explore",) * len(rows))
+
+    X, y = linear_data(50, seed=14)
+    result = simulate_discovery(X, y, small_trees, strategies=[Strategy("worst", "x",
+                                                                        rule=worst)],
+                                n_initial=5, batch_size=5, n_iterations=1, n_trials=1,
+                                extend_to=0)
+    assert result.roles["worst"][0] == ("explore",) * 5
+    assert result.settings["strategies"][0]["rule"].endswith("worst")

@@ -1,8 +1,8 @@
 """Names the command line offers as choices, without importing the modules that define them.
 
 Building the parser (``matgenome --help``) must not import scikit-learn or pandas; these
-tuples mirror ``matgenome.models.selection`` and ``matgenome.simulation``, and a test checks
-that they agree.
+tuples mirror ``matgenome.models.selection``, ``matgenome.simulation`` and
+``matgenome.evaluation.splits``, and tests check that they agree.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 RECIPE_NAMES: tuple[str, ...] = ("conductivity", "extra_trees_magpie", "extra_trees_default",
                                  "random_forest_default", "extra_trees_fractions")
 RECIPE_ALIASES: tuple[str, ...] = ("obelix",)
-SIMULATION_STRATEGIES: tuple[str, ...] = ("cold-thompson", "thompson", "ucb", "ei", "mean",
-                                          "random")
+SIMULATION_STRATEGIES: tuple[str, ...] = ("cold-thompson-half", "greedy", "random")
+# Mirror ``matgenome.evaluation.splits.PROTOCOLS`` and ``LINKED``.
+EVALUATION_PROTOCOLS: tuple[str, ...] = ("obelix", "matbench", "kfold", "group", "logo", "loco")
+LINKED_GROUPS: tuple[str, ...] = ("merge", "drop")
 
 # Suffixes a family name may be given without (``Li3N`` for ``Li3N-type``); mirrors
 # ``matgenome.generation.Family.short_name``.

@@ -34,9 +34,6 @@ from matgenome.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-# Thompson sampling and the cold start use the trees, not the calibrated std; the
-# simulation benchmark (benchmarks/simulate_obelix.py) ran every strategy uncalibrated.
-SIMULATION_CALIBRATION = "none"
 TOP_COLUMNS = ("rank", "formula", "family", "prediction", "uncertainty", "score", "in_domain",
                "known_value", "known_spread", "supply_risk", "pareto")
 MEASURED_COLUMNS = ("formula", "family", "known_value", "known_spread", "known_count",
@@ -143,11 +140,12 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
     group.add_argument("--kappa", type=float, default=2.0, help="UCB exploration weight")
     add_constraint_args(group, "least Li atomic fraction")
     group.add_argument("--batch", type=int, default=0, metavar="N",
-                       help="also propose a diverse batch of N rows to measure next "
-                       "(column 'batch'): a stratified cold start while no measured value "
-                       "beats --threshold, else Thompson sampling from the model's trees "
-                       "(the rule chosen by benchmarks/simulate_obelix.py); measured "
-                       "compositions are never proposed")
+                       help="also propose a batch of N rows to measure next (columns "
+                       "'batch', 'rule' and 'why'): a stratified cold start while no "
+                       "measured value beats --threshold, else Thompson sampling from means "
+                       "of random halves of the model's trees (chosen by "
+                       "benchmarks/campaign_regimes.py); exploit picks stay inside the "
+                       "model's domain; measured compositions are never proposed")
     group.add_argument("--top", type=positive_int, default=15,
                        help="rows to print (default 15)")
     group.add_argument("--plot", help="write the Pareto front (score vs supply risk) as PNG")
@@ -247,10 +245,10 @@ def _describe_score(args: argparse.Namespace) -> str:
 
 def _print_batch(ranked: pd.DataFrame, column: str) -> None:
     batch = ranked[ranked["batch"].notna()].sort_values("batch")
-    shown = [c for c in ("batch", column, "rank", "prediction", "uncertainty", "in_domain")
-             if c in batch.columns]
-    print_top(batch[shown], f"proposed batch of {len(batch)} to measure next (diverse: cold "
-              "start or Thompson sampling, see --help):")
+    shown = [c for c in ("batch", column, "rule", "rank", "prediction", "uncertainty",
+                         "in_domain") if c in batch.columns]
+    print_top(batch[shown], f"proposed batch of {len(batch)} to measure next (rule: exploit, "
+              "explore or cold start; the output's 'why' column says why each was chosen):")
 
 
 def _print_ranked(ranked: pd.DataFrame, n: int, target: str, column: str) -> None:
@@ -317,10 +315,13 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default=None, help="feature preset (default: that of the "
                         "default recipe for the target)")
     parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES),
-                        help="comma-separated strategies: cold-thompson (the default rule: "
-                        "stratified cold start until a target is measured, then Thompson "
-                        "sampling from the trees), thompson, mean, ucb, ei, pi, mli, mei, "
-                        "mu, a 'cold-' prefix on any of them, and random (default: "
+                        help="comma-separated strategies: cold-thompson-half (the default "
+                        "rule of rank --batch and campaign propose: stratified cold start "
+                        "until a target is measured, then Thompson sampling from means of "
+                        "random halves of the trees), thompson-half, greedy (the best "
+                        "predictions), the "
+                        "acquisitions mean, ucb, ei, pi, mli, mei, mu (the best scores), a "
+                        "'cold-' prefix on any of them, and random (default: "
                         f"{','.join(DEFAULT_STRATEGIES)})")
     parser.add_argument("--trials", type=int, default=20, help="seeded trials (default 20)")
     parser.add_argument("--initial", type=int, default=10,
@@ -336,7 +337,11 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from matgenome.simulation import simulate_discovery, simulation_data
+    from matgenome.simulation import (
+        simulate_discovery,
+        simulation_data,
+        simulation_model_factory,
+    )
 
     data = simulation_data(load_labelled(args), args.preset)
     recipe = data.recipe
@@ -344,9 +349,7 @@ def run_simulate(args: argparse.Namespace) -> int:
              "target or formula left out) with recipe %s on %s", len(data.y), data.left_out,
              recipe.name, recipe.features)
 
-    def factory():
-        return recipe.estimator(None, args.n_estimators, calibration=SIMULATION_CALIBRATION)
-
+    factory = simulation_model_factory(recipe, args.n_estimators, n_jobs=None)
     strategies = [s.strip() for s in args.strategies.split(",")]
     with progress(args, total=args.trials * len(strategies), unit="runs") as bar:
         result = simulate_discovery(
@@ -399,6 +402,7 @@ SIMULATE = Command(
     "simulate",
     "sequential-learning simulation: acquisition functions against random picking, with "
     "discovery yield and acceleration factors",
-    "matgenome simulate --dataset obelix --strategies cold-thompson,ei,random --trials 5 "
+    "matgenome simulate --dataset obelix --strategies cold-thompson-half,greedy,random "
+    "--trials 5 "
     "--plot curves.png -o simulation.json",
     _simulate_args, run_simulate)

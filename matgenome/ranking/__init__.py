@@ -17,10 +17,11 @@ One module per step:
 :mod:`matgenome.ranking.pareto`
     Pareto fronts over several objectives (:func:`pareto_ranks`, :func:`pareto_table`).
 :mod:`matgenome.ranking.batch`
-    batches for sequential learning (:func:`propose_batch`): a stratified cold start
-    (:func:`cold_start_batch`) until a target has been measured
-    (:func:`has_reached_target`), then Thompson sampling from the trees of a tree ensemble
-    (:func:`thompson_batch`); both seeded from a ``numpy.random.Generator``.
+    batches for sequential learning and campaigns (:func:`choose_batch`,
+    :func:`propose_batch`): a stratified cold start (:func:`cold_start_batch`) until a
+    target has been measured (:func:`has_reached_target`), then a batch rule
+    (``BATCH_RULES``, default ``DEFAULT_RULE``) that tags every pick ``exploit`` or
+    ``explore``; all seeded from a ``numpy.random.Generator``.
 
 Rows with a NaN mean or standard deviation are "unscored": they get a NaN score and rank
 after every scored row. Every public name is importable from ``matgenome.ranking`` itself.
@@ -43,6 +44,16 @@ from matgenome.ranking.acquisition import (
     ucb,
 )
 from matgenome.ranking.batch import (
+    BATCH_RULES,
+    COLD_START,
+    DEFAULT_RULE,
+    EXPLOIT,
+    EXPLORE,
+    TREE_RULES,
+    Batch,
+    PoolBelief,
+    batch_rule,
+    choose_batch,
     cold_start_batch,
     has_reached_target,
     propose_batch,
@@ -55,14 +66,24 @@ from matgenome.ranking.table import order_by_score, rank_scores, rank_table
 
 __all__ = [
     "ACQUISITIONS",
+    "BATCH_RULES",
+    "COLD_START",
     "DEFAULT_PARETO_OBJECTIVES",
+    "DEFAULT_RULE",
+    "EXPLOIT",
+    "EXPLORE",
     "OBJECTIVES",
+    "TREE_RULES",
+    "Batch",
     "Constraints",
     "FloatArray",
     "Objective",
+    "PoolBelief",
     "acquisition_scores",
+    "batch_rule",
     "best_known",
     "check_constraints",
+    "choose_batch",
     "cold_start_batch",
     "ei",
     "has_reached_target",

@@ -1,5 +1,5 @@
-"""Batch proposals: Thompson sampling, the stratified cold start, the switch between
-them."""
+"""Batch proposals: the batch rules, the stratified cold start, the switch between them,
+and each pick's role."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ class FixedTrees:
     def predict_trees(self, X: np.ndarray) -> np.ndarray:
         assert len(X) == self.draws.shape[1]
         return self.draws
+
+    def predict(self, X: np.ndarray, return_std: bool = False):
+        assert len(X) == self.draws.shape[1]
+        mean, std = self.draws.mean(axis=0), self.draws.std(axis=0)
+        return (mean, std) if return_std else mean
 
 
 def blobs(n_per: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +89,7 @@ def test_standardise_handles_nan_and_constant_columns() -> None:
     np.testing.assert_allclose(Z[:, 0].mean(), 0.0, atol=1e-12)
 
 
-def test_propose_batch_switches_from_cold_start_to_thompson() -> None:
+def test_propose_batch_switches_from_cold_start_to_the_default_rule() -> None:
     X, labels = blobs()
     draws = np.tile(np.arange(X.shape[0], dtype=float), (4, 1))  # last rows predicted best
     model = FixedTrees(draws)
@@ -98,7 +103,7 @@ def test_propose_batch_switches_from_cold_start_to_thompson() -> None:
     no_cold = rank.propose_batch(model, X, 2, target_reached=False, cold_start=False,
                                  rng=np.random.default_rng(0))
     np.testing.assert_array_equal(no_cold, [n - 1, n - 2])
-    with pytest.raises(TypeError, match="predict_trees"):
+    with pytest.raises(TypeError, match="predict"):
         rank.propose_batch(object(), X, 2, target_reached=True, rng=np.random.default_rng(0))
 
 
@@ -121,3 +126,121 @@ def test_has_reached_target() -> None:
     assert not rank.has_reached_target([0.1, 0.4], 0.5)
     assert rank.has_reached_target([0.1, 0.4], 0.2, "min")
     assert not rank.has_reached_target([np.nan], 0.0)
+
+
+# --- the batch rules --------------------------------------------------------------------
+
+
+def belief(mean, std=None, X=None, **kwargs) -> rank.PoolBelief:
+    """A pool view of the given means (zero std, 1-D descriptors unless given)."""
+    mean = np.asarray(mean, dtype=float)
+    std = np.zeros_like(mean) if std is None else np.asarray(std, dtype=float)
+    X = np.arange(mean.size, dtype=float)[:, None] if X is None else X
+    return rank.PoolBelief(mean, std, X=X, **kwargs)
+
+
+def test_greedy_picks_the_top_k_in_order() -> None:
+    mean = np.array([0.1, 3.0, 2.0, -1.0, 5.0, 4.0])
+    batch = rank.BATCH_RULES["greedy"](belief(mean), 3, np.random.default_rng(0))
+    np.testing.assert_array_equal(batch.rows, [4, 5, 1])
+    assert batch.roles == ("exploit",) * 3
+
+
+def test_thompson_half_draws_from_half_forest_means() -> None:
+    mean = np.array([1.0, 0.0, 0.5])
+    rng = np.random.default_rng(0)
+    # Identical trees: every half-forest draw is the mean, so the batch is greedy.
+    trees = np.tile(mean, (10, 1))
+    half = rank.BATCH_RULES["thompson-half"](rank.PoolBelief(mean, mean * 0,
+                                                             tree_predictions=trees), 3, rng)
+    np.testing.assert_array_equal(half.rows, [0, 2, 1])
+    assert half.roles == ("exploit",) * 3
+    # One wild tree of 20 prefers row 1: a single-tree draw follows it 1 time in 20, a
+    # half-forest mean whenever the tree is among the half (about half the time).
+    wild = np.tile(mean, (20, 1))
+    wild[0] = [0.0, 100.0, 0.0]
+    singles = [int(rank.thompson_batch(wild, 1, np.random.default_rng(s))[0])
+               for s in range(200)]
+    halves = [int(rank.thompson_batch(wild, 1, np.random.default_rng(s), subset=0.5)[0])
+              for s in range(200)]
+    assert singles.count(1) < 25 and 70 < halves.count(1) < 130
+    view = rank.PoolBelief(mean, mean * 0, tree_predictions=wild)
+    picked = rank.BATCH_RULES["thompson-half"](view, 1, np.random.default_rng(3))
+    # Row 1 is not among the best predictions (means 5.95 vs 0.95 and 0.475): when a
+    # draw takes it, it is an explore pick.
+    assert picked.roles == (("explore",) if picked.rows[0] == 1 else ("exploit",))
+
+
+@pytest.mark.parametrize("name", sorted(rank.BATCH_RULES))
+def test_every_rule_is_seeded_and_picks_distinct_rows(name: str) -> None:
+    assert rank.DEFAULT_RULE in rank.BATCH_RULES
+    rng = np.random.default_rng(3)
+    mean, std = rng.normal(size=40), rng.uniform(0.1, 1.0, size=40)
+    X = rng.normal(size=(40, 4))
+    trees = mean + std * rng.normal(size=(25, 40))
+
+    def run(seed: int) -> rank.Batch:
+        view = belief(mean, std, X=X, best=1.0, tree_predictions=trees, measured_targets=2)
+        return rank.BATCH_RULES[name](view, 5, np.random.default_rng(seed))
+
+    first = run(11)
+    np.testing.assert_array_equal(first.rows, run(11).rows)
+    assert first.roles == run(11).roles
+    assert len(set(first.rows.tolist())) == 5 and len(first.roles) == 5
+    assert set(first.roles) <= {"exploit", "explore"}
+
+
+def test_exploit_picks_stay_inside_the_domain() -> None:
+    mean = np.array([9.0, 8.0, 1.0, 0.5, 0.0])
+    inside = np.array([False, True, True, True, False])
+    std = np.array([3.0, 0.1, 0.1, 0.1, 0.1])
+    greedy = rank.BATCH_RULES["greedy"](belief(mean, in_domain=inside), 2,
+                                        np.random.default_rng(0))
+    np.testing.assert_array_equal(greedy.rows, [1, 2])
+    tight = rank.BATCH_RULES["greedy"](belief(mean, in_domain=inside), 4,
+                                       np.random.default_rng(0))
+    assert tight.roles == ("exploit",) * 3 + ("explore",) and tight.rows[-1] == 0
+    trees = np.tile(mean, (8, 1))
+    for name in rank.BATCH_RULES:
+        view = belief(mean, std, in_domain=inside, tree_predictions=trees, measured_targets=9)
+        batch = rank.BATCH_RULES[name](view, 3, np.random.default_rng(0))
+        for row, role in zip(batch.rows, batch.roles, strict=True):
+            assert inside[row] or role == "explore"
+    with pytest.raises(ValueError, match="one flag per row"):
+        belief(mean, in_domain=[True])
+
+
+def test_choose_batch_cold_start_roles_and_objective() -> None:
+    X, labels = blobs()
+    mean = np.arange(X.shape[0], dtype=float)
+    cold = rank.choose_batch(None, X, 5, target_reached=False, rng=np.random.default_rng(0))
+    assert cold.roles == ("cold start",) * 5
+    assert sorted(labels[cold.rows].tolist()) == [0, 1, 2, 3, 4]
+    for reached in (True, None):  # None (unknown) is treated as reached
+        warm = rank.choose_batch(None, X, 2, target_reached=reached, rule="greedy",
+                                 rng=np.random.default_rng(0), mean=mean, std=mean * 0)
+        np.testing.assert_array_equal(warm.rows, [mean.size - 1, mean.size - 2])
+    low = rank.choose_batch(None, X, 2, target_reached=True, rule="greedy", objective="min",
+                            rng=np.random.default_rng(0), mean=mean, std=mean * 0)
+    np.testing.assert_array_equal(low.rows, [0, 1])
+    with pytest.raises(ValueError, match="unknown batch rule"):
+        rank.choose_batch(None, X, 2, target_reached=True, rule="nope",
+                          rng=np.random.default_rng(0), mean=mean, std=mean * 0)
+    with pytest.raises(TypeError, match="predict"):
+        rank.choose_batch(object(), X, 2, target_reached=True, rng=np.random.default_rng(0))
+
+
+def test_choose_batch_toward_a_target_value_scores_closeness() -> None:
+    X, _ = blobs(2)
+    mean = np.linspace(0.0, 9.0, X.shape[0])
+    trees = np.tile(mean, (6, 1))
+    model = FixedTrees(trees)
+    for rule in rank.BATCH_RULES:
+        batch = rank.choose_batch(model, X, 2, target_reached=True, objective="target",
+                                  target=4.1, rule=rule, rng=np.random.default_rng(0),
+                                  mean=mean, std=mean * 0, best=0.0)
+        closest = np.argsort(np.abs(mean - 4.1))[:2]
+        assert set(batch.rows.tolist()) == set(closest.tolist())
+    with pytest.raises(ValueError, match="target value"):
+        rank.choose_batch(model, X, 2, target_reached=True, objective="target",
+                          rng=np.random.default_rng(0), mean=mean, std=mean * 0)
