@@ -26,18 +26,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as _dt
 import fcntl
 import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from matgenome.campaign_data import RecordSettings
 from matgenome.io import InputError
-from matgenome.provenance import file_sha256, json_text
+from matgenome.provenance import file_sha256, json_text, utc_now
 
 FORMAT_VERSION = 1
 STATE_FILE = "campaign.json"
@@ -57,26 +56,6 @@ class CampaignBusy(InputError):
     """Another process holds the campaign's lock."""
 
 
-@dataclass(frozen=True)
-class RecordSettings:
-    """How a results table is read: the same options as ``matgenome train``.
-
-    ``None`` means "not given": at ``init`` the reader's default (formula column detected,
-    no unit, no log10), at ``record`` the value stored at ``init``.
-    """
-
-    target_column: str | None = None
-    formula_column: str | None = None
-    log10: bool | None = None
-    target_unit: str | None = None
-
-    def over(self, stored: RecordSettings) -> RecordSettings:
-        """Each option given here (not None) replaces only itself; every option left out
-        keeps its value in ``stored``."""
-        return RecordSettings(**{name: stored.__dict__[name] if value is None else value
-                                 for name, value in self.__dict__.items()})
-
-
 def _record_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSettings:
     if isinstance(given, RecordSettings):
         return given
@@ -92,10 +71,6 @@ def _init_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSetti
     """Reading options as stored at ``init``: log10 not given is no log10."""
     settings = _record_settings(given)
     return RecordSettings(**{**settings.__dict__, "log10": bool(settings.log10)})
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 # --- locking and atomic commits --------------------------------------------------------------
@@ -350,7 +325,7 @@ class Campaign:
             state = {
                 "format": FORMAT_VERSION,
                 "name": name or directory.resolve().name,
-                "created": _now(),
+                "created": utc_now(),
                 "state_version": 1,
                 "settings": {
                     "target": target, "objective": objective, "threshold": threshold,
@@ -420,7 +395,7 @@ class Campaign:
             summary["read"] = dataclasses.asdict(read)
             import pandas as pd
 
-            stamp = _now()
+            stamp = utc_now()
             rows["recorded_at"] = stamp
             combined = pd.concat([measured, rows[list(MEASUREMENT_COLUMNS)]],
                                  ignore_index=True)

@@ -7,6 +7,7 @@ table that trains a model records into a campaign the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,31 @@ import numpy as np
 import pandas as pd
 
 from matgenome.censoring import censor_of, is_exact
+from matgenome.composition_keys import key_of
 from matgenome.io import UNIT_FACTORS, InputError
 from matgenome.targets import normalise_target
 
 MAX_LISTED = 5  # rows named in one error message
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    """How a results table is read: the same options as ``matgenome train``.
+
+    ``None`` means "not given": at ``init`` the reader's default (formula column detected,
+    no unit, no log10), at ``record`` the value stored at ``init``.
+    """
+
+    target_column: str | None = None
+    formula_column: str | None = None
+    log10: bool | None = None
+    target_unit: str | None = None
+
+    def over(self, stored: RecordSettings) -> RecordSettings:
+        """Each option given here (not None) replaces only itself; every option left out
+        keeps its value in ``stored``."""
+        return RecordSettings(**{name: stored.__dict__[name] if value is None else value
+                                 for name, value in self.__dict__.items()})
 
 
 def _row_list(rows: list[str]) -> str:
@@ -44,9 +66,7 @@ def same_quantity(a: dict[str, str], b: dict[str, str]) -> bool:
 def _keys(formulas: pd.Series, name: str) -> list:
     """Canonical composition keys; a formula that does not parse is an error naming its
     spreadsheet row (header is row 1)."""
-    from matgenome.composition import CompositionKey
-
-    keys = [CompositionKey.parse(f) for f in formulas]
+    keys = [key_of(f) for f in formulas]
     bad = [f"row {i + 2}: formula {f!r} does not parse" for i, (f, k)
            in enumerate(zip(formulas, keys, strict=True)) if k is None]
     if bad:
@@ -93,7 +113,6 @@ def _dataset_rows(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def _dataset_record_settings(name: str, given: Any) -> Any:
     """Reading results like a dataset's source table: its column, unit and log10."""
-    from matgenome.campaign import RecordSettings
     from matgenome.datasets import DATASETS
 
     info = DATASETS[name]
@@ -174,8 +193,6 @@ def _table_rows(path: str, settings: Any, recorded_in: int = 0,
 def build_candidates(path: str | None, families: list[str] | None,
                      seed: int) -> tuple[pd.DataFrame, str]:
     """The candidate library from a table (formula column detected) or seed families."""
-    from matgenome.composition import CompositionKey
-
     if path and families:
         raise InputError("give either --candidates FILE or --family, not both")
     if path:
@@ -194,7 +211,7 @@ def build_candidates(path: str | None, families: list[str] | None,
         source = "seed families: " + (", ".join(families) if families else "all")
     keep = [c for c in ("formula", "family", "method", "description") if c in frame.columns]
     frame = frame[keep].copy()
-    keys = pd.Series([CompositionKey.parse(f) for f in frame["formula"]])
+    keys = pd.Series([key_of(f) for f in frame["formula"]])
     frame = frame[~keys.duplicated().to_numpy()].reset_index(drop=True)
     if frame.empty:
         raise InputError("the candidate library is empty")
@@ -205,8 +222,6 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
                  proposals: pd.DataFrame, candidates: pd.DataFrame,
                  new: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows of a results table to add, matched to known compositions by canonical key."""
-    from matgenome.composition import CompositionKey
-
     if not path.exists():
         raise InputError(f"results file not found: {path}")
     number = len(state["rounds"])
@@ -216,11 +231,11 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
     target = normalise_target(state["settings"]["target"])
     if not same_quantity(described, target):
         raise InputError(_unit_mismatch(path.name, described, target))
-    keys = [CompositionKey.parse(f) for f in rows["formula"]]
-    proposed = {CompositionKey.parse(f): int(r)
+    keys = [key_of(f) for f in rows["formula"]]
+    proposed = {key_of(f): int(r)
                 for f, r in zip(proposals["formula"], proposals["round"], strict=True)}
-    measured_keys = {CompositionKey.parse(f) for f in measured["formula"]}
-    library = {CompositionKey.parse(f) for f in candidates["formula"]}
+    measured_keys = {key_of(f) for f in measured["formula"]}
+    library = {key_of(f) for f in candidates["formula"]}
     unknown = [f"row {i + 2} ({f})" for i, (f, k) in enumerate(zip(rows["formula"], keys,
                                                                    strict=True))
                if k not in proposed and k not in measured_keys and k not in library]

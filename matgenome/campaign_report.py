@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.composition_keys import key_of
 from matgenome.targets import normalise_target
 
 COVERAGE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.68, 0.8, 0.9, 0.95)
@@ -47,16 +48,14 @@ def best_per_round(state: dict[str, Any], measured: pd.DataFrame) -> pd.DataFram
 def recorded_vs_predicted(measured: pd.DataFrame, proposals: pd.DataFrame) -> pd.DataFrame:
     """Every recorded result of a proposed composition beside the prediction that proposed
     it (matched by canonical composition and the proposing round)."""
-    from matgenome.composition import CompositionKey
-
     recorded = measured[measured["proposed_in"].notna()].copy()
     if recorded.empty or proposals.empty:
         return pd.DataFrame(columns=["formula", "round", "predicted", "uncertainty",
                                      "measured", "censor", "z"])
-    index = {(CompositionKey.parse(f), int(r)): (p, u) for f, r, p, u in zip(
+    index = {(key_of(f), int(r)): (p, u) for f, r, p, u in zip(
         proposals["formula"], proposals["round"], proposals["predicted"],
         proposals["uncertainty"], strict=True)}
-    found = [index.get((CompositionKey.parse(f), int(r)), (np.nan, np.nan))
+    found = [index.get((key_of(f), int(r)), (np.nan, np.nan))
              for f, r in zip(recorded["formula"], recorded["proposed_in"], strict=True)]
     out = pd.DataFrame({
         "formula": recorded["formula"].to_numpy(),
@@ -283,9 +282,7 @@ def _discoveries_note(count: int | None) -> str:
 
 
 def _key(formula: str):
-    from matgenome.composition import CompositionKey
-
-    return CompositionKey.parse(formula)
+    return key_of(formula)
 
 
 def _recorded_keys(measured: pd.DataFrame) -> set:
@@ -640,7 +637,7 @@ def _cards_section(directory: Path, state: dict[str, Any]) -> str:
 
 def write_report(directory: Path, state: dict[str, Any], measured: pd.DataFrame,
                  proposals: pd.DataFrame, output: Path) -> Path:
-    from matgenome.io import atomic_path
+    from matgenome.files import atomic_path
 
     page = build_report(directory, state, measured, proposals)
     with atomic_path(output) as tmp:

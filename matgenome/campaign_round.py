@@ -99,9 +99,8 @@ def run_round(state: dict[str, Any], measured: pd.DataFrame, candidates: pd.Data
               number: int, batch: int, transaction, progress=None):
     """Train, rank and propose; stage ``round-K/`` in ``transaction``; return the proposal
     and the round's entry for campaign.json."""
-    from matgenome.campaign import _now
     from matgenome.modelfile import save_model
-    from matgenome.provenance import file_sha256
+    from matgenome.provenance import file_sha256, utc_now
 
     settings = state["settings"]
     model, report = train_round(state, measured, number, progress)
@@ -115,7 +114,7 @@ def run_round(state: dict[str, Any], measured: pd.DataFrame, candidates: pd.Data
     ranked[shown].to_csv(directory / "ranking.csv", index=False, float_format="%.6g")
     save_model(model, directory / "model")
     entry = {
-        "round": number, "created": _now(), "batch": len(proposal),
+        "round": number, "created": utc_now(), "batch": len(proposal),
         "proposal": f"round-{number}/proposal.csv", "ranking": f"round-{number}/ranking.csv",
         "model": f"round-{number}/model",
         "model_sha256": file_sha256(directory / "model" / "manifest.json"),

@@ -33,6 +33,11 @@ from pymatgen.core import Composition, Element
 
 from matgenome.errors import CompositionError
 
+# Element symbols by atomic number (index 0 unused) and back: the order of canonical forms.
+N_ELEMENTS = 118
+SYMBOLS: tuple[str, ...] = ("", *(Element.from_Z(z).symbol for z in range(1, N_ELEMENTS + 1)))
+Z_OF: dict[str, int] = {symbol: z for z, symbol in enumerate(SYMBOLS) if symbol}
+
 MAX_FORMULA_LENGTH = 256
 MAX_ELEMENTS = 20
 # Canonical form (see canonical_amounts): the largest count of the least abundant element
@@ -259,8 +264,9 @@ class CompositionKey:
     never equal. ``str(key)`` is a readable label such as ``Li0.375 P0.125 S0.5``.
 
     Build one with :meth:`of` (any formula, ``Composition`` or element -> amount mapping;
-    raises :class:`CompositionError`) or :meth:`parse` (a formula with the featurizer's
-    fast parser; ``None`` when it does not parse), which give equal keys.
+    raises :class:`CompositionError`) or :func:`matgenome.composition_keys.key_of` (a
+    formula read with the featurizer's fast parser; ``None`` when it does not parse), which
+    give equal keys.
     """
 
     parts: tuple[tuple[str, float], ...]
@@ -280,42 +286,19 @@ class CompositionKey:
         return cls.from_amounts(amounts, decimals)
 
     @classmethod
-    def parse(cls, formula: object, decimals: int = KEY_DECIMALS) -> CompositionKey | None:
-        """The key of a formula read by the featurizer's parser, or None if it is invalid."""
-        return cls.parse_many([formula], decimals)[0]
-
-    @classmethod
-    def parse_many(cls, formulas: Sequence[object],
-                   decimals: int = KEY_DECIMALS) -> list[CompositionKey | None]:
-        """:meth:`parse` of many formulas: each distinct one parsed once, and the canonical
-        form computed on arrays (the featurizer's encoder), so that batch scoring stays
-        fast."""
-        from matgenome.features._elements import SYMBOLS
-        from matgenome.features._encode import encode
-
-        encoded = encode(list(formulas))
-        keys: list[CompositionKey | None] = [None] * encoded.n_distinct
-        for block in encoded.blocks:  # canonical: ascending Z, canonical amounts
-            for row, z, amounts in zip(block.rows, block.z, block.amounts, strict=True):
-                keys[row] = cls._from_canonical([SYMBOLS[int(a)] for a in z], amounts,
-                                                decimals)
-        return [keys[code] for code in encoded.codes]
-
-    @classmethod
     def from_amounts(cls, amounts: Mapping[str, float],
                      decimals: int = KEY_DECIMALS) -> CompositionKey:
         """The key of element -> amount pairs (amounts positive)."""
-        from matgenome.features._elements import Z_OF
-
         # The canonical form in ascending Z, as the featurizer computes it: rounding
         # float-noisy fractions could otherwise split one composition across a boundary.
         symbols = sorted(amounts, key=lambda s: (Z_OF.get(s, len(Z_OF) + 1), s))
         canonical, _ = canonical_amounts(np.array([[amounts[s] for s in symbols]]))
-        return cls._from_canonical(symbols, canonical[0], decimals)
+        return cls.from_canonical(symbols, canonical[0], decimals)
 
     @classmethod
-    def _from_canonical(cls, symbols: Sequence[str], canonical: np.ndarray,
-                        decimals: int) -> CompositionKey:
+    def from_canonical(cls, symbols: Sequence[str], canonical: np.ndarray,
+                       decimals: int = KEY_DECIMALS) -> CompositionKey:
+        """The key of ``symbols`` with amounts already in :func:`canonical_amounts` form."""
         fractions = canonical / canonical.sum()
         parts = tuple(sorted((symbol, round(float(f), decimals))
                              for symbol, f in zip(symbols, fractions, strict=True)))

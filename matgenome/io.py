@@ -7,13 +7,10 @@ round-off, no leading zeros lost, no ``NA`` turned into NaN).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import re
-import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from matgenome.errors import InputError
+from matgenome.files import atomic_path
+from matgenome.provenance import METADATA_KEY, write_sidecar
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -427,61 +426,6 @@ def check_output_path(output: str | os.PathLike, inputs: Sequence[str | os.PathL
     return output
 
 
-_UMASK_LOCK = threading.Lock()
-
-
-def current_umask() -> int:
-    """The process umask, read without a window where another thread sees it changed.
-
-    os.umask can only be read by setting it, which is process-wide; Linux shows it in
-    /proc/self/status, elsewhere it is set and restored under a lock.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    with _UMASK_LOCK:
-        mask = os.umask(0o077)
-        os.umask(mask)
-    return mask
-
-
-def apply_umask(path: str | os.PathLike, directory: bool = False) -> None:
-    """Give ``path`` the mode a plain open()/mkdir() would have given it.
-
-    tempfile.mkstemp creates files 0600 and mkdtemp directories 0700, which would make
-    every output private after the rename; colleagues expect the usual umask.
-    """
-    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
-
-    An interrupted or failed write leaves the old file (or none), never a truncated one.
-    """
-    path = Path(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                        dir=path.parent)
-    except OSError as exc:
-        # The error would name the hidden temporary file; name the user's path instead.
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        apply_umask(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 class TableWriter:
     """Write a table chunk by chunk to CSV/TSV (streamed) or Excel/Parquet, atomically.
 
@@ -520,8 +464,6 @@ class TableWriter:
             self._finish()
         self._context.__exit__(exc_type, exc, tb)
         if exc_type is None and self.metadata is not None:
-            from matgenome.provenance import write_sidecar
-
             write_sidecar(self.path, self.metadata)
 
     def _finish(self) -> None:
@@ -545,8 +487,6 @@ class TableWriter:
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
-
-        from matgenome.provenance import METADATA_KEY
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
         extra = {METADATA_KEY.encode(): json.dumps(self.metadata, sort_keys=True).encode()}

@@ -21,6 +21,7 @@ import pandas as pd
 
 from matgenome.censoring import censor_of, is_exact, upper_bounds
 from matgenome.composition import KEY_DECIMALS, CompositionError, CompositionKey
+from matgenome.composition_keys import keys_of
 
 KNOWN_COLUMNS = ("known_value", "known_spread", "known_count", "known_bound")
 
@@ -55,7 +56,7 @@ class KnownMeasurements:
 
     def lookup(self, formulas: Sequence[object]) -> pd.DataFrame:
         """One row per formula (in order) with the KNOWN_COLUMNS; NaN/0 where unmeasured."""
-        keys = CompositionKey.parse_many(list(formulas), KEY_DECIMALS)
+        keys = keys_of(list(formulas), KEY_DECIMALS)
         found = self.table.reindex(pd.Index(keys, tupleize_cols=False))
         out = found.reset_index(drop=True)
         out["known_count"] = out["known_count"].fillna(0).astype(int)

@@ -40,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from matgenome.errors import ModelFileError
-from matgenome.io import apply_umask
+from matgenome.files import apply_umask
 from matgenome.known import KnownMeasurements
 from matgenome.models import Prediction, predict_formulas
 from matgenome.provenance import MODEL_PACKAGES, file_sha256, json_text, software_versions

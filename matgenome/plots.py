@@ -9,7 +9,6 @@ atomically: first to a temporary file beside the target, then renamed over it.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from matgenome.errors import InputError
-from matgenome.io import apply_umask
+from matgenome.files import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -55,19 +54,10 @@ def save_png_atomic(figure: Figure, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png",
-                                             dir=target.parent)
     except OSError as exc:
-        # The error would name the hidden temporary file; name the user's path instead.
         raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png")
-        apply_umask(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as temporary:
+        figure.savefig(temporary, format="png")
     return target
 
 

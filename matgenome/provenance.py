@@ -17,6 +17,7 @@ builds the record before it knows whether a model is needed.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import math
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from matgenome._version import __version__
+from matgenome.files import atomic_path
 
 SIDECAR_SUFFIX = ".meta.json"
 METADATA_KEY = "matgenome"
@@ -154,14 +156,17 @@ def write_json_atomic(data: Any, path: str | os.PathLike, indent: int = 1,
                       sort_keys: bool = False, strict: bool = True) -> Path:
     """Write :func:`json_text` through a temporary file renamed over ``path`` (never a
     partial file; the usual umask permissions). Creates the parent directory."""
-    from matgenome.io import atomic_path
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json_text(data, indent=indent, sort_keys=sort_keys, strict=strict)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def utc_now() -> str:
+    """The current time in UTC, to the second, in ISO 8601 (the stamps of records)."""
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def model_record(model: Any) -> dict[str, Any]:

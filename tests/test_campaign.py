@@ -25,7 +25,7 @@ import pytest
 
 from matgenome.campaign import Campaign, CampaignBusy
 from matgenome.cli import main
-from matgenome.composition import CompositionKey
+from matgenome.composition_keys import key_of
 from matgenome.datasets import load
 from matgenome.io import InputError
 from matgenome.modelfile import load_model
@@ -60,7 +60,7 @@ def _held_out_split(tmp: Path) -> tuple[Path, Path, dict]:
     start_file = _write_results(start, tmp / "start.csv")
     candidates = tmp / "library.csv"
     held[["formula", "family"]].to_csv(candidates, index=False)
-    answers = {CompositionKey.parse(row.formula): row for row in held.itertuples()}
+    answers = {key_of(row.formula): row for row in held.itertuples()}
     return start_file, candidates, answers
 
 
@@ -85,7 +85,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         measured_before.append(Campaign(directory).measurements)
         _cli("campaign", "propose", directory, "--batch", BATCH, "-q")
         proposal = pd.read_csv(directory / f"round-{number}" / "proposal.csv")
-        rows = pd.DataFrame([answers[CompositionKey.parse(f)] for f in proposal["formula"]])
+        rows = pd.DataFrame([answers[key_of(f)] for f in proposal["formula"]])
         rows["formula"] = proposal["formula"].to_numpy()
         _cli("campaign", "record", directory,
              _write_results(rows, tmp / f"results-{number}.csv"), "-q")
@@ -159,9 +159,9 @@ def test_measured_compositions_are_never_proposed_again(run: dict) -> None:
     proposed: set = set()
     for number, before in enumerate(run["before"], start=1):
         proposal = pd.read_csv(directory / f"round-{number}" / "proposal.csv")
-        keys = {CompositionKey.parse(f) for f in proposal["formula"]}
+        keys = {key_of(f) for f in proposal["formula"]}
         assert len(keys) == BATCH
-        assert not keys & {CompositionKey.parse(f) for f in before["formula"]}
+        assert not keys & {key_of(f) for f in before["formula"]}
         assert not keys & proposed  # every earlier proposal was measured before this round
         proposed |= keys
     measured = Campaign(directory).measurements
@@ -343,7 +343,7 @@ def test_report_counts_discoveries_against_random_picking(run: dict) -> None:
     assert table["recorded"].tolist() == [BATCH] * ROUNDS
     for number, row in zip(table["round"], table.itertuples(), strict=True):
         proposal = pd.read_csv(directory / f"round-{number}" / "proposal.csv")
-        hits = sum(_is_target(answers[CompositionKey.parse(f)]) for f in proposal["formula"])
+        hits = sum(_is_target(answers[key_of(f)]) for f in proposal["formula"])
         assert row.discoveries == hits
         ranking = pd.read_csv(directory / f"round-{number}" / "ranking.csv")
         pool = ranking[ranking["rank"].notna() & ~ranking["measured"].astype(bool)]
@@ -356,7 +356,7 @@ def test_report_counts_discoveries_against_random_picking(run: dict) -> None:
     # rate is of the right size (it is an estimate, so only within a factor of two).
     ranking = pd.read_csv(directory / "round-1" / "ranking.csv")
     pool = ranking[ranking["rank"].notna() & ~ranking["measured"].astype(bool)]
-    truth = np.mean([_is_target(answers[CompositionKey.parse(f)]) for f in pool["formula"]])
+    truth = np.mean([_is_target(answers[key_of(f)]) for f in pool["formula"]])
     assert 0.5 * truth <= table["library_p"].iloc[0] <= 2 * truth
     found, expected = int(table["discoveries"].sum()), table["random_expected"].sum()
     line = (f"{found} discoveries (measured ≥ -3) in {ROUNDS * BATCH} recorded results of "
@@ -600,8 +600,8 @@ def test_repeat_is_added_never_overwritten(small: Path, tmp_path: Path) -> None:
     summary = Campaign(small).record(results)
     assert summary["repeats"] == 1
     measured = Campaign(small).measurements
-    lizo = CompositionKey.parse("Li7La3Zr2O12")
-    same = measured[[CompositionKey.parse(f) == lizo for f in measured["formula"]]]
+    lizo = key_of("Li7La3Zr2O12")
+    same = measured[[key_of(f) == lizo for f in measured["formula"]]]
     assert same["value"].to_numpy() == pytest.approx(np.log10([3e-4, 5e-4]))
     assert same["source"].tolist() == ["start.csv row 2", "repeat.csv row 2"]
     again = Campaign(small).record(results)  # the same file twice: kept, and flagged

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matgenome.files import atomic_path
 from matgenome.io import (
     InputError,
     TableWriter,
-    atomic_path,
     check_output_path,
     detect_formula_column,
     iter_table,
@@ -229,7 +229,7 @@ def test_outputs_follow_the_umask(tmp_path: Path, umask, mask: int, file_mode: i
                                   dir_mode: int) -> None:
     import stat
 
-    from matgenome.io import current_umask
+    from matgenome.files import current_umask
     from matgenome.modelfile import TrainedModel, save_model
     from matgenome.plots import _new_figure, save_png_atomic
 

@@ -58,3 +58,72 @@ def test_no_module_level_import_cycle() -> None:
             visit(module, [])
     assert len(modules) > 50
     assert not cycles, [" -> ".join(c) for c in cycles]
+
+
+def _runtime_imports(tree: ast.Module, modules: dict[str, Path]) -> set[str]:
+    """matgenome modules a module loads at any point at run time: module-level imports and
+    imports inside functions (which hide a dependency, not remove it); ``if TYPE_CHECKING``
+    blocks are skipped."""
+    found: set[str] = set()
+
+    def walk(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for name in _imports(node, modules):
+                # Importing a.b.c runs a/__init__ and a/b/__init__ first.
+                parts = name.split(".")
+                found.update(".".join(parts[:i]) for i in range(2, len(parts) + 1))
+        for child in ast.iter_child_nodes(node):
+            walk(child)
+
+    walk(tree)
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(module: str, stack: list[str]) -> None:
+        state[module] = 1
+        stack.append(module)
+        for dep in sorted(graph[module]):
+            if state.get(dep) == 1:
+                cycles.append([*stack[stack.index(dep):], dep])
+            elif dep not in state:
+                visit(dep, stack)
+        stack.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    return cycles
+
+
+def _package_of(module: str) -> str:
+    return module.rsplit(".", 1)[0] if module.count(".") > 1 else module
+
+
+def test_no_import_circle_hidden_in_functions() -> None:
+    """An import inside a function still makes one module depend on another; a circle closed
+    that way is a layering fault the module-level check cannot see. Modules of one
+    sub-package (``cli``, ``features``, ...) may use one another; circles between the
+    package's layers may not."""
+    modules = _modules()
+    graph = {
+        name: {dep for dep in _runtime_imports(ast.parse(path.read_text(encoding="utf-8")),
+                                               modules)
+               if dep != name}
+        for name, path in modules.items()
+    }
+    cycles = [" -> ".join(c) for c in _cycles(graph) if len({_package_of(m) for m in c}) > 1]
+    unexpected = [c for c in cycles if not any(m in c for m in KNOWN_CIRCLE_THROUGH)]
+    assert not unexpected, unexpected
+
+
+# The one circle left: model selection cross-validates through ``matgenome.evaluation``,
+# whose package imports the evaluation runner, which trains through ``training`` and
+# ``models.selection``. Remove this entry when selection sits above evaluation.
+KNOWN_CIRCLE_THROUGH = ("matgenome.evaluation.runner",)

@@ -363,7 +363,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     meta = output_metadata(args, recipe=recipe.name, feature_preset=recipe.features,
                            seed=args.seed)
     if args.output:
-        from matgenome.io import atomic_path
+        from matgenome.files import atomic_path
 
         with atomic_path(args.output) as tmp:
             tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")

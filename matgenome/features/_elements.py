@@ -24,9 +24,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Element
 
-N_ELEMENTS = 118
-SYMBOLS: tuple[str, ...] = ("", *(Element.from_Z(z).symbol for z in range(1, 119)))
-Z_OF: dict[str, int] = {symbol: z for z, symbol in enumerate(SYMBOLS) if symbol}
+from matgenome.composition import N_ELEMENTS, SYMBOLS, Z_OF  # noqa: F401  (re-exported)
 
 
 def magpie_data_dir() -> Path:
