@@ -10,8 +10,8 @@ import pytest
 
 HEAVY = ("pandas", "numpy", "sklearn", "scipy", "pymatgen", "skops", "matminer")
 
-# Imports the CLI, builds the parser with every registered command (--help does the same)
-# and prints which top-level packages were imported.
+# Imports the CLI, builds the parser that lists every command (--help does the same) and
+# prints which top-level packages were imported.
 PROBE = """
 import json, sys
 from matgenome.cli import build_parser
@@ -21,6 +21,12 @@ for action in build_parser()._subparsers._group_actions:
         child.format_help()
 print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))
 """
+
+
+def _imported_modules(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def _imported_after(code: str) -> set[str]:
@@ -67,22 +73,43 @@ def test_error_classes_share_a_light_base_and_keep_their_import_paths() -> None:
         composition.parse_composition("Xx2")
 
 
-def test_cli_choices_match_the_modules_that_define_them() -> None:
-    from matgenome.cli.choices import RECIPE_ALIASES, RECIPE_NAMES, SIMULATION_STRATEGIES
-    from matgenome.cli.common import CENSORED_CHOICES, FALLBACK_CHOICES
+def test_only_the_command_that_runs_is_imported() -> None:
+    code = ("import json, sys\nfrom matgenome.cli import build_parser\n"
+            "build_parser('datasets').format_help()\n"
+            "print(json.dumps(sorted(n for n in sys.modules if n.startswith('matgenome.cli'))))")
+    imported = _imported_modules(code)
+    assert "matgenome.cli.data" in imported
+    assert not imported & {"matgenome.cli.model", "matgenome.cli.discovery",
+                           "matgenome.cli.campaign"}
+
+
+@pytest.mark.parametrize(("command", "dest", "expected"), [
+    ("train", "recipe", "recipes"),
+    ("train", "censored", "censored"),
+    ("train", "fallback", "fallbacks"),
+    ("train", "kind", "kinds"),
+    ("rank", "acquisition", "acquisitions"),
+])
+def test_option_choices_come_from_the_modules_that_define_them(command: str, dest: str,
+                                                               expected: str) -> None:
+    from matgenome.cli import build_parser
+    from matgenome.models.calibrated import KINDS
     from matgenome.models.selection import ALIASES, CANDIDATES
-    from matgenome.simulation import DEFAULT_STRATEGIES
+    from matgenome.ranking.acquisition import ACQUISITIONS
     from matgenome.training import CENSORED_TREATMENTS, FALLBACKS
 
-    assert tuple(CANDIDATES) == RECIPE_NAMES
-    assert tuple(ALIASES) == RECIPE_ALIASES
-    assert SIMULATION_STRATEGIES == DEFAULT_STRATEGIES
-    assert CENSORED_CHOICES == CENSORED_TREATMENTS
-    assert FALLBACK_CHOICES == FALLBACKS
+    sources = {"recipes": ("auto", *CANDIDATES, *ALIASES), "censored": CENSORED_TREATMENTS,
+               "fallbacks": FALLBACKS, "kinds": KINDS, "acquisitions": ACQUISITIONS}
+    child = build_parser(command)._subparsers._group_actions[0].choices[command]
+    choices = {a.dest: a.choices for a in child._actions}
+    assert tuple(choices[dest]) == tuple(sources[expected])
 
 
-def test_family_help_text_matches_the_seed_families() -> None:
-    from matgenome.cli.choices import family_choices_text
-    from matgenome.generation import family_choices, load_seeds
+def test_family_help_lists_the_seed_families() -> None:
+    from matgenome.cli import build_parser
+    from matgenome.generation import load_seeds
 
-    assert family_choices_text() == family_choices(load_seeds())
+    child = build_parser("generate")._subparsers._group_actions[0].choices["generate"]
+    text = "".join(child.format_help().split())  # help lines wrap at spaces and hyphens
+    for family in load_seeds():
+        assert family.name.replace(" ", "") in text

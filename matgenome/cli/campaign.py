@@ -202,7 +202,6 @@ def _report(args: argparse.Namespace) -> int:
 
 CAMPAIGN = Command(
     "campaign",
-    "closed-loop campaign in a directory: init, propose, record, status, report",
     "matgenome campaign init my_campaign --dataset obelix --family garnet --threshold -3\n"
     "  matgenome campaign propose my_campaign --batch 5\n"
     "  matgenome campaign record my_campaign results.xlsx\n"

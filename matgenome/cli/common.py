@@ -2,9 +2,9 @@
 output checks, the provenance record and the printing of result tables.
 
 Command modules (``matgenome.cli.data``, ``.model``, ``.discovery``, ``.campaign``) import
-this module and never each other. Only light modules at the top: pandas, scikit-learn,
-pymatgen and the science modules are imported inside functions, so that ``--help`` and
-``--version`` start quickly (tests/test_startup.py).
+this module and never each other. ``matgenome --help`` imports none of them (see
+:mod:`matgenome.cli.main`), so option choices come straight from the modules that define
+them.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from matgenome.cli.choices import RECIPE_ALIASES, RECIPE_NAMES
+from matgenome.cli.command import Command, add_verbosity_args  # noqa: F401  (re-exported)
 from matgenome.errors import InputError
+from matgenome.models.calibrated import KINDS
+from matgenome.models.selection import ALIASES, CANDIDATES
+from matgenome.training import CENSORED_TREATMENTS, FALLBACKS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,34 +28,6 @@ if TYPE_CHECKING:
     from matgenome.labelled import LabelledData
 
 log = logging.getLogger("matgenome")
-CENSORED_CHOICES = ("hurdle", "drop", "bound")
-FALLBACK_CHOICES = ("interval", "mean", "none")
-
-Handler = Callable[[argparse.Namespace], int]
-Setup = Callable[[argparse.ArgumentParser], None]
-
-
-@dataclass(frozen=True)
-class Command:
-    """A sub-command: its name, help line, example, argument set-up and handler."""
-
-    name: str
-    help: str
-    example: str
-    setup: Setup
-    handler: Handler
-
-
-def add_verbosity_args(parser: argparse.ArgumentParser, quiet_help: str,
-                       keep_earlier: bool = False) -> None:
-    """``-v`` (details and tracebacks) and ``-q``. ``keep_earlier``: for a nested parser,
-    so that a flag given before its action is not reset (argparse.SUPPRESS)."""
-    default = argparse.SUPPRESS if keep_earlier else False
-    parser.add_argument("-v", "--verbose", action="store_true", default=default,
-                        help="log details and show tracebacks")
-    parser.add_argument("-q", "--quiet", action="store_true", default=default,
-                        help=quiet_help)
-
 
 def positive_int(text: str) -> int:
     """argparse type for counts such as --top: a whole number of at least 1."""
@@ -112,25 +86,25 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     """The model options shared by train, evaluate and campaign init: what you evaluate is
     what you train."""
     group = parser.add_argument_group("model (the same options for train and evaluate)")
-    group.add_argument("--recipe", default="auto", choices=("auto", *RECIPE_NAMES, *RECIPE_ALIASES),
+    group.add_argument("--recipe", default="auto", choices=("auto", *CANDIDATES, *ALIASES),
                        help="auto (default): choose among the candidate recipes for the "
                        "target by grouped cross-validation inside the training rows "
                        "(conductivity targets: the conductivity recipe or extra trees on "
                        "magpie); or a named recipe")
     group.add_argument("--preset", default=None, help="feature preset (overrides the "
                        "recipe's; no selection is run)")
-    group.add_argument("--kind", choices=("extra_trees", "random_forest"), default=None,
+    group.add_argument("--kind", choices=KINDS, default=None,
                        help="tree ensemble (overrides the recipe's; no selection is run)")
     group.add_argument("--n-estimators", type=int, default=None,
                        help="trees (default: the recipe's, 500)")
-    group.add_argument("--censored", choices=CENSORED_CHOICES, default="hurdle",
+    group.add_argument("--censored", choices=CENSORED_TREATMENTS, default="hurdle",
                        help="bound-only targets such as <1E-10: 'hurdle' (default, chosen "
                        "by benchmarks/select_censored.py) trains a 'below the bound' "
                        "classifier on upper bounds beside the regressor and predicts the "
                        "bound level where it is more likely than not (lower bounds such "
                        "as >1E-2 are left out and reported); 'drop' leaves every bound "
                        "out; 'bound' trains on the bound as if it were the value")
-    group.add_argument("--fallback", choices=FALLBACK_CHOICES, default="interval",
+    group.add_argument("--fallback", choices=FALLBACKS, default="interval",
                        help="where the model is unsure far from its training data: "
                        "'interval' (default) widens the interval towards the training "
                        "distribution and keeps the prediction; 'mean' also moves the "
@@ -210,7 +184,7 @@ def output_metadata(args: argparse.Namespace, model=None, **details) -> dict:
 
 
 def write_sidecar(path: str | Path, meta: dict) -> None:
-    """The provenance record beside a written file (``FILE.provenance.json``)."""
+    """The provenance record beside a written file (``FILE.meta.json``)."""
     from matgenome.provenance import write_sidecar as write
 
     write(path, meta)

@@ -45,8 +45,7 @@ def run_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-DATASETS = Command("datasets", "list the shipped datasets with rows, target, unit, licence, "
-                   "citation", "matgenome datasets\n  matgenome datasets --show obelix",
+DATASETS = Command("datasets", "matgenome datasets\n  matgenome datasets --show obelix",
                    _datasets_args, run_datasets)
 
 
@@ -80,6 +79,5 @@ def run_featurize(args: argparse.Namespace) -> int:
 
 FEATURIZE = Command(
     "featurize",
-    "add descriptor columns to every row of a table (one output row per input row)",
     "matgenome featurize datasets/examples/candidates.csv --preset magpie -o features.csv",
     _featurize_args, run_featurize)

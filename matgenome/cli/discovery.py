@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from matgenome.cli.choices import SIMULATION_STRATEGIES as DEFAULT_STRATEGIES
-from matgenome.cli.choices import family_choices_text
 from matgenome.cli.common import (
     Command,
     add_constraint_args,
@@ -29,6 +27,10 @@ from matgenome.cli.common import (
     write_sidecar,
 )
 from matgenome.errors import InputError
+from matgenome.generation import family_choices, load_seeds
+from matgenome.ranking.acquisition import ACQUISITIONS
+from matgenome.screen import DEFAULT_ACQUISITION
+from matgenome.simulation import DEFAULT_STRATEGIES
 
 # pandas and the science modules are imported inside the handlers (fast --help).
 if TYPE_CHECKING:
@@ -47,7 +49,7 @@ def _generation_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("candidate generation")
     # Listed from the shipped seeds, the same source --family is checked against.
     group.add_argument("--family", action="append", help="seed family (repeatable; default "
-                       f"all; aliases accepted, any case): {family_choices_text()}")
+                       f"all; aliases accepted, any case): {family_choices(load_seeds())}")
     group.add_argument("--method", action="append", choices=("doping", "substitution", "grid"),
                        help="generator (repeatable; default doping)")
     group.add_argument("--max-dopants", type=int, default=1, help="dopants per candidate")
@@ -113,19 +115,12 @@ def _known_table(source: str) -> pd.DataFrame:
 # --- rank and screen ---------------------------------------------------------------------
 
 
-# The default score of rank and screen: the predicted value. Chosen by
-# benchmarks/rediscovery.py on validation families never seen in the test: top-10%
-# enrichment 3.22 for the mean against 2.14 for P(sigma > 1 mS/cm) and 0.3-0.5 for EI, UCB
-# and MLI, which reward compositions unlike the training data rather than fast conductors.
-DEFAULT_ACQUISITION = "mean"
-
-
 def _rank_settings_args(parser: argparse.ArgumentParser,
                         acquisition: str = DEFAULT_ACQUISITION,
                         threshold: float | None = None) -> None:
     group = parser.add_argument_group("ranking")
     group.add_argument("--acquisition", default=acquisition,
-                       choices=("mean", "ucb", "ei", "pi", "mli", "mei", "mu"),
+                       choices=ACQUISITIONS,
                        help="score: predicted mean, upper confidence bound, expected "
                        "improvement over the best measured value, probability of beating "
                        f"--threshold, or Citrine's MLI/MEI/MU (default {acquisition})")
@@ -382,26 +377,19 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 GENERATE = Command(
     "generate",
-    "generate candidate compositions from seed families, substitution or charge-neutral grids",
     "matgenome generate --family garnet --family argyrodite --known obelix -o candidates.csv",
     _generate_args, run_generate)
 RANK = Command(
     "rank",
-    "rank candidates by an acquisition function with uncertainty, domain flag, known values, "
-    "supply risk and cost",
     "matgenome rank datasets/examples/candidates.csv --acquisition pi --threshold -3 "
     "-o ranked.csv",
     _rank_args, run_rank)
 SCREEN = Command(
     "screen",
-    "the main job: generate candidates from the seed families, predict, rank, write a table "
-    "and print the top",
     "matgenome screen --family argyrodite --top 10",
     _screen_args, run_screen)
 SIMULATE = Command(
     "simulate",
-    "sequential-learning simulation: acquisition functions against random picking, with "
-    "discovery yield and acceleration factors",
     "matgenome simulate --dataset obelix --strategies cold-thompson-half,greedy,random "
     "--trials 5 "
     "--plot curves.png -o simulation.json",

@@ -9,7 +9,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from matgenome.cli.choices import EVALUATION_PROTOCOLS, LINKED_GROUPS
 from matgenome.cli.common import (
     Command,
     add_batch_args,
@@ -30,6 +29,7 @@ from matgenome.cli.common import (
     write_sidecar,
 )
 from matgenome.errors import InputError
+from matgenome.evaluation.splits import LINKED, PROTOCOLS
 from matgenome.labelled import FIRST_DATA_ROW
 
 if TYPE_CHECKING:
@@ -77,7 +77,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 TRAIN = Command(
     "train",
-    "train a model with calibrated uncertainty and write a model directory",
     "matgenome train datasets/obelix/train.csv --formula-column 'Reduced Composition' "
     "--target-column 'Ionic conductivity (S cm-1)' --log10 --output my_model",
     _train_args, run_train)
@@ -129,7 +128,6 @@ def _print_highest(path: Path, n: int, target: str) -> None:
 
 PREDICT = Command(
     "predict",
-    "score every row of a table: prediction, uncertainty (1 sd) and error columns",
     "matgenome predict datasets/examples/candidates.csv --output scored.csv --top 10",
     _predict_args, run_predict)
 
@@ -140,14 +138,14 @@ PREDICT = Command(
 def _evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="a shipped dataset (obelix, matbench_expt_gap, ...) or a "
                         "CSV/TSV/Excel/Parquet table")
-    parser.add_argument("--protocol", choices=EVALUATION_PROTOCOLS,
+    parser.add_argument("--protocol", choices=PROTOCOLS,
                         help="splits: a shipped dataset's official protocol by default; "
                         "kfold (random), group (GroupKFold by --group-column), logo "
                         "(leave-one-group-out by --group-column) or loco "
                         "(leave-one-cluster-out in descriptor space) for any table")
     parser.add_argument("--group-column", help="column to group by with --protocol group or "
                         "logo, e.g. family or doi")
-    parser.add_argument("--linked", choices=LINKED_GROUPS, default="merge",
+    parser.add_argument("--linked", choices=LINKED, default="merge",
                         help="groups linked by a shared composition (group, logo): 'merge' "
                         "(default) holds them out together; 'drop' holds each out alone and "
                         "removes the linking compositions from that fold's training rows")
@@ -278,8 +276,6 @@ def _plot_evaluation(result, directory: str, label: str, meta: dict) -> None:
 
 EVALUATE = Command(
     "evaluate",
-    "evaluate a model honestly: official splits or grouped/cluster CV, accuracy and "
-    "uncertainty metrics",
     "matgenome evaluate obelix --plot eval_plots -o obelix_eval.json",
     _evaluate_args, run_evaluate)
 
@@ -307,7 +303,6 @@ def run_build_default(args: argparse.Namespace) -> int:
 
 BUILD_DEFAULT_MODEL = Command(
     "build-default-model",
-    "rebuild the shipped OBELiX conductivity model (same versions, seed and machine: same bytes)",
     "matgenome build-default-model --output /tmp/obelix_conductivity",
     _build_default_args, run_build_default)
 
@@ -357,7 +352,5 @@ def _format_model_info(info: dict) -> str:
     return "\n".join(lines)
 
 
-MODEL = Command("model", "describe a model directory: name, hash, versions, features, "
-                "training data, metrics, recipe, target and unit",
-                "matgenome model info models/obelix_conductivity\n"
+MODEL = Command("model", "matgenome model info models/obelix_conductivity\n"
                 "  matgenome model info my_model --json", _model_args, run_model)

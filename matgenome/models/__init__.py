@@ -1,8 +1,9 @@
 """Regressors from compositions to a property, with a mean and an uncertainty per row.
 
 A model is a scikit-learn ``Pipeline``: a ``CompositionFeaturizer`` followed by a
-regressor. There is one regressor class, :class:`CalibratedTreesRegressor`, and one
-uncertainty interface that every caller uses:
+regressor. The trees are always a :class:`CalibratedTreesRegressor`; the other regressors
+wrap one (censored targets, a fallback far from the data) and keep its uncertainty
+interface, the one every caller uses:
 
 ``regressor.predict_uncertainty(X) -> {"mean", "uncertainty", "epistemic", "noise"}``
 
@@ -12,7 +13,7 @@ of squares of ``epistemic`` (scaled tree disagreement: shrinks with data near th
 ``matgenome.models.censored`` provide the same method. ``predict(X, return_std=True)``
 returns ``(mean, uncertainty)`` for scikit-learn compatibility. ``predict_formulas`` scores
 any list of formulas without stopping at bad ones. Which recipe (features and estimator
-settings) a table gets is decided in one place, ``matgenome.models.selection``.
+settings) a table gets is decided by cross-validation in ``matgenome.models.selection``.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-_KINDS = ("extra_trees", "random_forest")
+KINDS = ("extra_trees", "random_forest")
 _CALIBRATIONS = ("cv", "cluster", "oob", "none")
 
 
@@ -148,8 +148,8 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
         return tags
 
     def _check_params(self) -> None:
-        if self.kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}, got {self.kind!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.calibration not in _CALIBRATIONS:
             raise ValueError(f"calibration must be one of {_CALIBRATIONS}")
         if self.calibration == "oob" and not self._bootstrap():

@@ -268,6 +268,21 @@ def test_the_command_list_is_explicit_and_matches_the_parser() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert list(sub.choices) == names
+    for entry in COMMANDS:  # each entry names the module and attribute of its command
+        command = entry.load()
+        assert command.name == entry.name
+        child = build_parser(entry.name)._subparsers._group_actions[0].choices[entry.name]
+        assert entry.summary in child.format_help()
+        assert command.example.split()[0] == "matgenome"
+
+
+def test_the_command_word_is_found_before_its_options() -> None:
+    from matgenome.cli.main import command_name
+
+    assert command_name(["train", "x.csv", "-o", "m"]) == "train"
+    assert command_name(["-v", "predict", "--help"]) == "predict"
+    assert command_name(["--help"]) is None
+    assert command_name(["nonsense"]) is None
 
 
 def test_command_modules_import_only_common_not_each_other() -> None:
@@ -284,7 +299,7 @@ def test_command_modules_import_only_common_not_each_other() -> None:
         imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                      for alias in node.names}
         cli_imports = {m for m in imported if m.startswith("matgenome.cli")}
-        assert cli_imports <= {"matgenome.cli.common", "matgenome.cli.choices"}, name
+        assert cli_imports <= {"matgenome.cli.common"}, name
 
 
 def test_science_modules_do_not_import_the_command_line() -> None:

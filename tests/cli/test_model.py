@@ -279,9 +279,11 @@ def test_evaluate_refuses_linked_without_a_grouped_protocol(
     assert code == 2 and "--protocol logo needs --group-column" in err
 
 
-def test_evaluate_choices_mirror_the_evaluation_package() -> None:
-    from matgenome.cli.choices import EVALUATION_PROTOCOLS, LINKED_GROUPS
+def test_evaluate_offers_the_protocols_the_evaluation_package_defines() -> None:
+    from matgenome.cli import build_parser
     from matgenome.evaluation import LINKED, PROTOCOLS
 
-    assert EVALUATION_PROTOCOLS == PROTOCOLS
-    assert LINKED_GROUPS == LINKED
+    child = build_parser("evaluate")._subparsers._group_actions[0].choices["evaluate"]
+    choices = {a.dest: a.choices for a in child._actions}
+    assert tuple(choices["protocol"]) == PROTOCOLS
+    assert tuple(choices["linked"]) == LINKED
