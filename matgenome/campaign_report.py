@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from matgenome.composition_keys import key_of
+from matgenome.evaluation.metrics import interval_coverage
 from matgenome.targets import normalise_target
 
 COVERAGE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.68, 0.8, 0.9, 0.95)
@@ -70,13 +71,10 @@ def recorded_vs_predicted(measured: pd.DataFrame, proposals: pd.DataFrame) -> pd
 
 def coverage(comparison: pd.DataFrame) -> pd.DataFrame:
     """Observed fraction of exact results inside the central interval of each level."""
-    from scipy.stats import norm
-
     z = comparison.loc[comparison["censor"] == "", "z"].to_numpy(float)
-    z = z[np.isfinite(z)]
-    observed = [float(np.mean(np.abs(z) <= norm.ppf((1 + p) / 2))) if len(z) else np.nan
-                for p in COVERAGE_LEVELS]
-    return pd.DataFrame({"expected": COVERAGE_LEVELS, "observed": observed, "n": len(z)})
+    observed = interval_coverage(z, COVERAGE_LEVELS)
+    return pd.DataFrame({"expected": COVERAGE_LEVELS, "observed": observed,
+                         "n": int(np.isfinite(z).sum())})
 
 
 # --- discoveries against random picking ----------------------------------------------------

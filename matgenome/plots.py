@@ -261,15 +261,21 @@ def residual_figure(y_true: object, y_pred: object, *,
 def calibration_figure(y_true: object, y_pred: object, std: object) -> Figure:
     """Observed coverage of central Gaussian intervals against their nominal coverage.
 
-    A calibrated model follows the diagonal; the shaded area is the miscalibration area.
+    A calibrated model follows the diagonal; the shaded band is the gap whose mean is the
+    miscalibration area, the same number as the ``miscalibration_area`` metric.
     """
-    from scipy.stats import norm
+    from matgenome.evaluation.metrics import (
+        CALIBRATION_LEVELS,
+        interval_coverage,
+        miscalibration_area,
+        standardised_errors,
+    )
 
     true, pred, sigma = _finite(y_true, y_pred, std)
-    nominal = np.linspace(0.01, 0.99, 50)
-    z = np.abs(pred - true) / np.where(sigma > 0, sigma, np.nan)
-    observed = np.array([np.nanmean(z <= norm.ppf(0.5 + q / 2)) for q in nominal])
-    area = float(np.trapezoid(np.abs(observed - nominal), nominal))
+    z = standardised_errors(true, pred, sigma)
+    nominal = CALIBRATION_LEVELS
+    observed = interval_coverage(z, nominal)
+    area = miscalibration_area(z)
     figure = _new_figure(5.0, 4.8)
     axes = figure.add_subplot()
     axes.plot(nominal, observed, color="tab:blue", label="model")

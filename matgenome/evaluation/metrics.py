@@ -142,6 +142,39 @@ def _bound_excess(bound: np.ndarray, y_pred: np.ndarray, censor: np.ndarray) -> 
                     np.maximum(y_pred - bound, 0.0))
 
 
+# Nominal levels over which the miscalibration area is averaged (Tran et al. 2020).
+CALIBRATION_LEVELS = np.linspace(0.01, 0.99, 99)
+
+
+def interval_coverage(z: Sequence[float], levels: Sequence[float]) -> np.ndarray:
+    """Observed fraction of standardised errors ``z = (y - mean) / std`` inside the central
+    Gaussian interval of each nominal level (NaN with no finite z).
+
+    The one definition of coverage: evaluation metrics, the calibration figure and the
+    campaign report all use it.
+    """
+    z = np.abs(np.asarray(z, dtype=float))
+    z = z[np.isfinite(z)]
+    levels = np.asarray(levels, dtype=float)
+    if len(z) == 0:
+        return np.full(len(levels), np.nan)
+    return np.mean(z[None, :] <= stats.norm.ppf(0.5 + levels / 2)[:, None], axis=1)
+
+
+def miscalibration_area(z: Sequence[float]) -> float:
+    """Mean absolute gap between observed and nominal coverage over
+    :data:`CALIBRATION_LEVELS` (0 is perfect, 0.5 the worst)."""
+    return float(np.mean(np.abs(interval_coverage(z, CALIBRATION_LEVELS)
+                                - CALIBRATION_LEVELS)))
+
+
+def standardised_errors(y_true: Sequence[float], y_pred: Sequence[float],
+                        y_std: Sequence[float]) -> np.ndarray:
+    """``(y_pred - y_true) / y_std``, a zero std counting as 1e-12 (a confident miss)."""
+    y_true, y_pred, y_std = _as_float(y_true), _as_float(y_pred), _as_float(y_std)
+    return (y_pred - y_true) / np.maximum(y_std, 1e-12)
+
+
 def uncertainty_metrics(
     y_true: Sequence[float], y_pred: Sequence[float], y_std: Sequence[float]
 ) -> dict[str, float]:
@@ -156,14 +189,12 @@ def uncertainty_metrics(
     y_true, y_pred, y_std = _as_float(y_true), _as_float(y_pred), _as_float(y_std)
     if len(y_true) == 0:
         return {"n": 0}
-    z = np.abs(y_pred - y_true) / np.maximum(y_std, 1e-12)
+    z = standardised_errors(y_true, y_pred, y_std)
     result: dict[str, float] = {"n": len(y_true)}
-    for level in INTERVAL_LEVELS:
-        inside = z <= stats.norm.ppf(0.5 + level / 2)
-        result[f"coverage_{round(level * 100)}"] = float(np.mean(inside))
-    levels = np.linspace(0.01, 0.99, 99)
-    observed = np.mean(z[None, :] <= stats.norm.ppf(0.5 + levels / 2)[:, None], axis=1)
-    result["miscalibration_area"] = float(np.mean(np.abs(observed - levels)))
+    for level, observed in zip(INTERVAL_LEVELS, interval_coverage(z, INTERVAL_LEVELS),
+                               strict=True):
+        result[f"coverage_{round(level * 100)}"] = float(observed)
+    result["miscalibration_area"] = miscalibration_area(z)
     result["mean_std"] = float(np.mean(y_std))
     result["spearman_error_std"] = _spearman(np.abs(y_pred - y_true), y_std)
     return result

@@ -94,3 +94,27 @@ def test_uncertainty_metrics_hand_computed_coverage() -> None:
     scores = ev.uncertainty_metrics([0.5, 1.5, 3.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
     assert scores["coverage_68"] == pytest.approx(1 / 3)
     assert scores["coverage_95"] == pytest.approx(2 / 3)
+
+
+def test_interval_coverage_of_gaussian_errors_matches_the_nominal_levels() -> None:
+    from matgenome.evaluation.metrics import CALIBRATION_LEVELS, interval_coverage
+
+    z = np.random.default_rng(0).standard_normal(200_000)
+    observed = interval_coverage(np.append(z, [np.nan, np.inf]), CALIBRATION_LEVELS)
+    np.testing.assert_allclose(observed, CALIBRATION_LEVELS, atol=0.005)
+    assert np.isnan(interval_coverage([], [0.5])).all()
+
+
+def test_the_calibration_figure_shows_the_metric_it_reports() -> None:
+    pytest.importorskip("matplotlib")
+    from matgenome.evaluation.metrics import uncertainty_metrics
+    from matgenome.plots import calibration_figure
+
+    rng = np.random.default_rng(1)
+    y_true = rng.normal(size=300)
+    y_pred = y_true + rng.normal(scale=2.0, size=300)  # over-confident: std 1 for error 2
+    std = np.ones(300)
+    area = uncertainty_metrics(y_true, y_pred, std)["miscalibration_area"]
+    title = calibration_figure(y_true, y_pred, std).axes[0].get_title()
+    assert f"{area:.3f}" in title
+    assert area > 0.1
