@@ -116,8 +116,8 @@ def _dataset_record_settings(name: str, given: Any) -> Any:
     from matgenome.datasets import DATASETS
 
     info = DATASETS[name]
-    log10 = info.unit.startswith("log10(")
-    unit = info.unit[6:-1] if log10 else info.unit
+    target = normalise_target({"name": info.target, "unit": info.unit})
+    log10, unit = target["transform"] == "log10", target["unit"]
     return RecordSettings(target_column=info.source_target_column,
                           formula_column=given.formula_column, log10=log10,
                           target_unit=unit if base_unit(unit) == unit and unit else None)

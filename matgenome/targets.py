@@ -36,26 +36,28 @@ def normalise_target(target: Mapping[str, Any] | None) -> dict[str, str]:
     unit of log10 values as ``log10(S/cm)``: the unit becomes ``S/cm``, the transform
     ``log10``. A missing label is derived."""
     target = dict(target or {})
-    name = str(target.get("name") or "target")
+    out = _name_unit_transform(target)
+    out["label"] = str(target.get("label") or target_label(out))
+    return out
+
+
+def _name_unit_transform(target: Mapping[str, Any]) -> dict[str, str]:
+    """Name, unit and transform of a description, an old ``log10(<unit>)`` unit read as
+    the unit and the log10 transform (the one place that spelling is parsed)."""
     unit = str(target.get("unit") or "")
     transform = str(target.get("transform") or "none")
     if unit.startswith("log10(") and unit.endswith(")"):
         unit, transform = unit[len("log10("):-1], "log10"
-    out = {"name": name, "unit": unit, "transform": transform}
-    out["label"] = str(target.get("label") or target_label(out))
-    return out
+    return {"name": str(target.get("name") or "target"), "unit": unit,
+            "transform": transform}
 
 
 def target_label(target: Mapping[str, Any] | None) -> str:
     """Display label of a target: ``log10(σ / S cm⁻¹)`` for a log10 conductivity,
     ``experimental band gap (eV)``, or ``log10(<name>)`` when no unit is known (no unit is
     invented)."""
-    target = dict(target or {})
-    name = str(target.get("name") or "target")
-    unit = str(target.get("unit") or "")
-    log10 = target.get("transform") == "log10"
-    if unit.startswith("log10(") and unit.endswith(")"):
-        unit, log10 = unit[len("log10("):-1], True
+    parts = _name_unit_transform(dict(target or {}))
+    name, unit, log10 = parts["name"], parts["unit"], parts["transform"] == "log10"
     if not unit:
         return f"log10({name})" if log10 else name
     quantity = "σ" if unit_group(normalise_unit(unit)) == "conductivity" else name
