@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from matgenome.campaign_data import RecordSettings
-from matgenome.io import InputError
+from matgenome.io import InputError, read_table
 from matgenome.provenance import file_sha256, json_text, utc_now
 
 FORMAT_VERSION = 1
@@ -198,17 +198,14 @@ class Campaign:
     def _measurements(self):
         import pandas as pd
 
-        frame = pd.read_csv(self.directory / MEASUREMENTS_FILE, dtype=str,
-                            keep_default_na=False)
+        frame = read_table(self.directory / MEASUREMENTS_FILE)
         frame["value"] = pd.to_numeric(frame["value"])
         for column in ("proposed_in", "recorded_in"):
             frame[column] = pd.to_numeric(frame[column]).astype("Int64")
         return frame
 
     def _candidates(self):
-        import pandas as pd
-
-        return pd.read_csv(self.directory / CANDIDATES_FILE, dtype=str, keep_default_na=False)
+        return read_table(self.directory / CANDIDATES_FILE)
 
     def proposals(self):
         """Every round's proposal, concatenated (empty before the first round)."""

@@ -21,6 +21,7 @@ import pandas as pd
 
 from matgenome.composition_keys import key_of
 from matgenome.evaluation.metrics import interval_coverage
+from matgenome.io import read_table
 from matgenome.targets import normalise_target
 
 COVERAGE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.68, 0.8, 0.9, 0.95)
@@ -149,7 +150,7 @@ def recorded_outcomes(state: dict[str, Any], measured: pd.DataFrame) -> pd.DataF
 def _round_pool(directory: Path, entry: dict[str, Any]) -> pd.DataFrame:
     """The candidates a round could pick from: scored, eligible (ranked) and unmeasured rows
     of its ranking.csv."""
-    ranking = pd.read_csv(directory / entry["ranking"], keep_default_na=False, dtype=str)
+    ranking = read_table(directory / entry["ranking"])
     ranked = pd.to_numeric(ranking["rank"], errors="coerce").notna()
     unmeasured = ranking["measured"].astype(str) != "True"
     pool = ranking[ranked & unmeasured]
