@@ -40,6 +40,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pymatgen.core.composition  # noqa: E402
 from _common import software_versions, write_json_atomic  # noqa: E402
+from formula_samples import random_formulas, shipped_formulas  # noqa: E402
 from matminer.featurizers.composition import (  # noqa: E402
     ElementFraction,
     ElementProperty,
@@ -53,7 +54,6 @@ from matgenome.composition import parse_composition  # noqa: E402
 from matgenome.features import compute_features  # noqa: E402
 from matgenome.features._elements import Z_OF, guesser_oxidation_states  # noqa: E402
 from matgenome.features._encode import encode, fast_parse  # noqa: E402
-from matgenome.features._samples import random_formulas, shipped_formulas  # noqa: E402
 from matgenome.features.api import compute_blocks  # noqa: E402
 from matgenome.features.presets import resolve_preset  # noqa: E402
 

@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from formula_samples import random_formulas, shipped_path
 from matminer.featurizers.composition import Miedema, YangSolidSolution
 from pymatgen.core import Composition
 
 from matgenome.features import compute_features, feature_labels
-from matgenome.features._samples import random_formulas, shipped_path
 
 TOLERANCE = 1e-9
 

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from formula_samples import random_formulas
 from pymatgen.core import Composition
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -25,7 +26,6 @@ from matgenome.features import (
 )
 from matgenome.features._elements import SYMBOLS
 from matgenome.features._encode import parse_one
-from matgenome.features._samples import random_formulas
 
 FORMULAS = ["Li7La3Zr2O12", "Li6PS5Cl", "Li10GeP2S12", "Li3YCl6", "Li1.3Al0.3Ti1.7(PO4)3"]
 MATMINER_PRESETS = ["magpie", "stoichiometry", "valence_orbital", "ion_property",

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pymatgen.core
 import pytest
+from formula_samples import random_formulas, shipped_formulas
 from matminer.featurizers.composition import (
     ElementFraction,
     ElementProperty,
@@ -35,7 +36,6 @@ from matminer.featurizers.composition import (
 from matgenome.composition import parse_composition
 from matgenome.features import compute_features, feature_labels
 from matgenome.features._elements import Z_OF, guesser_oxidation_states
-from matgenome.features._samples import random_formulas, shipped_formulas
 from matgenome.features.ion import MAX_EXACT_ATOMS
 
 ROOT = Path(__file__).resolve().parents[1]

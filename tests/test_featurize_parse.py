@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formula_samples import random_formulas, shipped_formulas
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matgenome.composition import CompositionError, canonical_amounts, parse_composition
 from matgenome.features._elements import SYMBOLS, Z_OF
 from matgenome.features._encode import encode, fast_parse, parse_one
-from matgenome.features._samples import random_formulas, shipped_formulas
 
 
 def reference(text: object) -> tuple[tuple[int, ...], tuple[float, ...]] | str:

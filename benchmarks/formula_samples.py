@@ -1,4 +1,4 @@
-"""Formula samples for the tests and the benchmark.
+"""Formula samples for the tests and the benchmarks (not part of the package).
 
 ``shipped_formulas()`` lists the compositions of the shipped OBELiX and Matbench datasets;
 ``random_formulas(n, seed)`` makes reproducible random formulas resembling generated
@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from matgenome.composition import SYMBOLS
 from matgenome.resources import shipped_path
-
-from ._elements import SYMBOLS
 
 _NOBLE_GASES = {2, 10, 18, 36, 54, 86}
 _CANDIDATES = tuple(z for z in range(1, 95) if z not in _NOBLE_GASES)
