@@ -79,3 +79,21 @@ def test_tree_predictions_equal_scikit_learn_trees() -> None:
     expected = np.stack([tree.predict(imputed) for tree in model.forest_.estimators_])
     np.testing.assert_allclose(model.predict_trees(X_new), expected, rtol=1e-12)
     np.testing.assert_allclose(model.predict(X_new), expected.mean(axis=0), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("params", "name"), [
+    ({"kind": "gradient_boosting"}, "kind"),
+    ({"n_estimators": 0}, "n_estimators"),
+    ({"calibration": "isotonic"}, "calibration"),
+    ({"cv": 1}, "cv"),
+    ({"max_features": 1.5}, "max_features"),
+])
+def test_invalid_parameters_are_named_when_fitting(params: dict, name: str) -> None:
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ValueError, match=f"'{name}' parameter of CalibratedTreesRegressor"):
+        CalibratedTreesRegressor(**params).fit(X, X[:, 0])
+
+
+def test_parameters_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        CalibratedTreesRegressor("extra_trees", 10)  # type: ignore[misc]

@@ -24,14 +24,17 @@ what composition-property data need:
 from __future__ import annotations
 
 import math
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from scipy import optimize
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.cluster import KMeans
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GroupKFold, KFold
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 KINDS = ("extra_trees", "random_forest")
@@ -66,8 +69,27 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
         n_train_: training rows after averaging duplicates.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "kind": [StrOptions(set(KINDS))],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_features": [Interval(RealNotInt, 0.0, 1.0, closed="right"),
+                         Interval(Integral, 1, None, closed="left"),
+                         StrOptions({"sqrt", "log2"}), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left"),
+                             Interval(RealNotInt, 0.0, 1.0, closed="neither")],
+        "bootstrap": ["boolean", None],
+        "average_duplicates": ["boolean"],
+        "calibration": [StrOptions(set(_CALIBRATIONS))],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "noise": ["boolean"],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(
         self,
+        *,
         kind: str = "extra_trees",
         n_estimators: int = 500,
         max_features: float | str | None = 1.0,
@@ -94,6 +116,7 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None):
         """Fit the forest, then the uncertainty calibration on held-out residuals."""
         self._check_params()
@@ -148,10 +171,8 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
         return tags
 
     def _check_params(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.calibration not in _CALIBRATIONS:
-            raise ValueError(f"calibration must be one of {_CALIBRATIONS}")
+        # Types and ranges are checked by _parameter_constraints; this is the one rule
+        # that joins two parameters.
         if self.calibration == "oob" and not self._bootstrap():
             raise ValueError("calibration='oob' needs bootstrap=True")
 
