@@ -80,8 +80,21 @@ class TrainedModel:
         compositions in the training data, their measured values (``Prediction.known``)."""
         formulas = list(formulas)
         prediction = predict_formulas(self.estimator, formulas, domain=self.domain)
-        prediction.attach_known(self.known.lookup(formulas))
+        prediction.labels = self.labels
+        prediction.attach_known(self.known.lookup(formulas),
+                                spread_is_noise=self.labels is None)
         return prediction
+
+    @property
+    def task(self) -> str:
+        """``regression`` or ``classification`` (``mean`` = probability of the positive
+        class, see ``card["classification"]``)."""
+        return str(self.card.get("task", "regression"))
+
+    @property
+    def labels(self) -> dict[str, Any] | None:
+        """A classification model's classes, positive class and threshold; else None."""
+        return self.card.get("classification") if self.task == "classification" else None
 
     @functools.cached_property
     def known(self) -> KnownMeasurements:

@@ -14,6 +14,11 @@ SIMULATION_STRATEGIES: tuple[str, ...] = ("cold-thompson-half", "greedy", "rando
 # Mirror ``matgenome.evaluation.splits.PROTOCOLS`` and ``LINKED``.
 EVALUATION_PROTOCOLS: tuple[str, ...] = ("obelix", "matbench", "kfold", "group", "logo", "loco")
 LINKED_GROUPS: tuple[str, ...] = ("merge", "drop")
+# Mirrors ``matgenome.classification.TASKS`` and the classifier candidates of
+# ``matgenome.models.selection.CLASSIFIERS``.
+TASK_KINDS: tuple[str, ...] = ("auto", "regression", "classification")
+CLASSIFIER_NAMES: tuple[str, ...] = ("classifier_fractions", "classifier_alloy",
+                                     "classifier_magpie")
 
 # Suffixes a family name may be given without (``Li3N`` for ``Li3N-type``); mirrors
 # ``matgenome.generation.Family.short_name``.
