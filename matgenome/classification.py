@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
-from matgenome.errors import UsageError
+from matgenome.errors import MatgenomeError, UsageError
 
 TASKS = ("auto", "regression", "classification")
 # Cells that mean "no value" rather than a label.
@@ -93,22 +93,22 @@ def detect_task(cells: Sequence[object], task: str = "auto") -> str:
         raise UsageError(f"task must be one of {TASKS}, not {task!r}")
     if task != "auto":
         return task
-    labels = list(_distinct(cells))
+    labels = list(_distinct(cells).values())  # as written: units are case-sensitive
     if len(labels) != 2:
         return "regression"
-    numeric = [_is_number(label) for label in labels]
-    if all(numeric):
-        return "classification" if set(labels) == {"0", "1"} else "regression"
-    # A censored bound (<1E-10) beside a number is a regression table with bounds.
-    if any(label.startswith(("<", ">", "≤", "≥")) for label in labels):
-        return "regression"
-    return "classification"
+    if set(labels) == {"0", "1"}:
+        return "classification"
+    # Two words are labels; a value (2.5, 0.1 mS/cm, <1E-10) beside anything is not.
+    return "regression" if any(_is_value(label) for label in labels) else "classification"
 
 
-def _is_number(label: str) -> bool:
+def _is_value(label: str) -> bool:
+    """Whether a cell reads as a target value (units, bounds, 10^x as ``train`` reads)."""
+    from matgenome.io import _parse_target_cell
+
     try:
-        float(label)
-    except ValueError:
+        _parse_target_cell(label)
+    except (ValueError, MatgenomeError):
         return False
     return True
 
@@ -365,3 +365,40 @@ class TrainedModelClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.one_d_array = True
         return tags
+
+
+def simulation_classifier_data(labelled: Any, positive: str | None = None,
+                               preset: str | None = None) -> Any:
+    """A two-class labelled table made ready for ``matgenome.simulation``: the labels as
+    1.0 (positive) / 0.0, one row per composition (repeats: positive if at least half
+    are), the features of the first classifier candidate (or ``preset``)."""
+    from dataclasses import replace as replace_field
+
+    from matgenome.models.selection import CLASSIFIERS
+    from matgenome.simulation import SimulationData, candidates_from_rows
+
+    targets, labels = label_targets(_cells(labelled.targets), positive)
+    y = np.where(targets.usable, targets.values, np.nan)
+    ids = labelled.ids if labelled.ids is not None else list(range(len(y)))
+    recipe = CLASSIFIERS[0] if not preset else replace_field(CLASSIFIERS[0], name="custom",
+                                                             features=preset)
+    X, y, row_ids, left_out = candidates_from_rows(list(labelled.formulas), y, ids,
+                                                   recipe.features)
+    return SimulationData(X, (y >= 0.5).astype(float), row_ids, left_out, recipe), labels
+
+
+def simulation_classifier_factory(recipe: Any, n_estimators: int = 100,
+                                  n_jobs: int | None = 1) -> Any:
+    """The classifier ``matgenome simulate`` refits at every batch: uncalibrated (as the
+    regressors there), classes fixed to 0/1 so that a start without positives still fits,
+    ``random_state`` left for the trial to seed."""
+    from matgenome.models.probability import ProbabilityScorer
+
+    def make() -> Any:
+        return ProbabilityScorer(kind=recipe.kind, n_estimators=n_estimators,
+                                 max_features=recipe.max_features,
+                                 min_samples_leaf=recipe.min_samples_leaf,
+                                 class_weight=recipe.class_weight, calibration="none",
+                                 random_state=None, n_jobs=n_jobs, classes=(0.0, 1.0))
+
+    return make

@@ -106,7 +106,10 @@ class TrainedModel:
         """The target's display label (``log10(σ / S cm⁻¹)``), for headers and axes."""
         from matgenome.targets import normalise_target
 
-        return normalise_target(self.card.get("target"))["label"]
+        label = normalise_target(self.card.get("target"))["label"]
+        if self.labels:  # a classifier predicts the probability of its positive class
+            return f"probability of {self.labels['positive']!r} ({label})"
+        return label
 
 
 def library_versions() -> dict[str, str]:

@@ -27,6 +27,8 @@ from matgenome.models.probability import ProbabilityClassifier
     ([0.1, 0.2, 0.3], "regression"),
     (["<1e-10", "1e-3"], "regression"),  # a bound beside a value
     (["a", "b", "c"], "regression"),
+    (["0.1 mS/cm", "2 mS/cm"], "regression"),  # values with units
+    (["1e-3", "fast"], "regression"),  # a value beside a word: a typo, not a label
 ])
 def test_two_distinct_labels_make_a_classification_target(cells: list, task: str) -> None:
     assert detect_task(cells) == task

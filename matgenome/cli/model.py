@@ -131,9 +131,8 @@ def _print_highest(path: Path, n: int, target: str, column: str = "prediction") 
     frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["uncertainty"] = pd.to_numeric(frame["uncertainty"], errors="coerce")
     top = frame.dropna(subset=[column]).nlargest(n, column)
-    what = f"predicted {target}" if column == "prediction" else f"{column} of {target}"
-    print_top(top, f"top {len(top)} by {what} (uncertainty = 1 standard deviation):",
-              digits=".3f")
+    print_top(top, f"top {len(top)} by predicted {target} (uncertainty = 1 standard "
+              "deviation):", digits=".3f")
 
 
 PREDICT = Command(

@@ -78,6 +78,9 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
         cv: stratified folds for the calibration's out-of-fold probabilities.
         calibration_trees: trees of each fold model of the calibration.
         random_state, n_jobs: as scikit-learn's.
+        classes: the two classes, when a fit may see one only (a sequential-learning
+            simulation before its first positive: every probability is then ``EPS``);
+            default: those of ``y``.
 
     Attributes (after ``fit``): ``classes_``, ``imputer_``, ``trees_``, ``calibrator_``,
     ``prior_`` (training share of ``classes_[1]``), ``threshold_``.
@@ -87,7 +90,8 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
                  max_features: float | str | None = "sqrt", min_samples_leaf: int = 1,
                  class_weight: str | None = None, calibration: str = "sigmoid",
                  cv: int = 3, calibration_trees: int = 100,
-                 random_state: int | None = 0, n_jobs: int | None = None) -> None:
+                 random_state: int | None = 0, n_jobs: int | None = None,
+                 classes: tuple | None = None) -> None:
         self.kind = kind
         self.n_estimators = n_estimators
         self.max_features = max_features
@@ -98,6 +102,7 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_trees = calibration_trees
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.classes = classes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -112,17 +117,17 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
         """Fit the trees on every row and the calibration on out-of-fold probabilities."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         check_classification_targets(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
+        self.classes_ = np.unique(y) if self.classes is None else np.asarray(self.classes)
+        if len(self.classes_) != 2 or not np.isin(y, self.classes_).all():
             raise ValueError(f"ProbabilityClassifier needs exactly 2 classes; got "
-                             f"{len(self.classes_)}")
+                             f"{len(np.unique(y))} ({self.classes_})")
         target = (y == self.classes_[1]).astype(int)
         self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
         Z = self.imputer_.transform(X)
         self.trees_ = self._trees(self.n_estimators).fit(Z, target)
         self.prior_ = float(target.mean())
         self.calibrator_ = None
-        folds = min(self.cv, int(np.bincount(target).min()))
+        folds = min(self.cv, int(np.bincount(target, minlength=2).min()))
         if self.calibration != "none" and folds >= 2:
             raw = np.zeros(len(target))
             split = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
@@ -151,8 +156,7 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "trees_")
         Z = self.imputer_.transform(validate_data(self, X, reset=False,
                                                   ensure_all_finite="allow-nan"))
-        per_tree = np.stack([t.predict_proba(Z)[:, -1] if t.n_classes_ == 2 else
-                             np.zeros(len(Z)) for t in self.trees_.estimators_])
+        per_tree = np.stack([_positive(tree, Z) for tree in self.trees_.estimators_])
         mean = apply_calibrator(self.calibrator_, per_tree.mean(axis=0))
         groups = np.array_split(np.arange(len(per_tree)), min(SPREAD_GROUPS, len(per_tree)))
         subsets = np.stack([apply_calibrator(self.calibrator_, per_tree[g].mean(axis=0))
@@ -160,6 +164,15 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
         spread = subsets.std(axis=0) if len(groups) > 1 else np.zeros(len(Z))
         return {"mean": mean, "uncertainty": spread, "epistemic": spread,
                 "noise": np.zeros(len(Z))}
+
+    def predict_trees(self, X: np.ndarray) -> np.ndarray:
+        """Each tree's probability of the positive class, ``(n_estimators, n_rows)``: the
+        draws of Thompson sampling (``matgenome.ranking.batch``). Uncalibrated: the
+        calibration is monotone, so a draw's best row is the same either way."""
+        check_is_fitted(self, "trees_")
+        Z = self.imputer_.transform(validate_data(self, X, reset=False,
+                                                  ensure_all_finite="allow-nan"))
+        return np.stack([_positive(tree, Z) for tree in self.trees_.estimators_])
 
     def _probability(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "trees_")
@@ -176,4 +189,15 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
 def _positive(model, Z: np.ndarray) -> np.ndarray:
     """Probability of class 1 from a fitted sklearn classifier (0 if it saw one class)."""
     proba = model.predict_proba(Z)
-    return proba[:, 1] if proba.shape[1] == 2 else np.zeros(len(Z))
+    seen = list(model.classes_)
+    return proba[:, seen.index(1)] if 1 in seen else np.zeros(len(Z))
+
+
+class ProbabilityScorer(ProbabilityClassifier):
+    """A :class:`ProbabilityClassifier` whose ``predict`` is the probability of the positive
+    class (with its spread for ``return_std``), as acquisition functions and
+    ``matgenome.simulation`` read a regressor's prediction."""
+
+    def predict(self, X: np.ndarray, return_std: bool = False):
+        parts = self.predict_uncertainty(X)
+        return (parts["mean"], parts["uncertainty"]) if return_std else parts["mean"]
