@@ -159,3 +159,29 @@ def test_trained_model_classifier_keeps_the_classes_of_y(yes_no_table) -> None:
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert model.recipe_ == "classifier_magpie"
     assert set(model.predict(yes_no_table["composition"][:20])) <= {0.0, 1.0}
+
+
+def test_a_shipped_label_dataset_predicts_its_class_1(yes_no_table) -> None:
+    from matgenome.io import TargetValues
+    from matgenome.training import train_model
+
+    y = np.where(yes_no_table["glass"] == "yes", 1.0, 0.0)  # 1 = glass former, the majority
+    targets = TargetValues(values=y, censor=np.full(len(y), ""), errors=[""] * len(y))
+    model, _ = train_model(yes_no_table["composition"], targets, recipe="classifier_magpie",
+                           n_estimators=20, card={"target": {"name": "glass forming ability",
+                                                             "unit": "label"}})
+    labels = model.card["classification"]
+    assert labels["positive"] == "1" and labels["positive_chosen_by"] == "the dataset's class 1"
+    assert model.card["selection"]["chosen"] == "classifier_magpie"
+
+
+def test_one_class_fit_with_fixed_classes_for_a_cold_start() -> None:
+    from matgenome.models.probability import ProbabilityScorer
+
+    X, _ = _separable(30)
+    model = ProbabilityScorer(n_estimators=10, classes=(0.0, 1.0)).fit(X, np.zeros(30))
+    mean, spread = model.predict(X[:4], return_std=True)
+    assert np.allclose(mean, mean[0]) and (mean < 0.01).all() and (spread == 0).all()
+    assert model.predict_trees(X[:4]).shape == (10, 4)
+    with pytest.raises(ValueError, match="exactly 2 classes"):
+        ProbabilityClassifier(n_estimators=5).fit(X, np.zeros(30))

@@ -72,12 +72,15 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         kind: ``extra_trees`` or ``random_forest``.
-        n_estimators, max_features, min_samples_leaf: the trees' settings.
+        n_estimators: trees of the ensemble.
+        max_features: features tried per split.
+        min_samples_leaf: rows per leaf at least.
         class_weight: None or ``balanced`` (reweights rows to equal class totals).
         calibration: ``sigmoid``, ``isotonic`` or ``none``.
         cv: stratified folds for the calibration's out-of-fold probabilities.
         calibration_trees: trees of each fold model of the calibration.
-        random_state, n_jobs: as scikit-learn's.
+        random_state: seed of the trees and of the calibration folds.
+        n_jobs: parallel jobs of the trees.
         classes: the two classes, when a fit may see one only (a sequential-learning
             simulation before its first positive: every probability is then ``EPS``);
             default: those of ``y``.
