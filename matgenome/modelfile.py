@@ -268,6 +268,8 @@ def model_info(directory: str | os.PathLike | None = None) -> dict[str, Any]:
                                    "censored_treatment")},
         "metrics": card.get("metrics") or {},
         "files": files,
+        **({"task": "classification", "classification": card["classification"]}
+           if card.get("task") == "classification" else {}),
     }
 
 
@@ -444,6 +446,18 @@ def _fallback_lines(fallback: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _classification_lines(labels: dict[str, Any] | None) -> list[str]:
+    """A classifier's classes, class of interest and label threshold, in words."""
+    if not labels:
+        return []
+    counts = labels.get("counts", {})
+    return [f"- classification: classes {labels['negative']!r} "
+            f"({counts.get(labels['negative'], '?')} rows) and {labels['positive']!r} "
+            f"({counts.get(labels['positive'], '?')} rows); the prediction is the probability "
+            f"of {labels['positive']!r} ({labels.get('positive_chosen_by', '')}), labelled "
+            f"{labels['positive']!r} from {labels['threshold']:.3g} (its training share)"]
+
+
 def render_card(card: dict[str, Any]) -> str:
     """The model card as a readable Markdown page."""
     from matgenome.targets import normalise_target
@@ -472,6 +486,7 @@ def render_card(card: dict[str, Any]) -> str:
         "- parameters: `" + json.dumps(card.get("estimator", {}).get("params", {}),
                                        sort_keys=True) + "`",
         *_fallback_lines(card.get("fallback")),
+        *_classification_lines(card.get("classification")),
         "",
         "## Metrics",
     ]

@@ -364,6 +364,10 @@ def _format_model_info(info: dict) -> str:
         f"recipe:         {info['recipe'].get('name', info['recipe'].get('kind', '?'))}"
         + (f" ({info['recipe']['description']})" if info["recipe"].get("description") else ""),
         f"estimator:      {info['estimator']}",
+        *([f"classes:        {info['classification']['negative']!r}, "
+           f"{info['classification']['positive']!r} (probability of "
+           f"{info['classification']['positive']!r}; labels from "
+           f"{info['classification']['threshold']:.3g})"] if "classification" in info else []),
         f"training data:  {training.get('source', '?')}, {training.get('rows_used', '?')} rows, "
         f"sha256 {training.get('sha256', '?')}",
         "metrics:",

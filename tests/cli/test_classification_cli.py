@@ -46,6 +46,9 @@ def test_a_yes_no_table_end_to_end(tables: dict[str, Path],
     assert card["task"] == "classification"
     assert card["classification"]["classes"] == ["no", "yes"]
     assert len(card["selection"]["candidates"]) == 18
+    assert "the prediction is the probability of 'yes'" in (
+        root / "m" / "MODEL_CARD.md").read_text()
+    assert "classes:        'no', 'yes'" in run(["model", "info", str(root / "m")], capsys)
 
     # Default positive: the rarer class, said in the output.
     share_yes = (pd.read_csv(table)["glass former"] == "yes").mean()
