@@ -185,3 +185,12 @@ def test_one_class_fit_with_fixed_classes_for_a_cold_start() -> None:
     assert model.predict_trees(X[:4]).shape == (10, 4)
     with pytest.raises(ValueError, match="exactly 2 classes"):
         ProbabilityClassifier(n_estimators=5).fit(X, np.zeros(30))
+
+
+def test_cli_choices_mirror_the_classification_modules() -> None:
+    from matgenome.classification import TASKS
+    from matgenome.cli.choices import CLASSIFIER_NAMES, TASK_KINDS
+    from matgenome.models.selection import CLASSIFIER_CANDIDATES
+
+    assert TASK_KINDS == TASKS
+    assert tuple(CLASSIFIER_CANDIDATES) == CLASSIFIER_NAMES
