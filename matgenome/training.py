@@ -139,6 +139,12 @@ def train_model(
             formulas, targets, positive=positive, recipe=recipe, preset=preset, kind=kind,
             n_estimators=n_estimators, seed=seed, n_jobs=n_jobs, mobile_ion=mobile_ion,
             groups=groups, card=card, progress=progress, first_row=first_row)
+    from matgenome.models.selection import CLASSIFIER_CANDIDATES
+
+    if recipe in CLASSIFIER_CANDIDATES:
+        raise UsageError(f"recipe {recipe!r} is a classifier, but this target holds values "
+                         "(a regression); give a regression recipe, or --task classification "
+                         "for a target of two labels")
     if censored not in CENSORED_TREATMENTS:
         raise UsageError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
     if fallback not in FALLBACKS:

@@ -194,3 +194,13 @@ def test_cli_choices_mirror_the_classification_modules() -> None:
 
     assert TASK_KINDS == TASKS
     assert tuple(CLASSIFIER_CANDIDATES) == CLASSIFIER_NAMES
+
+
+def test_a_classifier_recipe_on_values_is_refused_clearly(yes_no_table) -> None:
+    from matgenome.training import train
+
+    values = np.linspace(0, 1, len(yes_no_table))
+    with pytest.raises(UsageError, match="is a classifier"):
+        train(list(yes_no_table["composition"]), values, recipe="classifier_magpie")
+    with pytest.raises(UsageError, match="unknown classifier recipe"):
+        train(yes_no_table, "glass", recipe="extra_trees_magpie")
