@@ -24,6 +24,8 @@ from matgenome.modelfile import TrainedModel
 
 OUTPUT_COLUMNS = ("prediction", "uncertainty", "p_below_bound", "in_domain", "domain_distance",
                   "domain_reason", *KNOWN_COLUMNS, "error")
+# Classification models write these instead of ``prediction`` (matgenome.classification).
+CLASSIFICATION_COLUMNS = ("probability", "predicted_class", "known_label")
 ChunkTransform = Callable[[pd.DataFrame, str], pd.DataFrame]
 DEFAULT_CHUNKSIZE = 50_000
 
@@ -44,13 +46,16 @@ def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -
     ``in_domain``, ``domain_distance``, ``domain_reason`` (when the model has a domain model),
     the measured values of compositions in the training data (``known_value``,
     ``known_spread``, ``known_count``, ``known_bound``) and ``error`` columns added."""
-    clash = [c for c in OUTPUT_COLUMNS if c in frame.columns]
+    ours = (*OUTPUT_COLUMNS, *(CLASSIFICATION_COLUMNS if model.labels else ()))
+    clash = [c for c in ours if c in frame.columns]
     if clash:
         raise InputError(
             f"the input already has column(s) {', '.join(map(repr, clash))}; rename them so "
             "that the scores do not overwrite them"
         )
-    return add_predictions(model, frame, formula_column)
+    scored = add_predictions(model, frame, formula_column)
+    # predict writes the probability under its own name; rank and screen keep both.
+    return scored.drop(columns="prediction") if model.labels else scored
 
 
 def add_predictions(model: TrainedModel, frame: pd.DataFrame,
@@ -64,6 +69,8 @@ def add_predictions(model: TrainedModel, frame: pd.DataFrame,
     """
     scores = model.predict(frame[formula_column].tolist()).to_frame()
     scores.index = frame.index
+    if "probability" in scores:  # a classifier: rankings read the probability as prediction
+        scores.insert(0, "prediction", scores["probability"])
     return pd.concat([frame.drop(columns=[c for c in scores if c in frame]), scores], axis=1)
 
 

@@ -316,8 +316,19 @@ class Campaign:
         with campaign_lock(directory):
             if (directory / STATE_FILE).exists():
                 raise InputError(f"{directory} is already a campaign")
+            model = dict(model or {})
             record, target, measurements, sources = initial_measurements(
-                datasets, [str(d) for d in data], _init_settings(record))
+                datasets, [str(d) for d in data], _init_settings(record),
+                task=model.get("task", "auto"), positive=model.get("positive"))
+            # The task is fixed here: a classification campaign ranks by the probability
+            # of the positive class, and a measured positive is a discovery.
+            classes = measurements.attrs.get("classes")
+            if classes is not None:
+                model.update(task="classification", positive=classes["positive"])
+                threshold = 0.5 if threshold is None else threshold
+                if objective != "max":
+                    raise InputError("a classification campaign maximises the probability "
+                                     f"of {classes['positive']!r}: objective must be max")
             library, library_source = build_candidates(candidates, families, seed)
             state = {
                 "format": FORMAT_VERSION,
@@ -330,6 +341,7 @@ class Campaign:
                     "model": {"recipe": "auto", "censored": "hurdle", **(model or {})},
                     "seed": seed, "record": record.__dict__,
                     "strategy": f"cold-{DEFAULT_RULE}",
+                    **({"task": "classification", "classes": classes} if classes else {}),
                 },
                 "sources": sources,
                 "candidates": {"source": library_source, "rows": len(library)},

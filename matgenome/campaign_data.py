@@ -123,16 +123,23 @@ def _dataset_record_settings(name: str, given: Any) -> Any:
                           target_unit=unit if base_unit(unit) == unit and unit else None)
 
 
-def initial_measurements(datasets: list[str] | tuple, data: list[str], settings: Any):
+def initial_measurements(datasets: list[str] | tuple, data: list[str], settings: Any,
+                         task: str = "auto", positive: str | None = None):
     """The starting rows (datasets then tables), with their sources kept per row.
 
     Returns the record settings, the target description, the rows and the source list.
+    A classification target (``task``, or two labels in the first source with ``auto``)
+    is stored as 1.0 for the positive class and 0.0 for the other, the label as written
+    in ``raw_value``; the classes are then in ``rows.attrs["classes"]``.
     """
     if not datasets and not data:
         raise InputError("give starting data: --dataset NAME and/or --data FILE")
     frames, sources, target = [], [], None
+    classes: dict[str, str] | None = None
     for name in datasets:
         rows, described = _dataset_rows(name)
+        rows, classes = _as_labels(rows, rows["value"].tolist(), task, positive, classes,
+                                   f"dataset {name}")
         if target is not None and not same_quantity(described, target):
             raise InputError(f"dataset {name} is in {described['label']}, the others in "
                              f"{target['label']}")
@@ -142,14 +149,44 @@ def initial_measurements(datasets: list[str] | tuple, data: list[str], settings:
     if datasets and not settings.target_column:
         settings = _dataset_record_settings(datasets[0], settings)
     for path in data:
-        rows, described = _table_rows(path, settings)
+        rows, described = _table_rows(path, settings, task=task, positive=positive,
+                                      classes=classes)
+        classes = rows.attrs.get("classes", classes)
         if target is not None and not same_quantity(described, target):
             raise InputError(_unit_mismatch(path, described, target))
         target = target or described
         frames.append(rows)
         sources.append({"kind": "file", "name": Path(path).name, "rows": len(rows),
                         "sha256": _file_hash(Path(path))})
-    return settings, target, pd.concat(frames, ignore_index=True), sources
+    combined = pd.concat(frames, ignore_index=True)
+    if classes is not None:
+        combined.attrs["classes"] = classes
+    return settings, target, combined, sources
+
+
+def _as_labels(rows: pd.DataFrame, cells: list, task: str, positive: str | None,
+               classes: dict[str, str] | None, name: str,
+               ) -> tuple[pd.DataFrame, dict[str, str] | None]:
+    """``rows`` with labels encoded (1.0 positive, 0.0 other) when the campaign's target is
+    a classification (``classes`` fixed at init, or found now from ``cells``)."""
+    from matgenome.classification import Labels, choose_labels, detect_task, encode_labels
+
+    if classes is None:
+        if detect_task(cells, task) != "classification":
+            return rows, None
+        found = choose_labels(cells, positive)
+        classes = {"positive": found.positive, "negative": found.negative,
+                   "chosen_by": found.chosen_by}
+    labels = Labels(classes["negative"], classes["positive"], {}, "")
+    values, errors = encode_labels(cells, labels)
+    bad = [f"row {i + 2}: {e} (labels: {labels.negative!r}, {labels.positive!r})"
+           for i, e in enumerate(errors) if e]
+    if bad:
+        raise InputError(f"{name}: unusable labels: {_row_list(bad)}")
+    rows = rows.assign(value=values, raw_value=[
+        labels.positive if v == 1.0 else labels.negative for v in values])
+    rows.attrs["classes"] = classes
+    return rows, classes
 
 
 def _file_hash(path: Path) -> str:
@@ -165,9 +202,13 @@ def _unit_mismatch(path: str | Path, described: dict[str, str],
 
 
 def _table_rows(path: str, settings: Any, recorded_in: int = 0,
-                proposed_in: list | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+                proposed_in: list | None = None, *, task: str = "auto",
+                positive: str | None = None, classes: dict[str, str] | None = None,
+                ) -> tuple[pd.DataFrame, dict[str, str]]:
     """A table's rows as measurements, and the description of their values (read by
-    ``matgenome.labelled.read_labelled``, the reader of ``matgenome train``)."""
+    ``matgenome.labelled.read_labelled``, the reader of ``matgenome train``). Labels of a
+    classification target (``classes``, or found with ``task``) are encoded as 1.0/0.0."""
+    from matgenome.classification import detect_task
     from matgenome.labelled import read_labelled
 
     if not settings.target_column:
@@ -177,17 +218,24 @@ def _table_rows(path: str, settings: Any, recorded_in: int = 0,
                          target_unit=settings.target_unit)
     formulas, targets = data.formulas.astype(str).reset_index(drop=True), data.targets
     name = Path(path).name
-    _check_targets(targets, formulas, name)
+    cells = list(targets.raw or [])
+    labelled = classes is not None or detect_task(cells, task) == "classification"
+    if not labelled:
+        _check_targets(targets, formulas, name)
     _keys(formulas, name)
     raw_column = data.table[settings.target_column].astype(str).tolist()
     n = len(formulas)
-    return _measurement_rows(formulas, targets.values, targets.censor, raw_column,
+    rows = _measurement_rows(formulas, targets.values, targets.censor, raw_column,
                              # Each row its own selection group: a lab table has no
                              # paper to group by (recipe selection still keeps repeats of
                              # one composition together).
                              [f"{name} row {i + 2}" for i in range(n)],
                              [f"{name} row {i + 2}" for i in range(n)],
-                             proposed_in or [None] * n, recorded_in), data.target
+                             proposed_in or [None] * n, recorded_in)
+    if labelled:
+        rows = rows.assign(censor="")
+        rows, _ = _as_labels(rows, cells, task, positive, classes, name)
+    return rows, data.target
 
 
 def build_candidates(path: str | None, families: list[str] | None,
@@ -225,7 +273,10 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
     if not path.exists():
         raise InputError(f"results file not found: {path}")
     number = len(state["rounds"])
-    rows, described = _table_rows(str(path), settings, recorded_in=number)
+    # The task was fixed at init: a regression campaign never reads labels.
+    rows, described = _table_rows(str(path), settings, recorded_in=number,
+                                  task=state["settings"].get("task", "regression"),
+                                  classes=state["settings"].get("classes"))
     if rows.empty:
         raise InputError(f"{path.name} has no rows")
     target = normalise_target(state["settings"]["target"])

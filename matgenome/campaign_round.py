@@ -36,7 +36,11 @@ def train_round(state: dict[str, Any], measured: pd.DataFrame, number: int,
                            censor=censor_of(measured),
                            errors=[""] * len(measured))
     options = {k: v for k, v in settings["model"].items()
-               if k in ("recipe", "preset", "kind", "n_estimators", "censored", "fallback")}
+               if k in ("recipe", "preset", "kind", "n_estimators", "censored", "fallback",
+                        "task", "positive")}
+    if settings.get("task") == "classification":  # the labels as recorded (yes/no)
+        targets.raw = [settings["classes"]["positive"] if v == 1.0 else
+                       settings["classes"]["negative"] for v in targets.values]
     recorded = int((measured["recorded_in"].fillna(0) > 0).sum())
     card = {"name": f"{state['name']} round {number}", "target": settings["target"],
             "source": f"campaign {state['name']}: {len(measured)} measurements "

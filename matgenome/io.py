@@ -65,6 +65,9 @@ class TargetValues:
     # Unit of ``values`` before any log10 (after conversion, e.g. S/cm for cells in mS/cm);
     # "" when neither the cells nor the caller named one.
     unit: str = ""
+    # The cells as read, before parsing (labels such as "yes"/"no" of a classification
+    # target, see matgenome.classification); None when the values were given as numbers.
+    raw: list | None = None
 
     @property
     def usable(self) -> np.ndarray:
@@ -119,7 +122,7 @@ def parse_target_values(
         except (ValueError, InputError) as exc:
             errors[i] = f"target {cell!r}: {exc}"
     return TargetValues(values=values, censor=censor.astype(str), errors=errors,
-                        unit=stored or "")
+                        unit=stored or "", raw=list(cells))
 
 
 def _parse_target_cell(cell: object) -> tuple[float, str, str]:

@@ -80,8 +80,21 @@ class TrainedModel:
         compositions in the training data, their measured values (``Prediction.known``)."""
         formulas = list(formulas)
         prediction = predict_formulas(self.estimator, formulas, domain=self.domain)
-        prediction.attach_known(self.known.lookup(formulas))
+        prediction.labels = self.labels
+        prediction.attach_known(self.known.lookup(formulas),
+                                spread_is_noise=self.labels is None)
         return prediction
+
+    @property
+    def task(self) -> str:
+        """``regression`` or ``classification`` (``mean`` = probability of the positive
+        class, see ``card["classification"]``)."""
+        return str(self.card.get("task", "regression"))
+
+    @property
+    def labels(self) -> dict[str, Any] | None:
+        """A classification model's classes, positive class and threshold; else None."""
+        return self.card.get("classification") if self.task == "classification" else None
 
     @functools.cached_property
     def known(self) -> KnownMeasurements:
@@ -93,7 +106,10 @@ class TrainedModel:
         """The target's display label (``log10(σ / S cm⁻¹)``), for headers and axes."""
         from matgenome.targets import normalise_target
 
-        return normalise_target(self.card.get("target"))["label"]
+        label = normalise_target(self.card.get("target"))["label"]
+        if self.labels:  # a classifier predicts the probability of its positive class
+            return f"probability of {self.labels['positive']!r} ({label})"
+        return label
 
 
 def library_versions() -> dict[str, str]:
@@ -252,6 +268,8 @@ def model_info(directory: str | os.PathLike | None = None) -> dict[str, Any]:
                                    "censored_treatment")},
         "metrics": card.get("metrics") or {},
         "files": files,
+        **({"task": "classification", "classification": card["classification"]}
+           if card.get("task") == "classification" else {}),
     }
 
 
@@ -428,6 +446,18 @@ def _fallback_lines(fallback: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _classification_lines(labels: dict[str, Any] | None) -> list[str]:
+    """A classifier's classes, class of interest and label threshold, in words."""
+    if not labels:
+        return []
+    counts = labels.get("counts", {})
+    return [f"- classification: classes {labels['negative']!r} "
+            f"({counts.get(labels['negative'], '?')} rows) and {labels['positive']!r} "
+            f"({counts.get(labels['positive'], '?')} rows); the prediction is the probability "
+            f"of {labels['positive']!r} ({labels.get('positive_chosen_by', '')}), labelled "
+            f"{labels['positive']!r} from {labels['threshold']:.3g} (its training share)"]
+
+
 def render_card(card: dict[str, Any]) -> str:
     """The model card as a readable Markdown page."""
     from matgenome.targets import normalise_target
@@ -456,6 +486,7 @@ def render_card(card: dict[str, Any]) -> str:
         "- parameters: `" + json.dumps(card.get("estimator", {}).get("params", {}),
                                        sort_keys=True) + "`",
         *_fallback_lines(card.get("fallback")),
+        *_classification_lines(card.get("classification")),
         "",
         "## Metrics",
     ]

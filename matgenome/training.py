@@ -89,6 +89,8 @@ def train_model(
     card: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     first_row: int = 0,
+    task: str = "auto",
+    positive: str | None = None,
 ) -> tuple[TrainedModel, TrainingReport]:
     """Fit a model on the usable rows and return it with a report of skipped rows.
 
@@ -125,7 +127,24 @@ def train_model(
         progress: called with a line of text as candidates are scored.
         first_row: the number of the first row in messages (2 for a file with a header
             line, so that skipped rows are named by their spreadsheet row number).
+        task: ``auto`` (default): a target of exactly two labels (true/false, yes/no, 0/1,
+            two words) trains a calibrated classifier (``matgenome.classification``), any
+            other a regressor; or ``regression``/``classification``.
+        positive: the class of interest of a classification target (default: the rarer).
     """
+    from matgenome.classification import resolve_task, train_classifier
+
+    if resolve_task(targets, task) == "classification":
+        return train_classifier(
+            formulas, targets, positive=positive, recipe=recipe, preset=preset, kind=kind,
+            n_estimators=n_estimators, seed=seed, n_jobs=n_jobs, mobile_ion=mobile_ion,
+            groups=groups, card=card, progress=progress, first_row=first_row)
+    from matgenome.models.selection import CLASSIFIER_CANDIDATES
+
+    if recipe in CLASSIFIER_CANDIDATES:
+        raise UsageError(f"recipe {recipe!r} is a classifier, but this target holds values "
+                         "(a regression); give a regression recipe, or --task classification "
+                         "for a target of two labels")
     if censored not in CENSORED_TREATMENTS:
         raise UsageError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
     if fallback not in FALLBACKS:

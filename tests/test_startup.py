@@ -94,12 +94,13 @@ def test_option_choices_come_from_the_modules_that_define_them(command: str, des
                                                                expected: str) -> None:
     from matgenome.cli import build_parser
     from matgenome.models.calibrated import KINDS
-    from matgenome.models.selection import ALIASES, CANDIDATES
+    from matgenome.models.selection import ALIASES, CANDIDATES, CLASSIFIER_CANDIDATES
     from matgenome.ranking.acquisition import ACQUISITIONS
     from matgenome.training import CENSORED_TREATMENTS, FALLBACKS
 
-    sources = {"recipes": ("auto", *CANDIDATES, *ALIASES), "censored": CENSORED_TREATMENTS,
-               "fallbacks": FALLBACKS, "kinds": KINDS, "acquisitions": ACQUISITIONS}
+    sources = {"recipes": ("auto", *CANDIDATES, *ALIASES, *CLASSIFIER_CANDIDATES),
+               "censored": CENSORED_TREATMENTS, "fallbacks": FALLBACKS, "kinds": KINDS,
+               "acquisitions": ACQUISITIONS}
     child = build_parser(command)._subparsers._group_actions[0].choices[command]
     choices = {a.dest: a.choices for a in child._actions}
     assert tuple(choices[dest]) == tuple(sources[expected])

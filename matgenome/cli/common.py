@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from matgenome.classification import TASKS
 from matgenome.cli.command import Command, add_verbosity_args  # noqa: F401  (re-exported)
 from matgenome.errors import InputError
 from matgenome.models.calibrated import KINDS
-from matgenome.models.selection import ALIASES, CANDIDATES
+from matgenome.models.selection import ALIASES, CANDIDATES, CLASSIFIER_CANDIDATES
 from matgenome.training import CENSORED_TREATMENTS, FALLBACKS
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     """The model options shared by train, evaluate and campaign init: what you evaluate is
     what you train."""
     group = parser.add_argument_group("model (the same options for train and evaluate)")
-    group.add_argument("--recipe", default="auto", choices=("auto", *CANDIDATES, *ALIASES),
+    group.add_argument("--recipe", default="auto",
+                       choices=("auto", *CANDIDATES, *ALIASES, *CLASSIFIER_CANDIDATES),
                        help="auto (default): choose among the candidate recipes for the "
                        "target by grouped cross-validation inside the training rows "
                        "(conductivity targets: the conductivity recipe or extra trees on "
@@ -112,12 +114,25 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                        "worse near it: benchmarks/evaluate_far.py); 'none' keeps the "
                        "model's prediction and interval everywhere")
     group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    group.add_argument("--task", choices=TASKS, default="auto",
+                       help="auto (default): a target of exactly two labels (true/false, "
+                       "yes/no, 0/1 or two words) trains a classifier with calibrated "
+                       "probabilities, any other a regressor; or force one")
+    group.add_argument("--positive", metavar="LABEL", help="classification: the class of "
+                       "interest, whose probability is predicted and ranked (default: the "
+                       "rarer class; the output says which)")
 
 
 def model_options(args: argparse.Namespace) -> dict:
-    return {"recipe": args.recipe, "preset": args.preset, "kind": args.kind,
-            "n_estimators": args.n_estimators, "censored": args.censored,
-            "fallback": args.fallback}
+    options = {"recipe": args.recipe, "preset": args.preset, "kind": args.kind,
+               "n_estimators": args.n_estimators, "censored": args.censored,
+               "fallback": args.fallback}
+    # Only when asked for, so that regression-only callers keep their options.
+    if getattr(args, "task", "auto") != "auto":
+        options["task"] = args.task
+    if getattr(args, "positive", None) is not None:
+        options["positive"] = args.positive
+    return options
 
 
 def add_constraint_args(group, fraction_help: str) -> None:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from matgenome.classification import TASKS
 from matgenome.cli.common import (
     Command,
     add_constraint_args,
@@ -327,31 +328,53 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-estimators", type=int, default=100,
                         help="trees per model (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="base random seed")
+    parser.add_argument("--task", choices=TASKS, default="auto",
+                        help="auto (default): a target of two labels (yes/no, 0/1, ...) is "
+                        "simulated as a classification: targets are the positive rows, "
+                        "ranked by their probability")
+    parser.add_argument("--positive", metavar="LABEL", help="classification: the class "
+                        "sought (default: the rarer class)")
     parser.add_argument("--output", "-o", help="JSON result file")
     parser.add_argument("--plot", help="PNG of the discovery curves")
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from matgenome.classification import resolve_task
     from matgenome.simulation import (
         simulate_discovery,
         simulation_data,
         simulation_model_factory,
     )
 
-    data = simulation_data(load_labelled(args), args.preset)
+    labelled = load_labelled(args)
+    threshold = None
+    if resolve_task(labelled.targets, args.task) == "classification":
+        from matgenome.classification import (
+            simulation_classifier_data,
+            simulation_classifier_factory,
+        )
+
+        data, labels = simulation_classifier_data(labelled, args.positive, args.preset)
+        factory = simulation_classifier_factory(data.recipe, args.n_estimators, n_jobs=None)
+        # A target is a measured positive; the models rank by its probability.
+        threshold = 0.5
+        log.info("classification target: %s; a target is a row labelled %r",
+                 labels.describe(), labels.positive)
+    else:
+        data = simulation_data(labelled, args.preset)
+        factory = simulation_model_factory(data.recipe, args.n_estimators, n_jobs=None)
     recipe = data.recipe
     log.info("simulating on %d compositions (repeats averaged; %d rows without a usable "
              "target or formula left out) with recipe %s on %s", len(data.y), data.left_out,
              recipe.name, recipe.features)
 
-    factory = simulation_model_factory(recipe, args.n_estimators, n_jobs=None)
     strategies = [s.strip() for s in args.strategies.split(",")]
     with progress(args, total=args.trials * len(strategies), unit="runs") as bar:
         result = simulate_discovery(
             data.X, data.y, factory, strategies=strategies, n_initial=args.initial,
             batch_size=args.batch_size, n_iterations=args.iterations, n_trials=args.trials,
             seed=args.seed, objective=args.objective, progress=bar.update,
-            row_ids=data.row_ids,
+            row_ids=data.row_ids, threshold=threshold,
         )
     summary = result.summary()
     print(summary.to_string(float_format=lambda v: f"{v:.3g}"))

@@ -70,6 +70,12 @@ def run_train(args: argparse.Namespace) -> int:
         log.warning("skipped %d rows: %s, e.g. %s", len(report.skipped[reason]), reason,
                     example)
     chosen = model.card["selection"]
+    if model.labels:  # a classifier: say which class its probability is of
+        labels = model.labels
+        print(f"classification target: classes {labels['negative']!r} and "
+              f"{labels['positive']!r}; predicting the probability of {labels['positive']!r} "
+              f"({labels['positive_chosen_by']}; --positive LABEL to change); labels at "
+              f"probability >= {labels['threshold']:.3g} (its training share)")
     print(f"trained on {report.summary()}; recipe {chosen['chosen']} "
           f"({chosen['protocol']}); model written to {path}")
     return 0
@@ -107,21 +113,23 @@ def run_predict(args: argparse.Namespace) -> int:
         summary = score_file(model, args.input, output, **batch_options(args, bar),
                              metadata=output_metadata(args, model))
     if args.top:
-        _print_highest(output, args.top, model.target)
+        _print_highest(output, args.top, model.target,
+                       "probability" if model.labels else "prediction")
     print(summary.line(output))
     return 0
 
 
-def _print_highest(path: Path, n: int, target: str) -> None:
-    """The ``n`` rows of a scored table with the highest prediction."""
+def _print_highest(path: Path, n: int, target: str, column: str = "prediction") -> None:
+    """The ``n`` rows of a scored table with the highest ``column`` (the prediction, or a
+    classifier's probability of the positive class)."""
     import pandas as pd
 
     from matgenome.io import read_table
 
     frame = read_table(path)
-    frame["prediction"] = pd.to_numeric(frame["prediction"], errors="coerce")
+    frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["uncertainty"] = pd.to_numeric(frame["uncertainty"], errors="coerce")
-    top = frame.dropna(subset=["prediction"]).nlargest(n, "prediction")
+    top = frame.dropna(subset=[column]).nlargest(n, column)
     print_top(top, f"top {len(top)} by predicted {target} (uncertainty = 1 standard "
               "deviation):", digits=".3f")
 
@@ -198,7 +206,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
                            data=args.data, seed=args.seed)
     if args.output:
         write_sidecar(args.output, meta)
-    if args.plot:
+    if args.plot and "classification" in result.metrics:
+        log.warning("--plot draws parity plots of regressions; the reliability table of "
+                    "the classifier is in the result")
+    elif args.plot:
         _plot_evaluation(result, args.plot, _evaluation_label(args), meta)
     rows = len(result.predictions)
     print(f"{rows} predictions over {len(result.fold_metrics) or 1} split(s)"
@@ -219,6 +230,7 @@ def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
     """A table to evaluate on, read as ``train`` reads it (``matgenome.labelled``): rows
     with an invalid formula or an unusable target are left out with a warning that names
     their spreadsheet rows; the other columns (groups, papers) are kept."""
+    from matgenome.classification import label_targets, resolve_task
     from matgenome.composition import parse_many
     from matgenome.labelled import read_labelled
 
@@ -227,6 +239,10 @@ def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
     data = read_labelled(args.data, formula_column=args.formula_column,
                          target_column=args.target_column, log10=args.log10,
                          target_unit=args.target_unit)
+    task = resolve_task(data.targets, args.task)
+    if task == "classification":  # labels: 1.0 for the positive class, 0.0 for the other
+        data.targets, labels = label_targets(data.targets.raw or [], args.positive)
+        log.info("classification target: %s", labels.describe())
     _, formula_errors = parse_many(data.formulas.tolist())
     errors = [f or t for f, t in zip(formula_errors, data.targets.errors, strict=True)]
     kept = [not e for e in errors]
@@ -235,6 +251,7 @@ def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
     frame["target"] = data.targets.values[kept]
     frame["censor"] = data.targets.censor[kept]
     frame.attrs["dataset"] = Path(args.data).name
+    frame.attrs["task"] = task
     args.target_description = data.target
     _warn_left_out(errors)
     return frame
@@ -342,6 +359,10 @@ def _format_model_info(info: dict) -> str:
         f"recipe:         {info['recipe'].get('name', info['recipe'].get('kind', '?'))}"
         + (f" ({info['recipe']['description']})" if info["recipe"].get("description") else ""),
         f"estimator:      {info['estimator']}",
+        *([f"classes:        {info['classification']['negative']!r}, "
+           f"{info['classification']['positive']!r} (probability of "
+           f"{info['classification']['positive']!r}; labels from "
+           f"{info['classification']['threshold']:.3g})"] if "classification" in info else []),
         f"training data:  {training.get('source', '?')}, {training.get('rows_used', '?')} rows, "
         f"sha256 {training.get('sha256', '?')}",
         "metrics:",

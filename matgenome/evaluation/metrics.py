@@ -77,6 +77,52 @@ def classification_metrics(
     }
 
 
+RELIABILITY_BINS = 10
+
+
+def probability_metrics(y_true: Sequence[float], probability: Sequence[float],
+                        labels: Sequence[float] | None = None) -> dict[str, Any]:
+    """Scores of a probability of the positive class: ROC-AUC, log loss, Brier score and
+    balanced accuracy of the model's labels (``labels``, e.g. thresholded at the training
+    share of the positive class; default: at 0.5), with ``balanced_accuracy_at_0.5`` (the
+    Matbench-leaderboard convention: labels are ``probability >= 0.5``) beside it."""
+    truth = np.asarray(y_true).astype(bool)
+    p = np.clip(_as_float(probability), 1e-15, 1 - 1e-15)
+    scores = classification_metrics(truth, p, 0.5)
+    at_half = scores["balanced_accuracy"]
+    if labels is not None:
+        own = _as_float(labels).astype(bool)
+        both = len(np.unique(truth)) == 2
+        scores["balanced_accuracy"] = (float(balanced_accuracy_score(truth, own)) if both
+                                       else math.nan)
+        scores["mcc"] = float(matthews_corrcoef(truth, own)) if len(truth) else math.nan
+        scores["accuracy"] = float(accuracy_score(truth, own)) if len(truth) else math.nan
+    scores["balanced_accuracy_at_0.5"] = at_half
+    n = len(truth)
+    scores["log_loss"] = float(-np.mean(np.where(truth, np.log(p), np.log(1 - p)))) \
+        if n else math.nan
+    scores["brier"] = float(np.mean((p - truth) ** 2)) if n else math.nan
+    return scores
+
+
+def reliability_table(y_true: Sequence[float], probability: Sequence[float],
+                      bins: int = RELIABILITY_BINS) -> list[dict[str, float]]:
+    """Rows per probability bin (equal widths): rows, mean predicted probability and the
+    observed share of the positive class (a calibrated model has the two equal)."""
+    truth = np.asarray(y_true).astype(bool)
+    p = _as_float(probability)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    table = []
+    for b in range(bins):
+        rows = which == b
+        if rows.any():
+            table.append({"low": float(edges[b]), "high": float(edges[b + 1]),
+                          "n": int(rows.sum()), "mean_probability": float(p[rows].mean()),
+                          "observed_share": float(truth[rows].mean())})
+    return table
+
+
 def conductivity_classification_metrics(
     y_true: Sequence[float],
     y_pred: Sequence[float],
@@ -210,7 +256,11 @@ def score_predictions(
     """
     if task == "classification":
         truth, score = predictions["y_true"], predictions["y_pred"]
-        return {"classification": classification_metrics(truth, score)}
+        if "y_class" not in predictions:
+            return {"classification": classification_metrics(truth, score)}
+        # A model with its own labels (matgenome train: threshold at the training share).
+        return {"classification": probability_metrics(truth, score, predictions["y_class"]),
+                "reliability": reliability_table(truth, score)}
     censor = censor_of(predictions)
     bound = ~is_exact(censor)
     exact = predictions[~bound]
@@ -243,6 +293,8 @@ def summarise_folds(fold_scores: list[dict[str, Any]]) -> dict[str, Any]:
     for section in sections:
         # A section missing from a fold (e.g. no censored test rows) is left out of its mean.
         values = [scores[section] for scores in fold_scores if section in scores]
+        if isinstance(values[0], list):  # tables (reliability) are kept pooled only
+            continue
         if isinstance(values[0], dict):
             names = dict.fromkeys(name for value in values for name in value)
             summary[section] = {

@@ -106,6 +106,9 @@ class EvaluationResult:
                                       title=f"{self.dataset} / {self.protocol['name']}")]
         if self.folds:
             parts.append(format_folds_table(self.folds, self.pooled_mae(), self.baselines))
+        reliability = (self.pooled_metrics or self.metrics).get("reliability")
+        if reliability:
+            parts.append(format_reliability_table(reliability))
         parts += [f"warning: {message}" for message in self.warnings]
         return "\n".join(parts)
 
@@ -114,6 +117,16 @@ class EvaluationResult:
         metrics = self.pooled_metrics or self.metrics
         value = metrics.get("regression", {}).get("mae")
         return value if isinstance(value, int | float) else None
+
+
+def format_reliability_table(rows: list[dict[str, Any]]) -> str:
+    """Reliability of a classifier's probabilities, pooled over the test rows: per bin,
+    the rows, the mean predicted probability and the observed share of the positive class."""
+    lines = ["reliability (all test rows): probability bin, rows, mean predicted, observed"]
+    for row in rows:
+        lines.append(f"  {row['low']:.1f}-{row['high']:.1f}  {row['n']:>6}  "
+                     f"{row['mean_probability']:.3f}  {row['observed_share']:.3f}")
+    return "\n".join(lines)
 
 
 def table_hash(frame: pd.DataFrame) -> str:

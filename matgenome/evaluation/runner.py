@@ -90,6 +90,9 @@ def predict_model(model: Any, X: np.ndarray, task: str) -> dict[str, np.ndarray]
     Classification returns the probability of the positive class as ``y_pred``.
     """
     if task == "classification":
+        if hasattr(model, "threshold_"):  # its own labels: matgenome train's threshold
+            p = np.asarray(model.predict_proba(X))[:, 1]
+            return {"y_pred": p, "y_class": (p >= model.threshold_).astype(float)}
         if hasattr(model, "predict_proba"):
             return {"y_pred": np.asarray(model.predict_proba(X))[:, 1]}
         return {"y_pred": np.asarray(model.predict(X), dtype=float)}
@@ -345,6 +348,10 @@ def evaluate(
         # Each fold trains through `matgenome train`'s path, which featurizes by itself.
         model, X = _training_path(frame, name, model_options or {}, random_state)
         features, clustering, inputs = "chosen by the training path", None, "formulas"
+    elif model is None and task == "classification" and features is None:
+        # A two-class target: `matgenome train`'s classifier path in each fold.
+        model, X = _classifier_path(frame, model_options or {}, random_state)
+        features, clustering, inputs = "chosen by the training path", None, "formulas"
     else:
         inputs = "features"
         if features is None:
@@ -404,6 +411,20 @@ def drop_invalid_formulas(frame: pd.DataFrame, first_row: int = 0,
     kept = frame.drop(index=frame.index[bad]).reset_index(drop=True)
     kept.attrs.update(frame.attrs)
     return kept, messages
+
+
+def _classifier_path(frame: pd.DataFrame, options: dict[str, Any],
+                     seed: int) -> tuple[Callable[[], Any], np.ndarray]:
+    """The classifier path of ``matgenome train`` as a model factory on formulas."""
+    from matgenome.classification import TrainedModelClassifier
+
+    accepted = ("recipe", "preset", "kind", "n_estimators", "n_jobs", "mobile_ion")
+    options = {"seed": seed, **{k: v for k, v in options.items() if k in accepted}}
+
+    def factory() -> TrainedModelClassifier:
+        return TrainedModelClassifier(**options)
+
+    return factory, frame["formula"].astype(str).to_numpy(dtype=object)
 
 
 def _training_path(frame: pd.DataFrame, name: str, options: dict[str, Any],

@@ -55,6 +55,9 @@ class Prediction:
     known: Any = None  # pandas DataFrame of matgenome.known.KNOWN_COLUMNS, or None
     # Models trained with censored rows as bounds: probability the value is below the bound.
     p_below_bound: np.ndarray = field(default_factory=lambda: np.empty(0))
+    # Classification models: the card's "classification" entry (classes, positive class,
+    # threshold); ``mean`` is then the probability of the positive class.
+    labels: dict[str, Any] | None = None
 
     @property
     def scored(self) -> np.ndarray:
@@ -67,7 +70,12 @@ class Prediction:
         values (when known data were attached), ``error``."""
         import pandas as pd
 
-        out = pd.DataFrame({"prediction": self.mean, "uncertainty": self.std})
+        if self.labels:
+            out = pd.DataFrame({"probability": self.mean,
+                                "predicted_class": self.predicted_class(),
+                                "uncertainty": self.std})
+        else:
+            out = pd.DataFrame({"prediction": self.mean, "uncertainty": self.std})
         if len(self.p_below_bound):
             out["p_below_bound"] = self.p_below_bound
         if len(self.in_domain):
@@ -77,10 +85,37 @@ class Prediction:
         if self.known is not None:
             for column in self.known.columns:
                 out[column] = self.known[column].to_numpy()
+            if self.labels:
+                out["known_label"] = self.known_labels()
         out["error"] = self.error
         return out
 
-    def attach_known(self, known: Any) -> None:
+    def predicted_class(self) -> list[str]:
+        """Classification: the positive class where its probability reaches the threshold
+        (the training share of that class), the other class below, "" where not scored."""
+        labels = self.labels or {}
+        threshold = float(labels.get("threshold", 0.5))
+        return ["" if not np.isfinite(p) else labels["positive"] if p >= threshold
+                else labels["negative"] for p in self.mean]
+
+    def known_labels(self) -> list[str]:
+        """Classification: the measured label of a training composition ("" if none;
+        both labels, most frequent first, where its repeats disagree)."""
+        labels = self.labels or {}
+        share = self.known["known_value"].to_numpy(dtype=float)
+        out = []
+        for s in share:
+            if not np.isfinite(s):
+                out.append("")
+            elif s in (0.0, 1.0):
+                out.append(labels["positive"] if s == 1.0 else labels["negative"])
+            else:
+                first, second = ((labels["positive"], labels["negative"]) if s >= 0.5
+                                 else (labels["negative"], labels["positive"]))
+                out.append(f"{first}/{second}")
+        return out
+
+    def attach_known(self, known: Any, spread_is_noise: bool = True) -> None:
         """Record measured values of the rows' compositions (``matgenome.known``).
 
         Where a composition was measured more than once, the spread of its repeats is what
@@ -89,6 +124,8 @@ class Prediction:
         is not known to +-0.7). A single measurement leaves the std as predicted.
         """
         self.known = known.reset_index(drop=True)
+        if not spread_is_noise:  # labels: their spread is not a scatter of a value
+            return
         spread = self.known["known_spread"].to_numpy(dtype=float)
         repeated = np.isfinite(spread) & np.isfinite(self.mean)
         if repeated.any():

@@ -282,3 +282,179 @@ def censored_hurdle(regressor: Any, random_state: int | None = 0,
                                    combine="switch", classify="below_level",
                                    decision_threshold=0.5, random_state=random_state,
                                    n_jobs=n_jobs)
+
+
+# --- classification ---------------------------------------------------------------------
+# Candidates of a two-class target (matgenome.classification): calibrated tree classifiers
+# (matgenome.models.probability). The inner CV chooses the features and trees, the class
+# balancing and the calibration together, by log loss of out-of-fold probabilities.
+CLASS_BALANCING: tuple[str | None, ...] = (None, "balanced")
+CALIBRATION_METHODS = ("none", "sigmoid", "isotonic")
+CLASSIFIER_SELECTION_TREES = 100
+
+
+@dataclass(frozen=True)
+class ClassifierCandidate:
+    """A feature preset plus the settings of a ProbabilityClassifier."""
+
+    name: str
+    features: str
+    kind: str = "extra_trees"
+    max_features: float | str | None = "sqrt"
+    min_samples_leaf: int = 1
+    n_estimators: int = 500
+    class_weight: str | None = None
+    calibration: str = "sigmoid"
+    description: str = ""
+
+    def estimator(self, random_state: int | None = 0, n_estimators: int | None = None,
+                  n_jobs: int | None = None) -> Any:
+        """An unfitted ProbabilityClassifier with this candidate's settings."""
+        from matgenome.models.probability import ProbabilityClassifier
+
+        return ProbabilityClassifier(
+            kind=self.kind, n_estimators=n_estimators or self.n_estimators,
+            max_features=self.max_features, min_samples_leaf=self.min_samples_leaf,
+            class_weight=self.class_weight, calibration=self.calibration,
+            random_state=random_state, n_jobs=n_jobs)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "features": self.features, "kind": self.kind,
+                "max_features": self.max_features, "min_samples_leaf": self.min_samples_leaf,
+                "n_estimators": self.n_estimators, "class_weight": self.class_weight,
+                "calibration": self.calibration, "description": self.description}
+
+
+CLASSIFIERS: tuple[ClassifierCandidate, ...] = (
+    ClassifierCandidate(
+        "classifier_fractions", "default+element_fraction", "extra_trees", "sqrt",
+        description="extra-trees classifier (max_features sqrt) on the default preset and "
+        "element fractions (the Matbench expt_is_metal recipe)"),
+    ClassifierCandidate(
+        "classifier_alloy", "default+element_fraction+alloy", "extra_trees", 0.5,
+        description="extra-trees classifier (max_features 0.5) on the default preset, "
+        "element fractions and Yang/Miedema alloy descriptors (the Matbench glass recipe)"),
+    ClassifierCandidate(
+        "classifier_magpie", "magpie", "random_forest", "sqrt",
+        description="random-forest classifier on Magpie descriptors"),
+)
+CLASSIFIER_CANDIDATES: dict[str, ClassifierCandidate] = {c.name: c for c in CLASSIFIERS}
+
+
+def get_classifier(name: str) -> ClassifierCandidate:
+    """A classifier candidate by name (``classifier_fractions``, ...)."""
+    try:
+        return CLASSIFIER_CANDIDATES[name]
+    except KeyError:
+        raise ValueError(f"unknown classifier recipe {name!r}; classifier recipes: auto, "
+                         f"{', '.join(CLASSIFIER_CANDIDATES)}") from None
+
+
+def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    p = np.clip(p, 1e-3, 1 - 1e-3)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _balanced_accuracy(y: np.ndarray, p: np.ndarray, threshold: float) -> float:
+    labels = p >= threshold
+    return float(np.mean([np.mean(labels[y == c] == bool(c)) for c in (0, 1)]))
+
+
+def select_classifier(
+    formulas: Sequence[object],
+    y: np.ndarray,
+    candidates: Sequence[ClassifierCandidate] = CLASSIFIERS,
+    *,
+    groups: Sequence[object] | None = None,
+    seed: int = 0,
+    n_splits: int = SELECTION_FOLDS,
+    n_jobs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Selection:
+    """Choose features, trees, class balancing and calibration by grouped inner CV.
+
+    ``y`` is 1.0 for the positive class, 0.0 for the other. For each candidate and
+    balancing, out-of-fold probabilities come from grouped folds (as for regressors); each
+    calibration is then fitted on the other folds' out-of-fold probabilities and scored on
+    the fold's (cross-fitted), so no row scores a calibration fitted on itself. The lowest
+    mean log loss wins; balanced accuracy at the training prior is recorded beside it.
+    """
+    from matgenome.evaluation import composition_labels
+    from matgenome.features import compute_features
+    from matgenome.models.probability import (
+        _positive,
+        apply_calibrator,
+        fit_calibrator,
+        make_trees,
+    )
+
+    candidates = list(candidates)
+    y = np.asarray(y, dtype=float)
+    keys = composition_labels(list(formulas))
+    if len(y) < MIN_SELECTION_ROWS or min(np.sum(y == 0), np.sum(y == 1)) < n_splits:
+        return Selection(candidates[0], protocol=f"{len(y)} rows ({int(y.sum())} positive): "
+                         "too few to compare recipes; the first candidate")
+    grouping = "the given groups (e.g. papers)"
+    if groups is None:
+        groups, grouping = similarity_groups(formulas, keys, seed), (
+            f"k-means clusters of Magpie descriptors (~{CLUSTER_SIZE} compositions each)")
+    folds = selection_folds(keys, groups, n_splits, seed)
+    protocol = (f"{len(folds)}-fold cross-validation inside the training rows, grouped by "
+                f"composition and {grouping}; {CLASSIFIER_SELECTION_TREES} trees per "
+                "candidate; class balancing and calibration (cross-fitted on out-of-fold "
+                "probabilities) chosen with the features; log loss on held-out rows")
+    target = y.astype(int)
+    features: dict[str, np.ndarray] = {}
+    scores: dict[str, dict[str, float]] = {}
+    options: dict[str, ClassifierCandidate] = {}
+    for candidate in candidates:
+        if candidate.features not in features:
+            features[candidate.features] = compute_features(list(formulas),
+                                                            candidate.features)[0]
+        X = np.nan_to_num(features[candidate.features], nan=0.0, posinf=0.0, neginf=0.0)
+        for balance in CLASS_BALANCING:
+            raw = np.zeros(len(y))
+            for train, test in folds:
+                trees = make_trees(candidate.kind, CLASSIFIER_SELECTION_TREES,
+                                   candidate.max_features, candidate.min_samples_leaf,
+                                   balance, seed, n_jobs)
+                raw[test] = _positive(trees.fit(X[train], target[train]), X[test])
+            for method in CALIBRATION_METHODS:
+                losses, accuracies = [], []
+                for train, test in folds:
+                    calibrator = fit_calibrator(method, raw[train], target[train])
+                    p = apply_calibrator(calibrator, raw[test])
+                    losses.append(_log_loss(y[test], p))
+                    if len(np.unique(target[test])) == 2:
+                        accuracies.append(_balanced_accuracy(target[test], p,
+                                                             float(y[train].mean())))
+                name = f"{candidate.name}/{balance or 'unweighted'}/{method}"
+                options[name] = ClassifierCandidate(
+                    candidate.name, candidate.features, candidate.kind,
+                    candidate.max_features, candidate.min_samples_leaf,
+                    candidate.n_estimators, balance, method, candidate.description)
+                scores[name] = {"cv_log_loss": round(float(np.mean(losses)), 4),
+                                "cv_log_loss_std": round(float(np.std(losses)), 4),
+                                "cv_balanced_accuracy": round(float(np.mean(accuracies)), 4)
+                                if accuracies else float("nan")}
+        if progress is not None:
+            best = min((n for n in scores if n.startswith(candidate.name + "/")),
+                       key=lambda n: scores[n]["cv_log_loss"])
+            progress(f"{candidate.name}: CV log loss {scores[best]['cv_log_loss']:.3f} "
+                     f"({best})")
+    best = min(scores, key=lambda n: scores[n]["cv_log_loss"])
+    return ClassifierSelection(options[best], scores, protocol, chosen_key=best,
+                               options=options)
+
+
+@dataclass
+class ClassifierSelection(Selection):
+    """A :class:`Selection` among classifier settings (name/balancing/calibration)."""
+
+    chosen_key: str = ""
+    options: dict[str, ClassifierCandidate] = field(default_factory=dict)
+
+    def to_card(self) -> dict[str, Any]:
+        return {"chosen": self.chosen_key or self.chosen.name, "protocol": self.protocol,
+                "candidates": {name: {**self.options.get(name, self.chosen).describe(),
+                                      **score} for name, score in self.scores.items()}}
