@@ -8,7 +8,9 @@ tuples mirror ``matgenome.models.selection``, ``matgenome.simulation`` and
 from __future__ import annotations
 
 RECIPE_NAMES: tuple[str, ...] = ("conductivity", "extra_trees_magpie", "extra_trees_default",
-                                 "random_forest_default", "extra_trees_fractions")
+                                 "random_forest_default", "extra_trees_fractions",
+                                 "hurdle_sqrt_fractions", "hurdle_log_fractions",
+                                 "hurdle_fractions", "extra_trees_fractions_leaf2")
 RECIPE_ALIASES: tuple[str, ...] = ("obelix",)
 SIMULATION_STRATEGIES: tuple[str, ...] = ("cold-thompson-half", "greedy", "random")
 # Mirror ``matgenome.evaluation.splits.PROTOCOLS`` and ``LINKED``.
