@@ -179,6 +179,10 @@ def run_protocol(
                           None if fit_groups is None else [fit_groups[i] for i in train])
         if hasattr(model, "recipe_"):  # the training path chose a recipe inside this fold
             notes.append(f"fold {k}: recipe {model.recipe_}")
+            scores = model.model_.card["selection"].get("candidates", {})
+            if scores:
+                notes.append(f"fold {k}: inner CV MAE " + ", ".join(
+                    f"{name} {score['cv_mae']:.4g}" for name, score in scores.items()))
         predicted = predict_model(model, X[test], task)
         if reference is not None:
             found = fit_predict_baselines(reference, y, is_exact(censor), train, test,
