@@ -32,7 +32,7 @@ def _gap_table(n: int = 80, seed: int = 0) -> pd.DataFrame:
     for i in range(n):
         a = str(rng.choice(metals))
         x = round(float(rng.uniform(0.2, 0.8)), 2)
-        if i % 3 == 0:
+        if i % 2 == 0:
             b = str(rng.choice([m for m in metals if m != a]))
             gap = 0.0
         else:
@@ -43,11 +43,11 @@ def _gap_table(n: int = 80, seed: int = 0) -> pd.DataFrame:
 
 
 def test_floor_condition_needs_a_share_and_a_count() -> None:
-    y = np.r_[np.zeros(12), np.linspace(0.5, 3, 88)]
-    assert floor_share(y) == (pytest.approx(0.12), 12)
+    y = np.r_[np.zeros(45), np.linspace(0.5, 3, 55)]
+    assert floor_share(y) == (pytest.approx(0.45), 45)
     assert condition_met("floor", y, None)
-    assert not condition_met("floor", np.r_[np.zeros(5), np.ones(20)], None)  # 5 rows
-    assert not condition_met("floor", np.r_[np.zeros(12), np.ones(200)], None)  # 5.7%
+    assert not condition_met("floor", np.r_[np.zeros(5), np.ones(5)], None)  # 5 rows
+    assert not condition_met("floor", np.r_[np.zeros(30), np.ones(70)], None)  # 30%
     assert not condition_met("floor", None, None)
     assert condition_met(None, None, None)
     with pytest.raises(ValueError, match="unknown candidate condition"):
@@ -63,7 +63,7 @@ def test_alloy_condition_reads_the_metal_share_of_compositions() -> None:
 
 
 def test_candidates_for_adds_the_conditional_ones_only_where_met() -> None:
-    y = np.r_[np.zeros(40), np.linspace(0.5, 3, 60)]
+    y = np.r_[np.zeros(50), np.linspace(0.5, 3, 50)]
     names = {c.name for c in candidates_for(GAP, y, ["NaCl"] * 100)}
     assert names == {c.name for c in GENERAL} | HURDLES
     assert candidates_for(GAP) == list(GENERAL)
@@ -108,3 +108,21 @@ def test_trained_hurdle_predicts_the_floor_for_floor_rows_in_original_units() ->
     # Compounds: gaps of a few eV (the trees learned sqrt(gap)).
     assert np.all((predicted.mean[2:] > 1.0) & (predicted.mean[2:] < 8.0))
     assert np.all(np.isfinite(predicted.std))
+
+
+def test_fallback_over_a_floor_hurdle_keeps_the_units() -> None:
+    """The fallback's fold models of a √ hurdle predict in the original units."""
+    from matgenome.models.fallback import DistanceFallbackRegressor
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(150, 3))
+    y = np.where(X[:, 0] < 0.4, 0.0, (4 * X[:, 0]) ** 2)
+    hurdle = get_candidate("hurdle_sqrt_fractions").estimator(0, 30)
+    model = DistanceFallbackRegressor(hurdle, inner_trees=20, random_state=0).fit(X, y)
+    held = model._floor_fold_prediction(X[:100], y[:100], X[100:])
+    mean, sd, epistemic = held
+    # Fold means are gaps (0 to 16), not square roots of gaps (0 to 4).
+    assert mean.max() > 6.0 and np.mean(np.abs(mean - y[100:])) < 2.0
+    assert np.all(np.isfinite(sd)) and np.all(sd >= epistemic - 1e-12)
+    parts = model.predict_uncertainty(X[:5])
+    assert np.all(np.isfinite(parts["uncertainty"]))

@@ -251,6 +251,12 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         self.floor = floor
         self.target_transform = target_transform
 
+    def __setstate__(self, state: dict) -> None:
+        # Models saved before the floor option are bound hurdles.
+        state.setdefault("floor", None)
+        state.setdefault("target_transform", None)
+        super().__setstate__(state)
+
     def fit(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None):
         """Fit the regressor on the measured rows and the classifier on all rows."""
         if self.combine not in _COMBINE:

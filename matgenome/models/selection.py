@@ -142,7 +142,9 @@ CONDITIONAL: tuple[Candidate, ...] = (
 CANDIDATES: dict[str, Candidate] = {c.name: c for c in (CONDUCTIVITY, *GENERAL, *CONDITIONAL)}
 ALIASES = {"obelix": "conductivity"}
 # The floor condition: at least this share of the rows, and this many rows, at the minimum.
-FLOOR_SHARE = 0.10
+# benchmarks/select_floor_share.py (expt_gap tables of 600 rows, 2 draws): the hurdle is
+# within ±0.01 eV of plain trees at 2-20% metals and 0.068 eV better at 40%.
+FLOOR_SHARE = 0.40
 FLOOR_ROWS = 10
 # The alloy condition: this share of the compositions at least ALLOY_METAL metal (atoms).
 ALLOY_SHARE = 0.8
