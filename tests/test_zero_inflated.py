@@ -126,3 +126,5 @@ def test_fallback_over_a_floor_hurdle_keeps_the_units() -> None:
     assert np.all(np.isfinite(sd)) and np.all(sd >= epistemic - 1e-12)
     parts = model.predict_uncertainty(X[:5])
     assert np.all(np.isfinite(parts["uncertainty"]))
+    # Far from the data P(at the floor) moves towards the training share at the floor.
+    assert model.p_prior_ == pytest.approx(np.mean(y == 0))

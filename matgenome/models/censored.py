@@ -211,8 +211,9 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
             ``censored`` must not be given, and the censored component sits exactly at the
             floor (``censored_std`` defaults to 0).
         target_transform: with a ``floor``, the scale the regressor learns the height
-            above the floor on: ``None``, ``sqrt`` or ``log`` (``log1p`` of the height); predictions
-            and their std (delta method) are carried back to the original units.
+            above the floor on: ``None``, ``sqrt`` or ``log`` (``log1p`` of the height);
+            predictions and their std (delta method) are carried back to the original
+            units. With a floor, ``p_censored`` is the probability of lying at the floor.
 
     Attributes (after ``fit``):
         regressor_, classifier_ (None when no row is censored): the fitted parts;

@@ -149,6 +149,10 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         self.center_ = float(np.median(y[exact]))
         self.spread_ = float(np.std(y[exact]))
         self.p_prior_ = float(bound.mean())
+        level = getattr(self.regressor_, "level_", None)
+        if getattr(self.regressor_, "floor", None) is not None and level is not None:
+            # A zero-inflated hurdle's "below" class is the rows at its floor.
+            self.p_prior_ = float(np.mean(y <= level + 1e-9 * max(1.0, abs(level))))
         self.distance_ = DomainModel(mobile_ion=None, check_elements=False).fit(X)
         held_out = self._held_out(X[exact], y[exact], _subset(groups, exact))
         self._fit_relation(held_out)
