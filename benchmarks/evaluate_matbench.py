@@ -11,6 +11,7 @@ in the same process. Prints a table and writes ``benchmarks/results/evaluate_mat
 Usage::
 
     python benchmarks/evaluate_matbench.py [--quick] [--seeds 1] [--tasks expt_gap,steels]
+        [--entries "matgenome train defaults,recommended"]
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ ev = importlib.import_module("matgenome.evaluation")
 RESULTS = Path(__file__).resolve().parent / "results"
 FORMULAS = "formulas (the training path featurizes)"
 TASKS = ("expt_gap", "steels", "expt_is_metal", "glass")
+TRAIN_DEFAULTS = "matgenome train defaults"
 # Leaderboard references (Matbench v0.1), for the printed table only.
 LEADERBOARD = {
     "expt_gap": "MODNet 0.333 eV, CrabNet 0.346 eV",
@@ -54,7 +56,8 @@ LEADERBOARD = {
 }
 
 
-def entries(task: str, trees: int, baseline_trees: int) -> dict[str, tuple[str, Callable]]:
+def entries(task: str, trees: int, baseline_trees: int,
+            n_jobs: int = 1) -> dict[str, tuple[str, Callable]]:
     """Benchmark entries of a task: name -> (feature preset, seed -> unfitted model)."""
     recipe = get_recipe(f"matbench_{task}")
     classification = task in ("expt_is_metal", "glass")
@@ -64,19 +67,12 @@ def entries(task: str, trees: int, baseline_trees: int) -> dict[str, tuple[str, 
         if classification
         else (lambda seed: DummyRegressor(strategy="median"))
     )
-    target = None if classification else dataset_target(load(f"matbench_{task}"))
     regression_only = {} if classification else {
         "extra trees (magpie)": ("magpie", _imputed(ExtraTreesRegressor, trees)),
-        # What `matgenome train` does with no options: a recipe chosen by grouped CV inside
-        # each training fold among the general candidates (matgenome.models.selection).
-        "matgenome train defaults": (
-            FORMULAS,
-            lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees, n_jobs=1,
-                                               target=target),
-        ),
+        TRAIN_DEFAULTS: train_defaults_entry(task, trees, n_jobs),
     }
     classification_only = (
-        {"matgenome train defaults": train_defaults_classification_entry(trees)}
+        {TRAIN_DEFAULTS: train_defaults_classification_entry(trees)}
         if classification else {})
     return {
         **regression_only,
@@ -85,7 +81,8 @@ def entries(task: str, trees: int, baseline_trees: int) -> dict[str, tuple[str, 
         "random forest (magpie)": ("magpie", _imputed(forest, baseline_trees)),
         "recommended": (
             f"recipe:{recipe.name}",
-            lambda seed: recipe.make_model(random_state=seed, n_estimators=trees, n_jobs=1),
+            lambda seed: recipe.make_model(random_state=seed, n_estimators=trees,
+                                           n_jobs=n_jobs),
         ),
     }
 
@@ -101,6 +98,20 @@ def train_defaults_classification_entry(trees: int) -> tuple[str, Callable]:
                                                          n_jobs=1)
 
 
+def train_defaults_entry(task: str, trees: int,
+                         n_jobs: int = 1) -> tuple[str, Callable[[int], Any]]:
+    """What ``matgenome train`` does with no options, as a benchmark entry on formulas.
+
+    Inside each official training fold the training path selects the recipe by grouped
+    CV among the candidates the table qualifies for (``matgenome.models.selection``:
+    the hurdle where a real share of the rows sits at the minimum, the alloy candidate
+    for steels), refits it and adds the domain model and fallback, as ``train`` does.
+    """
+    target = dataset_target(load(f"matbench_{task}"))
+    return FORMULAS, lambda seed: TrainedModelRegressor(seed=seed, n_estimators=trees,
+                                                        n_jobs=n_jobs, target=target)
+
+
 def _imputed(forest: type, trees: int) -> Callable[[int], Any]:
     """seed -> a plain scikit-learn forest after a median imputer (the baselines)."""
     return lambda seed: make_pipeline(
@@ -109,14 +120,17 @@ def _imputed(forest: type, trees: int) -> Callable[[int], Any]:
     )
 
 
-def run_task(task: str, seeds: int, trees: int, baseline_trees: int) -> dict[str, Any]:
-    """Evaluate every entry of a task on the five official folds."""
+def run_task(task: str, seeds: int, trees: int, baseline_trees: int,
+             only: set[str] | None = None, n_jobs: int = 1) -> dict[str, Any]:
+    """Evaluate every entry of a task (or those in ``only``) on the five official folds."""
     frame, name = ev.load_table(f"matbench_{task}")
     task_kind = frame.attrs.get("task", "regression")
     splits = ev.make_splits(frame, "matbench")
     features: dict[str, np.ndarray] = {}
     out: dict[str, Any] = {}
-    for entry, (preset, factory) in entries(task, trees, baseline_trees).items():
+    for entry, (preset, factory) in entries(task, trees, baseline_trees, n_jobs).items():
+        if only is not None and entry not in only:
+            continue
         if preset == FORMULAS:
             features[preset] = frame["formula"].astype(str).to_numpy(dtype=object)
         elif preset not in features:
@@ -181,7 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-trees", type=int, default=100,
                         help="trees of the plain random-forest baseline (default 100)")
     parser.add_argument("--output", type=Path, default=RESULTS / "evaluate_matbench.json")
+    parser.add_argument("--entries", default=None,
+                        help="comma list of entries to run (default: all); the others are "
+                        "kept from an existing --output file, and the run lists which "
+                        "entries it ran")
+    parser.add_argument("--n-jobs", type=int, default=1,
+                        help="parallel jobs of the matgenome entries (default 1)")
     args = parser.parse_args(argv)
+    only = None if args.entries is None else {
+        e.strip() for e in args.entries.split(",") if e.strip()}
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
@@ -196,11 +218,32 @@ def main(argv: list[str] | None = None) -> int:
     }
     for task in tasks:
         frame, _ = ev.load_table(f"matbench_{task}")
-        report["tasks"][task] = {"data_sha256": ev.table_hash(frame),
-                                 "entries": run_task(task, seeds, trees, baseline_trees)}
-        print_table(task, report["tasks"][task]["entries"])
+        ran = run_task(task, seeds, trees, baseline_trees, only, args.n_jobs)
+        report["tasks"][task] = {"data_sha256": ev.table_hash(frame), "entries": ran}
+        print_table(task, ran)
+    if only is not None:
+        # Read the earlier report only now, so that partial runs of other tasks or entries
+        # that finished meanwhile are kept too.
+        report = _merged(_previous(args.output), report)
     finish_report(report, args.output, start)
     return 0
+
+
+def _merged(previous: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """``report``'s entries over ``previous``'s; each task lists the entries this run made."""
+    tasks = dict(previous.get("tasks", {}))
+    for task, result in report["tasks"].items():
+        kept = tasks.get(task, {})
+        tasks[task] = {**result, "entries": {**kept.get("entries", {}), **result["entries"]},
+                       "entries_run": sorted(result["entries"])}
+    return {**report, "tasks": tasks}
+
+
+def _previous(output: Path) -> dict[str, Any]:
+    """An earlier report at ``output`` whose entries a partial run keeps (else empty)."""
+    import json
+
+    return json.loads(output.read_text()) if output.exists() else {}
 
 
 if __name__ == "__main__":

@@ -251,7 +251,8 @@ def choose_recipe(
     if preset is not None or kind is not None:
         return Selection(custom_candidate(preset, kind),
                          protocol="preset/estimator given: no selection")
-    return select_candidate(compositions, y, candidates_for(target), **options)
+    return select_candidate(compositions, y, candidates_for(target, y, compositions),
+                            **options)
 
 
 def duplicate_spread(compositions: list, values: np.ndarray) -> dict[str, float]:

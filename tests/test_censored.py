@@ -183,3 +183,51 @@ def test_censored_regressor_still_works_without_predict_components() -> None:
     mean, std = model.predict(X, return_std=True)
     np.testing.assert_allclose(mean, parts["mean"])
     np.testing.assert_allclose(std, parts["uncertainty"])
+
+
+def test_floor_none_reproduces_the_bound_hurdle_of_before_the_floor_option() -> None:
+    """Predictions recorded with the bound-only hurdle before ``floor`` existed
+    (tests/data/censored_hurdle_reference.json, same table, models and seeds)."""
+    import json
+    from pathlib import Path
+
+    reference = json.loads((Path(__file__).parent / "data"
+                            / "censored_hurdle_reference.json").read_text())
+    rng = np.random.default_rng(7)
+    X = rng.uniform(size=(80, 3))
+    y = np.where(X[:, 0] < 0.3, -6.0 + X[:, 1], -1.0 + 4.0 * X[:, 0] + X[:, 1])
+    y = y + rng.normal(scale=0.1, size=80)
+    censored = y < BOUND
+    regressor = CalibratedTreesRegressor(n_estimators=20, max_features=1.0, cv=3,
+                                         random_state=0, n_jobs=1)
+    classifier = ExtraTreesClassifier(20, min_samples_leaf=3, random_state=0, n_jobs=1)
+    model = CensoredHurdleRegressor(regressor, classifier, classify="below_level",
+                                    random_state=0, floor=None)
+    parts = model.fit(X, np.where(censored, BOUND, y), censored=censored).predict_uncertainty(X)
+    for key, values in reference.items():
+        np.testing.assert_allclose(parts[key], values, rtol=1e-12, atol=1e-12)
+
+
+def test_floor_model_rejects_bounds_and_transform_needs_a_floor() -> None:
+    X, y, censored = _data(60, 4)
+    with pytest.raises(ValueError, match="no censored rows"):
+        _hurdle(floor="min").fit(X, y, censored=censored)
+    with pytest.raises(ValueError, match="needs a floor"):
+        _hurdle(target_transform="sqrt").fit(X, y, censored=censored)
+    with pytest.raises(ValueError, match="floor must be"):
+        _hurdle(floor="max").fit(X, y)
+
+
+def test_floor_model_std_is_in_original_units() -> None:
+    """The regressor learns sqrt(height); its std is carried back by the delta method."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(300, 3))
+    y = np.where(X[:, 0] < 0.4, 0.0, (4 * X[:, 0]) ** 2 + rng.normal(0, 0.3, 300).clip(0))
+    model = _hurdle(floor="min", target_transform="sqrt").fit(X, y)
+    parts = model.predict_uncertainty(X)
+    inner = model.regressor_.predict_uncertainty(X)
+    kept = parts["p_censored"] < 0.5
+    slope = 2 * np.maximum(inner["mean"], 0.0)
+    np.testing.assert_allclose(parts["mean"][kept], inner["mean"][kept] ** 2)
+    np.testing.assert_allclose(parts["uncertainty"][kept], slope[kept] * inner["uncertainty"][kept])
+    assert np.all(parts["mean"][~kept] == 0.0)

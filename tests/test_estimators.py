@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn import config_context
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.pipeline import make_pipeline
@@ -17,12 +17,12 @@ from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.models.censored import CensoredHurdleRegressor, CensoredRegressor
 from matgenome.models.classify import PriorBalancedClassifier
 from matgenome.models.fallback import DistanceFallbackRegressor
-from matgenome.models.hurdle import HurdleRegressor
 
 ESTIMATORS = [
     PriorBalancedClassifier(ExtraTreesClassifier(n_estimators=10, random_state=0)),
-    HurdleRegressor(ExtraTreesClassifier(n_estimators=10, random_state=0),
-                    ExtraTreesRegressor(n_estimators=10, random_state=0)),
+    CensoredHurdleRegressor(CalibratedTreesRegressor(n_estimators=10),
+                            ExtraTreesClassifier(n_estimators=10, random_state=0),
+                            floor="min", target_transform="sqrt"),
     CensoredRegressor(CalibratedTreesRegressor(n_estimators=10)),
     CensoredRegressor(CalibratedTreesRegressor(n_estimators=10), strategy="tobit"),
     CensoredHurdleRegressor(CalibratedTreesRegressor(n_estimators=10)),
@@ -142,18 +142,28 @@ def test_calibrated_trees_cover_held_out_rows_and_split_uncertainty() -> None:
     assert np.hypot(scale * 0.1, noise) == pytest.approx(0.5, rel=0.05)
 
 
-def test_hurdle_regressor_predicts_zero_for_the_zero_class() -> None:
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+def test_floor_hurdle_predicts_the_floor_for_the_floor_class() -> None:
+    from sklearn.tree import DecisionTreeClassifier
 
-    X = np.arange(20, dtype=float).reshape(-1, 1)
-    y = np.where(X.ravel() < 10, 0.0, X.ravel() / 4)
-    model = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor(), "sqrt").fit(X, y)
-    assert np.allclose(model.predict(X), y)
-    # One side only (no metals in the data): that side is predicted everywhere.
-    gapped = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor()).fit(X, y + 1)
-    np.testing.assert_allclose(gapped.predict(X), y + 1)
-    metals = HurdleRegressor(DecisionTreeClassifier(), DecisionTreeRegressor()).fit(X, 0 * y)
-    np.testing.assert_allclose(metals.predict(X), 0.0)
+    X = np.arange(40, dtype=float).reshape(-1, 1)
+    y = np.where(X.ravel() < 20, 0.0, X.ravel() / 4)
+    trees = CalibratedTreesRegressor(kind="random_forest", n_estimators=5, max_features=1.0,
+                                     calibration="none", noise=False, random_state=0)
+    for transform in (None, "sqrt", "log"):
+        model = CensoredHurdleRegressor(trees, DecisionTreeClassifier(), floor="min",
+                                        target_transform=transform).fit(X, y)
+        predicted = model.predict(X)
+        np.testing.assert_allclose(predicted[:20], 0.0)
+        # Above the floor, in the original units (the trees learned a transformed height).
+        np.testing.assert_allclose(predicted[20:], y[20:], rtol=0.15)
+    # A floor given as a number, with the target shifted: the floor class is predicted there.
+    shifted = CensoredHurdleRegressor(trees, DecisionTreeClassifier(), floor=1.0,
+                                      target_transform="sqrt").fit(X, y + 1)
+    np.testing.assert_allclose(shifted.predict(X)[:20], 1.0)
+    # A constant target: the constant everywhere, no classifier.
+    flat = CensoredHurdleRegressor(trees, DecisionTreeClassifier(), floor="min").fit(X, 0 * y)
+    assert flat.classifier_ is None
+    np.testing.assert_allclose(flat.predict(X), 0.0)
 
 
 def test_prior_balanced_classifier_moves_threshold_to_the_prior() -> None:

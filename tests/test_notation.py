@@ -21,7 +21,7 @@ from matgenome.composition import CompositionKey
 from matgenome.datasets import load
 from matgenome.features import CompositionFeaturizer, compute_features, featurize
 from matgenome.models.calibrated import CalibratedTreesRegressor
-from matgenome.models.recipes import OBELIX_PRESET, get_recipe
+from matgenome.models.selection import CONDUCTIVITY, OBELIX_PRESET
 
 # Elements of electrolytes and their dopants: every block gives finite values for them.
 ELEMENTS = ("H", "Li", "B", "C", "N", "O", "F", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "K",
@@ -45,7 +45,7 @@ def small_model() -> CalibratedTreesRegressor:
     """20 trees on the measured OBELiX training rows: enough to resolve feature bits."""
     train = load("obelix", "train")
     train = train[train["censor"].eq("")]
-    X = get_recipe("obelix").featurize(train["formula"].tolist())
+    X = compute_features(train["formula"].tolist(), CONDUCTIVITY.features)[0]
     return CalibratedTreesRegressor(n_estimators=20, max_features=0.3, random_state=0,
                                     n_jobs=1).fit(X, train["target"].to_numpy(float))
 
@@ -70,7 +70,7 @@ def test_equivalent_notations_give_identical_rows(formulas: list[str]) -> None:
 def test_transformer_featurize_and_recipe_agree_across_notations(formulas: list[str]) -> None:
     by_transformer = CompositionFeaturizer(OBELIX_PRESET).fit(formulas).transform(formulas)
     by_frame = featurize(formulas, OBELIX_PRESET).to_numpy()
-    by_recipe = get_recipe("obelix").featurize(formulas)
+    by_recipe = compute_features(formulas, CONDUCTIVITY.features)[0]
     for values in (by_transformer, by_frame, by_recipe):
         assert (values == values[0]).all()
     np.testing.assert_array_equal(by_transformer, by_recipe)

@@ -92,7 +92,9 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                        help="auto (default): choose among the candidate recipes for the "
                        "target by grouped cross-validation inside the training rows "
                        "(conductivity targets: the conductivity recipe or extra trees on "
-                       "magpie); or a named recipe")
+                       "magpie; a real share of rows at the minimum value adds the "
+                       "hurdle candidates, alloy tables extra trees on element fractions); "
+                       "or a named recipe")
     group.add_argument("--preset", default=None, help="feature preset (overrides the "
                        "recipe's; no selection is run)")
     group.add_argument("--kind", choices=KINDS, default=None,

@@ -182,6 +182,10 @@ def run_protocol(
                           None if fit_groups is None else [fit_groups[i] for i in train])
         if hasattr(model, "recipe_"):  # the training path chose a recipe inside this fold
             notes.append(f"fold {k}: recipe {model.recipe_}")
+            scores = model.model_.card["selection"].get("candidates", {})
+            if scores:
+                notes.append(f"fold {k}: inner CV MAE " + ", ".join(
+                    f"{name} {score['cv_mae']:.4g}" for name, score in scores.items()))
         predicted = predict_model(model, X[test], task)
         if reference is not None:
             found = fit_predict_baselines(reference, y, is_exact(censor), train, test,
@@ -314,8 +318,9 @@ def evaluate(
             dataset, ``kfold`` for a table.
         features: for a given ``model`` or a classification task: a feature preset name,
             a function of the formula list returning the matrix, or a precomputed matrix
-            aligned with the table's rows; default: the featurizer of the dataset's recipe
-            (``matgenome.models.recipes``), else the ``default`` preset. Regression
+            aligned with the table's rows; default: the featurizer of the dataset's
+            classifier (``matgenome.models.classifier_recipes``), else the ``default``
+            preset. Regression
             without ``model`` uses the training path and its own features.
         group_column: the column for ``group`` and ``logo`` (``family`` or ``doi``).
         n_splits: folds (``kfold``, ``group``) or clusters (``loco``).
@@ -448,10 +453,17 @@ def _shipped() -> tuple[str, ...]:
 
 
 def default_model(task: str, dataset: str = "") -> Any:
-    """The recommended unfitted model for a task (see ``matgenome.models.recipes``)."""
-    from matgenome.models.recipes import recommended_model
+    """The recommended unfitted model for a task: a shipped classification dataset's
+    classifier (``matgenome.models.classifier_recipes``), a generic classifier, or plain
+    extra trees on Magpie (regression normally runs the training path instead)."""
+    from matgenome.models.classifier_recipes import CLASSIFIER_RECIPES, classifier_model
+    from matgenome.models.selection import EXTRA_TREES_MAGPIE
 
-    return recommended_model(task, dataset)
+    if dataset in CLASSIFIER_RECIPES:
+        return CLASSIFIER_RECIPES[dataset].make_model()
+    if task == "classification":
+        return classifier_model()
+    return EXTRA_TREES_MAGPIE.estimator()
 
 
 def _model_inputs(features: Any, inputs: Inputs) -> np.ndarray:
@@ -507,9 +519,9 @@ def _prediction_table(
 
 
 def _default_features(name: str) -> str | Callable[[list[str]], np.ndarray]:
-    from matgenome.models.recipes import RECIPES
+    from matgenome.models.classifier_recipes import CLASSIFIER_RECIPES
 
-    return RECIPES[name].featurize if name in RECIPES else "default"
+    return CLASSIFIER_RECIPES[name].featurize if name in CLASSIFIER_RECIPES else "default"
 
 
 def _default_protocol(name: str) -> str:

@@ -44,6 +44,13 @@ split): with a sigmoid-calibrated classifier of ``below_level`` and ``switch`` a
 measured rows are not hurt (MAE 1.427 vs 1.434 for drop) and more bounds are respected, but
 the gains are within the fold-shuffle spread: across papers the classifier is weak (AUC
 0.77, Brier 0.060 vs 0.057 for the constant base rate).
+
+The same two-part model serves targets with a point mass at a floor (band gaps of metals at
+exactly 0 eV): with ``floor="min"`` (or a number) the "below" class is the rows at the
+floor, the regressor learns the rows above it (optionally on a ``sqrt`` or ``log`` scale of
+the height above the floor, since such targets are right-skewed), and the prediction is the
+floor where the classifier says more likely than not, else the regressor's value, in the
+original units.
 """
 
 from __future__ import annotations
@@ -64,6 +71,14 @@ from matgenome.models.calibrated import CalibratedTreesRegressor
 _STRATEGIES = ("drop", "bound", "offset", "iterative", "tobit")
 _COMBINE = ("switch", "median", "mixture")
 _CLASSIFY = ("censored", "below_level")
+# Scales the regressor may learn the height above the floor on: forward, inverse, and the
+# derivative of the inverse (to carry the std back to the original units, delta method).
+_TRANSFORMS = {
+    None: (lambda h: h, lambda z: z, lambda z: np.ones_like(z)),
+    "sqrt": (np.sqrt, lambda z: np.maximum(z, 0.0) ** 2, lambda z: 2 * np.maximum(z, 0.0)),
+    "log": (np.log1p, lambda z: np.expm1(np.maximum(z, 0.0)),
+            lambda z: np.exp(np.maximum(z, 0.0))),
+}
 
 
 class CensoredRegressor(RegressorMixin, BaseEstimator):
@@ -190,11 +205,20 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
             ``noise`` on the censored training rows.
         random_state: seed of the default regressor and classifier.
         n_jobs: parallel jobs of the default regressor and classifier.
+        floor: ``None`` (default): the classes come from the ``censored`` flags (bounds);
+            ``"min"`` or a number: a zero-inflated target, the "below" class is the rows at
+            that value (``"min"``: the smallest training target, e.g. a band gap of 0 eV),
+            ``censored`` must not be given, and the censored component sits exactly at the
+            floor (``censored_std`` defaults to 0).
+        target_transform: with a ``floor``, the scale the regressor learns the height
+            above the floor on: ``None``, ``sqrt`` or ``log`` (``log1p`` of the height);
+            predictions and their std (delta method) are carried back to the original
+            units. With a floor, ``p_censored`` is the probability of lying at the floor.
 
     Attributes (after ``fit``):
         regressor_, classifier_ (None when no row is censored): the fitted parts;
-        level_: the bound level; censored_std_: the censored component's spread;
-        n_features_in_.
+        level_: the bound level (the floor with ``floor``); censored_std_: the censored
+        component's spread; n_features_in_.
     """
 
     # Asked for by default: the bounds are what this estimator is for (metadata routing).
@@ -212,6 +236,8 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         censored_std: float | None = None,
         random_state: int | None = 0,
         n_jobs: int | None = None,
+        floor: str | float | None = None,
+        target_transform: str | None = None,
     ) -> None:
         self.regressor = regressor
         self.classifier = classifier
@@ -223,6 +249,14 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         self.censored_std = censored_std
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.floor = floor
+        self.target_transform = target_transform
+
+    def __setstate__(self, state: dict) -> None:
+        # Models saved before the floor option are bound hurdles.
+        state.setdefault("floor", None)
+        state.setdefault("target_transform", None)
+        super().__setstate__(state)
 
     def fit(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None):
         """Fit the regressor on the measured rows and the classifier on all rows."""
@@ -233,6 +267,10 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         # Missing descriptors are allowed: the default models impute them.
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True,
                              dtype=float)
+        if self.floor is not None:
+            return self._fit_floor(X, y, censored)
+        if self.target_transform is not None:
+            raise ValueError("target_transform needs a floor (floor='min' or a number)")
         censored = np.zeros(len(y), bool) if censored is None else np.asarray(censored, bool)
         if censored.shape != y.shape:
             raise ValueError(f"censored has shape {censored.shape}, expected {y.shape}")
@@ -247,6 +285,29 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
             below = censored | ((y < self.level_) if self.classify == "below_level" else False)
             self.classifier_ = clone(self._default_classifier()).fit(X, below)
         self.censored_std_ = self._censored_spread(X[censored])
+        return self
+
+    def _fit_floor(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray | None):
+        """Zero-inflated target: classifier of "at the floor", regressor above it."""
+        if self.target_transform not in _TRANSFORMS:
+            raise ValueError(f"target_transform must be one of {list(_TRANSFORMS)}, "
+                             f"got {self.target_transform!r}")
+        if censored is not None and np.asarray(censored, bool).any():
+            raise ValueError("a floor model takes no censored rows (wrap it in a bound model)")
+        if isinstance(self.floor, str) and self.floor != "min":
+            raise ValueError(f"floor must be None, 'min' or a number, got {self.floor!r}")
+        self.level_ = float(np.min(y) if self.floor == "min" else self.floor)
+        # Values equal to the floor up to rounding in the source table.
+        at = y <= self.level_ + 1e-9 * max(1.0, abs(self.level_))
+        forward = _TRANSFORMS[self.target_transform][0]
+        # A constant target has nothing above the floor: the regressor learns height 0
+        # everywhere and no classifier is needed (P(at the floor) is then reported as 0).
+        above = ~at if (~at).any() else np.ones(len(y), bool)
+        self.regressor_ = clone(self._default_regressor()).fit(
+            X[above], forward(np.maximum(y[above] - self.level_, 0.0)))
+        split = at.any() and (~at).any()
+        self.classifier_ = clone(self._default_classifier()).fit(X, at) if split else None
+        self.censored_std_ = 0.0 if self.censored_std is None else float(self.censored_std)
         return self
 
     def predict(self, X: np.ndarray, return_std: bool = False):
@@ -276,7 +337,7 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "regressor_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
-        parts = self.regressor_.predict_uncertainty(X)
+        parts = self._regressor_parts(X)
         mu, sd = np.asarray(parts["mean"], float), np.asarray(parts["uncertainty"], float)
         p = self.predict_proba_censored(X)
         low, low_sd = self.level_ - self.offset, self.censored_std_
@@ -303,7 +364,22 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         ``P(censored)``; combine them with :meth:`predict_proba_censored` where that matters.
         """
         check_is_fitted(self, "regressor_")
-        return self.regressor_.predict_trees(X)
+        trees = self.regressor_.predict_trees(X)
+        if self.floor is None:
+            return trees
+        return self.level_ + _TRANSFORMS[self.target_transform][1](np.asarray(trees, float))
+
+    def _regressor_parts(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """The regressor's mean and std parts in the original units."""
+        parts = self.regressor_.predict_uncertainty(X)
+        if self.floor is None:
+            return parts
+        _, inverse, slope = _TRANSFORMS[self.target_transform]
+        z = np.asarray(parts["mean"], float)
+        gain = slope(z)
+        return {"mean": self.level_ + inverse(z),
+                **{k: gain * np.asarray(parts[k], float)
+                   for k in ("uncertainty", "epistemic", "noise")}}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -330,7 +406,7 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
     def _default_regressor(self) -> BaseEstimator:
         if self.regressor is not None:
             return self.regressor
-        # The conductivity recipe's regressor, spelled out: recipes.py may import this module.
+        # The conductivity recipe's regressor, spelled out: selection.py imports this module.
         return CalibratedTreesRegressor(
             kind="extra_trees", n_estimators=500, max_features=0.1, min_samples_leaf=1,
             average_duplicates=False, calibration="cv", noise=True,

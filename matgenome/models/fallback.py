@@ -53,6 +53,7 @@ from scipy import optimize, special
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -148,6 +149,10 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         self.center_ = float(np.median(y[exact]))
         self.spread_ = float(np.std(y[exact]))
         self.p_prior_ = float(bound.mean())
+        level = getattr(self.regressor_, "level_", None)
+        if getattr(self.regressor_, "floor", None) is not None and level is not None:
+            # A zero-inflated hurdle's "below" class is the rows at its floor.
+            self.p_prior_ = float(np.mean(y <= level + 1e-9 * max(1.0, abs(level))))
         self.distance_ = DomainModel(mobile_ion=None, check_elements=False).fit(X)
         held_out = self._held_out(X[exact], y[exact], _subset(groups, exact))
         self._fit_relation(held_out)
@@ -298,6 +303,9 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
     def _fold_prediction(self, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean, total std and epistemic std of a fold model, on the full model's scale."""
+        if getattr(self.regressor_, "floor", None) is not None and isinstance(
+                getattr(self.regressor_, "regressor_", None), CalibratedTreesRegressor):
+            return self._floor_fold_prediction(X_train, y_train, X_test)
         core = _trees_of(self.regressor_)
         if core is None:
             parts = clone(self.regressor_).fit(X_train, y_train).predict_uncertainty(X_test)
@@ -312,6 +320,30 @@ class DistanceFallbackRegressor(RegressorMixin, BaseEstimator):
         epistemic = core.scale_ * np.asarray(parts["epistemic"], float)
         sd = np.sqrt(epistemic**2 + core.noise_std_**2)
         return np.asarray(parts["mean"], float), sd, epistemic
+
+    def _floor_fold_prediction(self, X_train: np.ndarray, y_train: np.ndarray,
+                               X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A zero-inflated hurdle's fold model, lighter, on the full model's calibration.
+
+        The regressor learns a transformed height above the floor, so its fold copy keeps
+        the hurdle around it (the mixture and the units); the fold regressor skips its
+        calibration and takes the full model's spread scale and noise instead.
+        """
+        full = self.regressor_
+        trees = clone(full.regressor_).set_params(
+            n_estimators=self.inner_trees, calibration="none", noise=False,
+            random_state=self.random_state, n_jobs=self.n_jobs)
+        fold = clone(full).set_params(regressor=trees)
+        classifier = fold.classifier
+        if isinstance(classifier, Pipeline) and "n_estimators" in classifier[-1].get_params():
+            fold.set_params(classifier=clone(classifier).set_params(
+                **{f"{classifier.steps[-1][0]}__n_estimators": self.inner_trees}))
+        fold.fit(X_train, y_train)
+        fold.regressor_.scale_ = full.regressor_.scale_
+        fold.regressor_.noise_std_ = full.regressor_.noise_std_
+        parts = fold.predict_uncertainty(X_test)
+        return tuple(np.asarray(parts[k], float)  # type: ignore[return-value]
+                     for k in ("mean", "uncertainty", "epistemic"))
 
     def _fit_relation(self, held: dict[str, np.ndarray]) -> None:
         """Choose the weight by held-out MAE, then the two scales by likelihood."""
