@@ -77,8 +77,9 @@ class Stopwatch:
 
 def recipe_or_preset_features(formulas: list[str], preset: str) -> np.ndarray:
     """A preset of matgenome.features, or ``recipe:<name>`` for a recipe's own features."""
+    from task_recipes import get_recipe
+
     from matgenome.features import compute_features
-    from matgenome.models.recipes import get_recipe
 
     if preset.startswith("recipe:"):
         return get_recipe(preset.removeprefix("recipe:")).featurize(formulas)

@@ -35,9 +35,9 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
+from task_recipes import get_recipe
 
 from matgenome.datasets import load
-from matgenome.models.recipes import get_recipe
 from matgenome.training import TrainedModelRegressor, dataset_target
 
 # ``matgenome.evaluation`` is also a function exported by the package: import the module.

@@ -2,7 +2,7 @@
 
 Runs, on the same split and in the same run, the reference baselines (training median;
 plain 500-tree random forest and extra trees on Magpie features trained on the uncensored
-training rows), the conductivity recipe (``matgenome.models.recipes.get_recipe("obelix")``)
+training rows), the conductivity recipe (``task_recipes.get_recipe("obelix")``)
 and what ``matgenome train`` does with no options (``TrainedModelRegressor``: the recipe
 selected by grouped CV inside the training split), each with several seeds; prints a
 table of mean ± population std over seeds and writes
@@ -38,11 +38,11 @@ from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
+from task_recipes import get_recipe
 
 from matgenome.datasets import load
 from matgenome.domain import DomainModel
 from matgenome.features import compute_features
-from matgenome.models.recipes import get_recipe
 from matgenome.training import TrainedModelRegressor, dataset_target
 
 # ``matgenome.evaluation`` is also a function exported by the package: import the module.

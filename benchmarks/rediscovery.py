@@ -90,12 +90,12 @@ from _common import (
     write_json_atomic,
 )
 from sklearn.ensemble import RandomForestRegressor
+from task_recipes import get_recipe
 
 from matgenome.datasets import load
 from matgenome.evaluation import table_hash
 from matgenome.features import compute_features
 from matgenome.models.fallback import DistanceFallbackRegressor
-from matgenome.models.recipes import get_recipe
 from matgenome.ranking import acquisition_scores, order_by_score
 
 RECIPE = "obelix"

@@ -6,9 +6,9 @@ same folds (``--seeds`` different shuffles of ``GroupKFold(5)``); models see cen
 (``<1E-10``) only through the censored-target strategies, and every score is on the
 uncensored held-out rows. The candidates cover the model families (random forest, extra
 trees, gradient boosting, kNN, ridge, a learned stack), the feature presets, the extra-trees
-settings and the censored-target treatments; the recipe in
-``matgenome.models.recipes.conductivity_model`` is the winner of this table. Trees: 300 per
-forest here (the recipe ships 500). Prints a table and writes
+settings and the censored-target treatments; the ``conductivity`` candidate of
+``matgenome.models.selection`` is the winner of this table. Trees: 300 per forest here (the
+recipe ships 500). Prints a table and writes
 ``benchmarks/results/select_obelix_model.json``.
 
 Usage::
@@ -48,7 +48,7 @@ from sklearn.preprocessing import StandardScaler
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.models.censored import CensoredRegressor
-from matgenome.models.recipes import OBELIX_PRESET
+from matgenome.models.selection import OBELIX_PRESET
 
 ev = importlib.import_module("matgenome.evaluation")
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -65,10 +65,10 @@ from _common import (
     write_json_atomic,
 )
 from campaign_regimes import thompson_single_tree
+from task_recipes import get_recipe
 
 from matgenome.datasets import data_hash, load
 from matgenome.models.calibrated import CalibratedTreesRegressor
-from matgenome.models.recipes import get_recipe
 from matgenome.plots import save_png_atomic
 from matgenome.simulation import (
     DEFAULT_STRATEGY,

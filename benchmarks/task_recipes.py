@@ -1,10 +1,9 @@
-"""Deprecated: the task recipes of the shipped datasets, as a view of the one registry.
+"""The model the benchmarks found best for each shipped dataset (the "recommended" rows).
 
-Regression recipes are candidates of ``train``'s selection
-(:mod:`matgenome.models.selection`): ``train`` considers them under their conditions, and
-``--recipe NAME`` names one. The classifiers are in
-:mod:`matgenome.models.classifier_recipes`. This module only maps the shipped datasets to
-those, for old imports and the benchmarks:
+Not a registry: regression recipes are candidates of ``train``'s selection
+(:mod:`matgenome.models.selection`), which ``train`` considers under their conditions and
+``--recipe NAME`` names; the classifiers are in :mod:`matgenome.models.classifier_recipes`.
+This module only maps each shipped dataset to one of those, for the benchmarks:
 
 >>> recipe = get_recipe("obelix")
 >>> X, _ = compute_features(formulas, recipe.features)          # doctest: +SKIP
