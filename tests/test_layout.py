@@ -69,6 +69,8 @@ def _runtime_imports(tree: ast.Module, modules: dict[str, Path]) -> set[str]:
     def walk(node: ast.AST) -> None:
         if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
             return
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+            return  # a package's lazy re-exports load on attribute use, not on import
         if isinstance(node, ast.Import | ast.ImportFrom):
             for name in _imports(node, modules):
                 # Importing a.b.c runs a/__init__ and a/b/__init__ first.
@@ -123,7 +125,7 @@ def test_no_import_circle_hidden_in_functions() -> None:
     assert not unexpected, unexpected
 
 
-# The one circle left: model selection cross-validates through ``matgenome.evaluation``,
-# whose package imports the evaluation runner, which trains through ``training`` and
-# ``models.selection``. Remove this entry when selection sits above evaluation.
-KNOWN_CIRCLE_THROUGH = ("matgenome.evaluation.runner",)
+# The one circle left: ``training.train`` hands a two-label target to
+# ``classification.train_classifier``, which reuses training's row checks and card. Remove
+# this entry when the shared training steps sit below both.
+KNOWN_CIRCLE_THROUGH = ("matgenome.classification",)

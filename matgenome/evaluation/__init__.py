@@ -18,7 +18,8 @@ One module per step:
     (:func:`score_predictions`) and their summary over folds (:func:`summarise_folds`);
 :mod:`~matgenome.evaluation.runner`
     :func:`evaluate` (``matgenome evaluate``) and :func:`run_protocol`: fit a fresh model on
-    each training set and score its test set;
+    each training set and score its test set (loaded when first used: it trains through
+    :mod:`matgenome.training`, which uses the splits);
 :mod:`~matgenome.evaluation.results`
     :class:`EvaluationResult`, its JSON file and its text table.
 
@@ -84,15 +85,6 @@ from matgenome.evaluation.results import (
     format_metrics_table,
     table_hash,
 )
-from matgenome.evaluation.runner import (
-    default_model,
-    drop_invalid_formulas,
-    evaluate,
-    fit_model,
-    load_table,
-    predict_model,
-    run_protocol,
-)
 from matgenome.evaluation.splits import (
     LINKED,
     PROTOCOLS,
@@ -123,3 +115,18 @@ __all__ = [
     "run_protocol", "score_predictions", "software_versions", "summarise_folds",
     "table_hash", "uncertainty_metrics", "write_json_atomic",
 ]
+
+# The runner fits models through ``matgenome.training``, which selects recipes by
+# cross-validation on the splits above: it sits above training, so importing this package
+# (as model selection does, for the splits) must not import it. Its names are still
+# attributes of the package, loaded on first use (PEP 562).
+_RUNNER_NAMES = frozenset({"default_model", "drop_invalid_formulas", "evaluate", "fit_model",
+                           "load_table", "predict_model", "run_protocol"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _RUNNER_NAMES:
+        from matgenome.evaluation import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
