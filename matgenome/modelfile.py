@@ -74,12 +74,15 @@ class TrainedModel:
     def name(self) -> str:
         return str(self.card.get("name", self.path.name if self.path else "model"))
 
-    def predict(self, formulas: Iterable[object]) -> Prediction:
+    def predict(self, formulas: Iterable[object], n_jobs: int | None = None) -> Prediction:
         """Mean and one-standard-deviation uncertainty for every formula (NaN + reason
         for rows that cannot be scored), with applicability-domain flags and, for
-        compositions in the training data, their measured values (``Prediction.known``)."""
+        compositions in the training data, their measured values (``Prediction.known``).
+        ``n_jobs`` threads score the trees (None or -1: every core; 1: one thread); the
+        numbers do not depend on it."""
         formulas = list(formulas)
-        prediction = predict_formulas(self.estimator, formulas, domain=self.domain)
+        prediction = predict_formulas(self.estimator, formulas, domain=self.domain,
+                                      n_jobs=n_jobs)
         prediction.attach_known(self.known.lookup(formulas))
         return prediction
 
