@@ -394,7 +394,8 @@ def _load_estimator_public(skops_io: Any, path: Path, data: bytes) -> Any:
 
 
 TREE_MARK = "trees.npz#"  # what a tree's ``tree_`` holds in model.skops: its key in the npz
-_TREE_KEYS = ("nodes", "values", "shape")
+# One row per tree in the "table" array: these columns, then n_classes per output.
+_TABLE_COLUMNS = ("n_features", "n_outputs", "max_depth", "node_count", "value_size")
 
 
 def _objects(root: Any) -> Iterable[Any]:
@@ -439,31 +440,37 @@ def trees_set_aside(estimator: Any) -> Iterator[dict[str, Any]]:
 
 
 def write_trees(path: Path, trees: dict[str, Any]) -> None:
-    """Each tree's node table, values and (n_features, n_outputs, max_depth, *n_classes)
-    as plain arrays in an npz archive, with fixed entry times so that the same trees give
-    the same bytes."""
+    """All trees in three plain arrays of an npz archive: ``nodes`` (every tree's node
+    table, one after the other), ``values`` (their values, flattened) and ``table`` (one
+    row per tree: ``_TABLE_COLUMNS`` then n_classes per output). Entry times are fixed so
+    that the same trees give the same bytes; few large arrays read faster than thousands."""
     import numpy as np
 
+    states = [tree.__reduce__() for tree in trees.values()]
+    widest = max((len(args[1]) for _, args, _ in states), default=1)
+    table = np.zeros((len(states), len(_TABLE_COLUMNS) + widest), dtype=np.int64)
+    for row, (_, (n_features, n_classes, n_outputs), state) in enumerate(states):
+        table[row, :len(_TABLE_COLUMNS)] = (n_features, n_outputs, state["max_depth"],
+                                            len(state["nodes"]), state["values"].size)
+        table[row, len(_TABLE_COLUMNS):len(_TABLE_COLUMNS) + len(n_classes)] = n_classes
+    arrays = {"table": table}
+    if states:
+        arrays["nodes"] = np.concatenate([state["nodes"] for _, _, state in states])
+        arrays["values"] = np.concatenate([state["values"].ravel() for _, _, state in states])
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key, tree in trees.items():
-            _, (n_features, n_classes, n_outputs), state = tree.__reduce__()
-            arrays = {"nodes": state["nodes"], "values": state["values"],
-                      "shape": np.array([n_features, n_outputs, state["max_depth"],
-                                         *n_classes], dtype=np.int64)}
-            for name in _TREE_KEYS:
-                info = zipfile.ZipInfo(f"{key.removeprefix(TREE_MARK)}.{name}.npy",
-                                       date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with archive.open(info, "w") as handle:
-                    np.lib.format.write_array(handle, np.ascontiguousarray(arrays[name]),
-                                              allow_pickle=False)
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as handle:
+                np.lib.format.write_array(handle, np.ascontiguousarray(array),
+                                          allow_pickle=False)
 
 
 def read_trees(path: Path, data: bytes) -> dict[str, Any]:
     """Rebuild the scikit-learn trees of an npz written by ``write_trees``: plain arrays
-    only (``allow_pickle=False``), checked by scikit-learn's own ``Tree.__setstate__``."""
+    only (``allow_pickle=False``), layouts checked by scikit-learn's ``Tree.__setstate__``,
+    child links and feature indices checked here."""
     import numpy as np
-    from sklearn.tree._tree import Tree
 
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
@@ -471,23 +478,42 @@ def read_trees(path: Path, data: bytes) -> dict[str, Any]:
     except Exception as exc:  # a damaged zip or an object array raises many types
         raise ModelFileError(f"{path} is not a readable tree archive ({exc}). Refusing to "
                              "load it.") from None
-    trees = {}
-    numbers = sorted({name.split(".")[0] for name in arrays})
-    for number in numbers:
-        try:
-            nodes, values, shape = (arrays[f"{number}.{key}"] for key in _TREE_KEYS)
-            if shape.dtype != np.int64 or shape.ndim != 1 or len(shape) < 4:
-                raise ValueError("bad tree shape record")
-            n_features, n_outputs, max_depth = (int(v) for v in shape[:3])
-            tree = Tree(n_features, np.asarray(shape[3:], dtype=np.intp), n_outputs)
-            tree.__setstate__({"max_depth": max_depth, "node_count": len(nodes),
-                               "nodes": nodes, "values": values})
-            _check_links(nodes, n_features)
-        except Exception as exc:  # missing arrays, wrong layouts, wrong sizes
-            raise ModelFileError(f"{path}: tree {number} cannot be rebuilt ({exc}). "
-                                 "Refusing to load it.") from None
-        trees[f"{TREE_MARK}{number}"] = tree
-    return trees
+    table = arrays.get("table")
+    if (table is None or table.dtype != np.int64 or table.ndim != 2
+            or table.shape[1] <= len(_TABLE_COLUMNS)):
+        raise ModelFileError(f"{path} has no valid tree table. Refusing to load it.")
+    nodes, values = arrays.get("nodes"), arrays.get("values")
+    counts, sizes = table[:, 3], table[:, 4]
+    if len(table) and (nodes is None or values is None or (table < 0).any()
+                       or counts.sum() != len(nodes) or sizes.sum() != values.size):
+        raise ModelFileError(f"{path}: the tree table does not match its node and value "
+                             "arrays. Refusing to load it.")
+    node_starts = np.concatenate([[0], np.cumsum(counts)])
+    value_starts = np.concatenate([[0], np.cumsum(sizes)])
+    return {f"{TREE_MARK}{number}": _rebuild_tree(
+                path, number, row, nodes[node_starts[number]:node_starts[number + 1]],
+                values[value_starts[number]:value_starts[number + 1]])
+            for number, row in enumerate(table)}
+
+
+def _rebuild_tree(path: Path, number: int, row: Any, nodes: Any, values: Any) -> Any:
+    import numpy as np
+    from sklearn.tree._tree import Tree
+
+    n_features, n_outputs, max_depth, node_count, _ = (int(v) for v in row[:5])
+    try:
+        if not 1 <= n_outputs <= len(row) - len(_TABLE_COLUMNS):
+            raise ValueError(f"{n_outputs} outputs")
+        n_classes = np.asarray(row[5:5 + n_outputs], dtype=np.intp)
+        tree = Tree(n_features, n_classes, n_outputs)
+        width = int(n_classes.max())
+        tree.__setstate__({"max_depth": max_depth, "node_count": node_count, "nodes": nodes,
+                           "values": values.reshape(node_count, n_outputs, width)})
+        _check_links(nodes, n_features)
+    except Exception as exc:  # wrong layouts, sizes or links raise many types
+        raise ModelFileError(f"{path}: tree {number} cannot be rebuilt ({exc}). "
+                             "Refusing to load it.") from None
+    return tree
 
 
 def _check_links(nodes: Any, n_features: int) -> None:

@@ -214,7 +214,8 @@ def test_trees_are_plain_arrays_beside_the_skeleton(saved) -> None:
     with zipfile.ZipFile(path / ESTIMATOR_FILE) as archive:
         assert "sklearn.tree._tree.Tree" not in archive.read("schema.json").decode()
     with np.load(path / TREES_FILE, allow_pickle=False) as trees:
-        assert len(trees.files) == 3 * 8  # nodes, values, shape of each of the 8 trees
+        assert sorted(trees.files) == ["nodes", "table", "values"]
+        assert len(trees["table"]) == 8  # one row per tree
 
 
 def test_modified_trees_are_refused(saved) -> None:
@@ -251,25 +252,32 @@ def test_pickled_object_array_in_trees_is_refused(saved) -> None:
     """An npz entry that would unpickle (and could run code) is refused even with a
     matching hash: the archive is read with allow_pickle=False."""
     path = saved[0]
-    _replace_entry(path, "0.values.npy", np.array([Foreign()], dtype=object))
+    _replace_entry(path, "values.npy", np.array([Foreign()], dtype=object))
     with pytest.raises(ModelFileError, match=r"trees\.npz.*allow_pickle=False"):
         load_model(path)
 
 
 def test_out_of_range_tree_links_are_refused(saved) -> None:
     path = saved[0]
-    nodes = _tree_array(path, "0.nodes")
+    nodes = _tree_array(path, "nodes")
     inner = np.flatnonzero(nodes["left_child"] != -1)[0]
     nodes["feature"][inner] = 10_000  # would read far beyond the row when predicting
-    _replace_entry(path, "0.nodes.npy", nodes)
+    _replace_entry(path, "nodes.npy", nodes)
     with pytest.raises(ModelFileError, match=r"tree 0 cannot be rebuilt.*out of range"):
         load_model(path)
 
 
 def test_wrong_tree_layout_is_refused(saved) -> None:
     path = saved[0]
-    values = _tree_array(path, "1.values")
-    _replace_entry(path, "1.values.npy", values[:-1])  # one node's value missing
+    values = _tree_array(path, "values")
+    _replace_entry(path, "values.npy", values[:-1])  # one node's value missing
+    with pytest.raises(ModelFileError, match="does not match its node and value arrays"):
+        load_model(path)
+    table = _tree_array(path, "table")
+    table[1, 3] -= 1  # tree 1 one node shorter, tree 2 one longer: totals still match
+    table[2, 3] += 1
+    _replace_entry(path, "values.npy", values)
+    _replace_entry(path, "table.npy", table)
     with pytest.raises(ModelFileError, match="tree 1 cannot be rebuilt"):
         load_model(path)
 
