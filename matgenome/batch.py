@@ -188,11 +188,16 @@ def _transformed_chunks(
     column = detect_formula_column(list(first.columns), formula_column)
     transform(first.iloc[:0], column)  # fail fast on clashing column names
 
+    # A table of one small chunk is a single piece: scored here, without starting workers.
+    second = next(chunks, None) if workers > 1 and len(first) <= MIN_PIECE else first
+
     def all_chunks() -> Iterator[pd.DataFrame]:
         yield first
+        if second is not None and second is not first:
+            yield second
         yield from chunks
 
-    if scheduler is None and workers > 1:
+    if scheduler is None and workers > 1 and second is not None:
         yield from _forked(transform, all_chunks(), column, workers)
         return
     if scheduler is None:
