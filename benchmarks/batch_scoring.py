@@ -247,29 +247,11 @@ def profile_one_core(rows: int, tmp: Path, seed: int) -> str:
     return text.getvalue()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--setups", nargs="+", choices=list(SETUPS), default=list(SETUPS))
-    parser.add_argument("--garbage", type=float, default=0.01)
-    parser.add_argument("--chunksize", type=int, default=50_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--profile", action="store_true",
-                        help="also profile one core on the first size")
-    parser.add_argument("--output", type=Path, default=RESULTS / "batch_scoring.json")
-    args = parser.parse_args()
-    print(f"{'rows':>10} {'setup':>14} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} "
-          f"{'workers':>8}  count order flags same", flush=True)
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for rows in args.rows:
-            results += run_size(rows, args, Path(tmp))
-        profile = profile_one_core(args.rows[0], Path(tmp), args.seed) if args.profile \
-            else None
-    speedups = {f"{r['rows']} {r['setup']}": round(r["rows_per_second"] / base, 2)
-                for r in results for base in [next(
-                    (b["rows_per_second"] for b in results
-                     if b["rows"] == r["rows"] and b["setup"] == "j1"), None)] if base}
+def write_results(args: argparse.Namespace, results: list[dict[str, object]]) -> dict:
+    """Write the JSON (atomically); the speed-ups against ``-j 1`` at each size."""
+    base = {r["rows"]: r["rows_per_second"] for r in results if r["setup"] == "j1"}
+    speedups = {f"{r['rows']} {r['setup']}": round(r["rows_per_second"] / base[r["rows"]], 2)
+                for r in results if r["rows"] in base}
     result = {
         "benchmark": "batch_scoring",
         "command": "python benchmarks/batch_scoring.py " + " ".join(sys.argv[1:]),
@@ -279,14 +261,36 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform()},
     }
-    for name, value in speedups.items():
-        print(f"speed-up vs -j 1: {name}: {value}x")
     args.output.parent.mkdir(exist_ok=True)
     tmp_name = args.output.with_suffix(".json.tmp")
     tmp_name.write_text(json.dumps(result, indent=2) + "\n")
     os.replace(tmp_name, args.output)
-    if profile is not None:
-        (args.output.parent / "batch_scoring_profile.txt").write_text(profile)
+    return speedups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--setups", nargs="+", choices=list(SETUPS), default=list(SETUPS))
+    parser.add_argument("--garbage", type=float, default=0.01)
+    parser.add_argument("--chunksize", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one core on the first size (at most 100,000 rows)")
+    parser.add_argument("--output", type=Path, default=RESULTS / "batch_scoring.json")
+    args = parser.parse_args()
+    print(f"{'rows':>10} {'setup':>14} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} "
+          f"{'workers':>8}  count order flags same", flush=True)
+    results: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rows in args.rows:
+            results += run_size(rows, args, Path(tmp))
+            write_results(args, results)  # after every size: a long run keeps what it measured
+        if args.profile:
+            text = profile_one_core(min(args.rows[0], 100_000), Path(tmp), args.seed)
+            (args.output.parent / "batch_scoring_profile.txt").write_text(text)
+    for name, value in write_results(args, results).items():
+        print(f"speed-up vs -j 1: {name}: {value}x")
     if not all(r["count_ok"] and r["order_ok"] and r["flags_ok"]
                and r["same_bytes_as_first_setup"] for r in results):
         sys.exit("batch scoring lost, reordered or mis-flagged rows, or outputs differ")
