@@ -84,10 +84,15 @@ def _run_in_worker(*args: Any) -> Any:
     return _WORKER_FUNCTION(*args)
 
 
+def _ready() -> None:
+    """A first task: makes the executor fork its workers while the function is set."""
+
+
 class ForkedChunks:
     """Apply one function to a stream of argument tuples on forked worker processes,
     yielding results in input order with at most ``2 * n_jobs`` tasks in flight (bounded
-    memory). Use as a context manager; the workers stop on exit."""
+    memory). Use as a context manager; the workers stop on exit. A worker that dies (killed
+    for memory, say) raises ``BrokenProcessPool`` here instead of leaving the run waiting."""
 
     def __init__(self, function: Callable[..., Any], n_jobs: int) -> None:
         self.function = function
@@ -95,6 +100,8 @@ class ForkedChunks:
         self._pool: Any = None
 
     def __enter__(self) -> ForkedChunks:
+        from concurrent.futures import ProcessPoolExecutor
+
         from threadpoolctl import threadpool_limits
 
         global _WORKER_FUNCTION
@@ -104,7 +111,11 @@ class ForkedChunks:
         self._limits = threadpool_limits(limits=1)
         _WORKER_FUNCTION = self.function
         try:
-            self._pool = multiprocessing.get_context("fork").Pool(self.n_jobs)
+            self._pool = ProcessPoolExecutor(self.n_jobs,
+                                             mp_context=multiprocessing.get_context("fork"))
+            # With fork, every worker starts at the first submit: now, not later when the
+            # function is no longer set.
+            self._pool.submit(_ready).result()
         except BaseException:
             self._limits.restore_original_limits()
             raise
@@ -113,15 +124,14 @@ class ForkedChunks:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._limits.restore_original_limits()
 
     def map(self, tasks: Iterator[tuple[Any, ...]]) -> Iterator[Any]:
         in_flight: deque = deque()
         for args in tasks:
-            in_flight.append(self._pool.apply_async(_run_in_worker, args))
+            in_flight.append(self._pool.submit(_run_in_worker, *args))
             if len(in_flight) >= 2 * self.n_jobs:
-                yield in_flight.popleft().get()
+                yield in_flight.popleft().result()
         while in_flight:
-            yield in_flight.popleft().get()
+            yield in_flight.popleft().result()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,20 @@ def test_cli_jobs_same_bytes_and_bad_jobs_refused(table: Path, tmp_path: Path,
     assert code != 0
     assert "--jobs must be a positive number" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def _die_on_rows(chunk: pd.DataFrame, column: str) -> pd.DataFrame:
+    if len(chunk):
+        os._exit(3)  # a worker killed mid-run (out of memory, say)
+    return chunk.assign(error="")
+
+
+def test_a_dead_worker_stops_the_run_instead_of_hanging(table: Path, tmp_path: Path) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from matgenome.batch import process_file
+
+    output = tmp_path / "out.csv"
+    with pytest.raises(BrokenProcessPool):
+        process_file(_die_on_rows, table, output, chunksize=100, workers=2)
+    assert not output.exists()
