@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from matgenome.errors import MatgenomeError
+
 ROW_BLOCK = 4096  # rows per thread task: large enough to amortise per-tree Python overhead
 
 
@@ -88,11 +90,15 @@ def _ready() -> None:
     """A first task: makes the executor fork its workers while the function is set."""
 
 
+class WorkerDied(MatgenomeError):
+    """A forked worker process ended without returning its result."""
+
+
 class ForkedChunks:
     """Apply one function to a stream of argument tuples on forked worker processes,
     yielding results in input order with at most ``2 * n_jobs`` tasks in flight (bounded
     memory). Use as a context manager; the workers stop on exit. A worker that dies (killed
-    for memory, say) raises ``BrokenProcessPool`` here instead of leaving the run waiting."""
+    for memory, say) raises ``WorkerDied`` here instead of leaving the run waiting."""
 
     def __init__(self, function: Callable[..., Any], n_jobs: int) -> None:
         self.function = function
@@ -128,10 +134,17 @@ class ForkedChunks:
         self._limits.restore_original_limits()
 
     def map(self, tasks: Iterator[tuple[Any, ...]]) -> Iterator[Any]:
+        from concurrent.futures.process import BrokenProcessPool
+
         in_flight: deque = deque()
-        for args in tasks:
-            in_flight.append(self._pool.submit(_run_in_worker, *args))
-            if len(in_flight) >= 2 * self.n_jobs:
+        try:
+            for args in tasks:
+                in_flight.append(self._pool.submit(_run_in_worker, *args))
+                if len(in_flight) >= 2 * self.n_jobs:
+                    yield in_flight.popleft().result()
+            while in_flight:
                 yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
+        except BrokenProcessPool:
+            raise WorkerDied(
+                "a worker process died (out of memory?); nothing was written. Run again "
+                "with fewer jobs (-j) or a smaller --chunksize") from None

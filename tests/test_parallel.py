@@ -99,11 +99,9 @@ def _die_on_rows(chunk: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def test_a_dead_worker_stops_the_run_instead_of_hanging(table: Path, tmp_path: Path) -> None:
-    from concurrent.futures.process import BrokenProcessPool
-
     from matgenome.batch import process_file
 
     output = tmp_path / "out.csv"
-    with pytest.raises(BrokenProcessPool):
+    with pytest.raises(parallel.WorkerDied, match="worker process died"):
         process_file(_die_on_rows, table, output, chunksize=100, workers=2)
     assert not output.exists()
