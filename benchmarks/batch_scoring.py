@@ -1,25 +1,42 @@
-"""Batch scoring at scale: rows in = rows out, in order, bad rows flagged, bounded memory.
+"""Batch scoring at scale: rows/s on one core, on every core and on Dask, side by side.
 
-Writes a table of N generated candidate formulas (a fraction of them garbage), scores it
-with ``matgenome predict`` and the shipped default model in a child process, then checks
-that the output has one row per input row, in the input order, with exactly the garbage
-rows flagged. Peak memory of the child process (max RSS) and throughput are recorded.
+Writes a table of N generated candidate formulas (a fraction of them garbage) per size and
+scores it with ``matgenome predict`` and the shipped default model in child processes, one
+run per setup, in turn:
 
-    python benchmarks/batch_scoring.py --rows 200000 --garbage 0.01     # reliability check
-    python benchmarks/batch_scoring.py --rows 10000000 --garbage 0.001  # 10M-row memory run
+* ``-j 1`` (one core) and ``-j -1`` (every core: forked workers);
+* ``--scheduler local`` (a local Dask cluster of two single-threaded worker processes);
+* ``--scheduler tcp://127.0.0.1:8786``: a loopback cluster started by this script as the
+  README shows (``dask scheduler --host 127.0.0.1`` and two ``dask worker ... --nthreads 1``),
+  bound to 127.0.0.1 only, stopped afterwards.
+
+Every output is checked (one row per input row, in order, exactly the garbage rows
+flagged) and compared byte for byte with the ``-j 1`` output. Peak memory is the largest
+sum of the proportional set size (PSS, shared pages split between processes) of the
+command's process tree, sampled every 0.2 s; for Dask the client only (workers are
+separate services), with the workers' peak given apart. ``--profile`` writes where one
+core's time goes (cProfile of one in-process run) to ``results/batch_scoring_profile.txt``.
+
+    python benchmarks/batch_scoring.py --rows 100000 1000000
+    python benchmarks/batch_scoring.py --rows 100000 --setups j1 jall --profile
+    python benchmarks/batch_scoring.py --rows 10000000 --garbage 0.001 --setups jall
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import platform
-import resource
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -58,18 +75,109 @@ def write_input(path: Path, rows: int, garbage: float, seed: int) -> np.ndarray:
     return bad
 
 
-def run_predict(source: Path, output: Path, chunksize: int) -> tuple[float, float]:
-    """Run ``matgenome predict`` in a child process; return (seconds, peak RSS in MB)."""
+def _tree_memory_mb(pids: list[int]) -> float:
+    """Sum of PSS (RSS where PSS is unavailable) of the processes and their children, MB."""
+    import psutil
+
+    total, seen = 0, set()
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for proc in procs:
+            if proc.pid in seen:
+                continue
+            seen.add(proc.pid)
+            try:
+                info = proc.memory_full_info()
+                total += getattr(info, "pss", info.rss)
+            except psutil.Error:
+                pass
+    return total / 2**20
+
+
+class PeakMemory:
+    """Samples the summed PSS of process trees every 0.2 s in a thread; ``peak`` in MB."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids, self.peak = pids, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_memory_mb(self.pids))
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_predict(source: Path, output: Path, chunksize: int, options: list[str],
+                watch: list[int]) -> tuple[float, float, float]:
+    """Run ``matgenome predict`` in a child process; (seconds, peak MB of its process tree,
+    peak MB of the ``watch`` process trees (Dask workers))."""
     command = [sys.executable, "-m", "matgenome", "predict", str(source), "-o",
-               str(output), "--chunksize", str(chunksize), "-q"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+               str(output), "--chunksize", str(chunksize), "-q", *options]
     start = time.perf_counter()
-    subprocess.run(command, check=True)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    with PeakMemory([child.pid]) as mine, PeakMemory(watch) as workers:
+        code = child.wait()
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb < before:
-        raise RuntimeError("peak RSS of the child could not be isolated")
-    return seconds, peak_kb / 1024
+    if code:
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {code}")
+    return seconds, mine.peak, workers.peak
+
+
+@contextlib.contextmanager
+def loopback_cluster(workers: int = 2) -> Iterator[tuple[str, list[int]]]:
+    """A Dask scheduler and single-threaded workers on 127.0.0.1 only, as the README
+    shows; yields (address, pids of the workers) and stops them all on exit."""
+    bin_dir = Path(sys.executable).parent
+    dask = str(bin_dir / "dask") if (bin_dir / "dask").exists() else "dask"
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", "127.0.0.1:0"], **quiet)]
+    try:
+        procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1",
+                                    "--host", "127.0.0.1", "--no-dashboard"], **quiet)
+                  for _ in range(workers)]
+        _wait_for_workers(address, workers)
+        yield address, [p.pid for p in procs[1:]]
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_workers(address: str, n: int) -> None:
+    from distributed import Client
+
+    with Client(address, timeout="60s") as client:
+        client.wait_for_workers(n, timeout=120)
+
+
+SETUPS = {"j1": ["-j", "1"], "jall": ["-j", "-1"], "dask-local": ["--scheduler", "local"],
+          "dask-loopback": []}
 
 
 def check_output(output: Path, rows: int, bad: np.ndarray) -> dict[str, object]:
@@ -88,38 +196,104 @@ def check_output(output: Path, rows: int, bad: np.ndarray) -> dict[str, object]:
             "rows_flagged": len(flagged)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--garbage", type=float, default=0.01)
-    parser.add_argument("--chunksize", type=int, default=50_000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        source, output = Path(tmp) / "in.csv", Path(tmp) / "out.csv"
-        bad = write_input(source, args.rows, args.garbage, args.seed)
-        seconds, peak_mb = run_predict(source, output, args.chunksize)
-        checks = check_output(output, args.rows, bad)
+def run_size(rows: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, object]]:
+    source = tmp / f"in_{rows}.csv"
+    bad = write_input(source, rows, args.garbage, args.seed)
+    results, reference = [], None
+    for setup in args.setups:
+        output = tmp / f"out_{rows}_{setup}.csv"
+        with contextlib.ExitStack() as stack:
+            options, watch = list(SETUPS[setup]), []
+            if setup == "dask-loopback":
+                address, watch = stack.enter_context(loopback_cluster())
+                options = ["--scheduler", address]
+            seconds, peak_mb, workers_mb = run_predict(source, output, args.chunksize,
+                                                       options, watch)
+        checks = check_output(output, rows, bad)
+        digest = hashlib.sha256(output.read_bytes()).hexdigest()
+        reference = reference or digest
+        results.append({"rows": rows, "setup": setup, "options": " ".join(options),
+                        "seconds": round(seconds, 1), "rows_per_second": round(rows / seconds),
+                        "peak_memory_mb": round(peak_mb, 1),
+                        "dask_workers_peak_memory_mb": round(workers_mb, 1) if watch else None,
+                        "same_bytes_as_first_setup": digest == reference, **checks})
+        output.unlink()
+        row = results[-1]
+        print(f"{rows:>10} {setup:>14} {seconds:>8.1f} {row['rows_per_second']:>8} "
+              f"{peak_mb:>8.0f} {workers_mb:>8.0f}  {row['count_ok']!s:>5} "
+              f"{row['order_ok']!s:>5} {row['flags_ok']!s:>5} {digest == reference!s:>5}",
+              flush=True)
+    source.unlink()
+    return results
+
+
+def profile_one_core(rows: int, tmp: Path, seed: int) -> str:
+    """cProfile of scoring ``rows`` rows in this process on one core: where time goes."""
+    import cProfile
+    import io
+    import pstats
+
+    source = tmp / "profile.csv"
+    write_input(source, rows, 0.01, seed)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    from matgenome.batch import score_file
+    from matgenome.modelfile import load_model
+
+    score_file(load_model(), source, tmp / "profile_out.csv", n_jobs=1)
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
+    return text.getvalue()
+
+
+def write_results(args: argparse.Namespace, results: list[dict[str, object]]) -> dict:
+    """Write the JSON (atomically); the speed-ups against ``-j 1`` at each size."""
+    base = {r["rows"]: r["rows_per_second"] for r in results if r["setup"] == "j1"}
+    speedups = {f"{r['rows']} {r['setup']}": round(r["rows_per_second"] / base[r["rows"]], 2)
+                for r in results if r["rows"] in base}
     result = {
         "benchmark": "batch_scoring",
-        "command": f"python benchmarks/batch_scoring.py --rows {args.rows} "
-                   f"--garbage {args.garbage} --chunksize {args.chunksize}",
-        "rows": args.rows, "garbage_fraction": args.garbage, "chunksize": args.chunksize,
-        "seconds": round(seconds, 1), "rows_per_second": round(args.rows / seconds),
-        "peak_rss_mb": round(peak_mb, 1), **checks,
+        "command": "python benchmarks/batch_scoring.py " + " ".join(sys.argv[1:]),
+        "garbage_fraction": args.garbage, "chunksize": args.chunksize,
+        "results": results, "speedup_vs_j1": speedups,
+        "load_average_at_end": list(os.getloadavg()),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform()},
     }
-    print(f"{'rows':>12} {'seconds':>9} {'rows/s':>9} {'peak MB':>9}  count order flags")
-    print(f"{args.rows:>12} {seconds:>9.1f} {args.rows / seconds:>9.0f} {peak_mb:>9.1f}  "
-          f"{checks['count_ok']!s:>5} {checks['order_ok']!s:>5} {checks['flags_ok']!s:>5}")
-    RESULTS.mkdir(exist_ok=True)
-    name = RESULTS / f"batch_scoring_{args.rows}.json"
-    tmp_name = name.with_suffix(".json.tmp")
+    args.output.parent.mkdir(exist_ok=True)
+    tmp_name = args.output.with_suffix(".json.tmp")
     tmp_name.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp_name, name)
-    if not (checks["count_ok"] and checks["order_ok"] and checks["flags_ok"]):
-        sys.exit("batch scoring lost, reordered or mis-flagged rows")
+    os.replace(tmp_name, args.output)
+    return speedups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--setups", nargs="+", choices=list(SETUPS), default=list(SETUPS))
+    parser.add_argument("--garbage", type=float, default=0.01)
+    parser.add_argument("--chunksize", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one core on the first size (at most 100,000 rows)")
+    parser.add_argument("--output", type=Path, default=RESULTS / "batch_scoring.json")
+    args = parser.parse_args()
+    print(f"{'rows':>10} {'setup':>14} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} "
+          f"{'workers':>8}  count order flags same", flush=True)
+    results: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rows in args.rows:
+            results += run_size(rows, args, Path(tmp))
+            write_results(args, results)  # after every size: a long run keeps what it measured
+        if args.profile:
+            text = profile_one_core(min(args.rows[0], 100_000), Path(tmp), args.seed)
+            (args.output.parent / "batch_scoring_profile.txt").write_text(text)
+    for name, value in write_results(args, results).items():
+        print(f"speed-up vs -j 1: {name}: {value}x")
+    if not all(r["count_ok"] and r["order_ok"] and r["flags_ok"]
+               and r["same_bytes_as_first_setup"] for r in results):
+        sys.exit("batch scoring lost, reordered or mis-flagged rows, or outputs differ")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import pandas as pd
 from matgenome.io import InputError, TableWriter, detect_formula_column, iter_table
 from matgenome.known import KNOWN_COLUMNS
 from matgenome.modelfile import TrainedModel
+from matgenome.parallel import ForkedChunks, can_fork, resolve_jobs
 
 OUTPUT_COLUMNS = ("prediction", "uncertainty", "p_below_bound", "in_domain", "domain_distance",
                   "domain_reason", *KNOWN_COLUMNS, "error")
@@ -28,6 +29,7 @@ OUTPUT_COLUMNS = ("prediction", "uncertainty", "p_below_bound", "in_domain", "do
 CLASSIFICATION_COLUMNS = ("probability", "predicted_class", "known_label")
 ChunkTransform = Callable[[pd.DataFrame, str], pd.DataFrame]
 DEFAULT_CHUNKSIZE = 50_000
+MIN_PIECE = 1024  # rows: smaller pieces cost more in process round trips than they save
 
 
 @dataclass
@@ -41,7 +43,8 @@ class BatchSummary:
                 f"{self.rows_failed} not {verb} (see the error column), written to {output}")
 
 
-def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -> pd.DataFrame:
+def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str,
+                n_jobs: int | None = None) -> pd.DataFrame:
     """Return ``frame`` with ``prediction``, ``uncertainty`` (one standard deviation),
     ``in_domain``, ``domain_distance``, ``domain_reason`` (when the model has a domain model),
     the measured values of compositions in the training data (``known_value``,
@@ -53,13 +56,13 @@ def score_frame(model: TrainedModel, frame: pd.DataFrame, formula_column: str) -
             f"the input already has column(s) {', '.join(map(repr, clash))}; rename them so "
             "that the scores do not overwrite them"
         )
-    scored = add_predictions(model, frame, formula_column)
+    scored = add_predictions(model, frame, formula_column, n_jobs=n_jobs)
     # predict writes the probability under its own name; rank and screen keep both.
     return scored.drop(columns="prediction") if model.labels else scored
 
 
 def add_predictions(model: TrainedModel, frame: pd.DataFrame,
-                    formula_column: str) -> pd.DataFrame:
+                    formula_column: str, n_jobs: int | None = None) -> pd.DataFrame:
     """``frame`` with the columns of ``model.predict`` added row for row, on ``frame``'s
     index: ``prediction``, ``uncertainty``, the domain and known-measurement columns.
 
@@ -67,7 +70,7 @@ def add_predictions(model: TrainedModel, frame: pd.DataFrame,
     ``matgenome.screen.rank_candidates``) are built. Columns of the same names already in
     ``frame`` are replaced (``score_frame`` refuses them before calling this).
     """
-    scores = model.predict(frame[formula_column].tolist()).to_frame()
+    scores = model.predict(frame[formula_column].tolist(), n_jobs=n_jobs).to_frame()
     scores.index = frame.index
     if "probability" in scores:  # a classifier: rankings read the probability as prediction
         scores.insert(0, "prediction", scores["probability"])
@@ -106,22 +109,34 @@ def score_file(
     model: TrainedModel,
     input_path: str | os.PathLike,
     output_path: str | os.PathLike,
+    n_jobs: int | None = None,
     **options,
 ) -> BatchSummary:
-    """Score every row of ``input_path`` with ``model``; see ``process_file`` for options."""
-    return process_file(functools.partial(score_frame, model), input_path, output_path,
-                        **options)
+    """Score every row of ``input_path`` with ``model`` on ``n_jobs`` cores (None or -1:
+    all); see ``process_file`` for the other options. The output does not depend on
+    ``n_jobs``."""
+    jobs = resolve_jobs(n_jobs)
+    # Forked workers score whole chunks, one thread each; without fork (or on Dask, whose
+    # workers are single-threaded processes already) the trees of a chunk use threads.
+    forked = jobs > 1 and can_fork() and options.get("scheduler") is None
+    threads = 1 if forked or options.get("scheduler") is not None else jobs
+    return process_file(functools.partial(score_frame, model, n_jobs=threads), input_path,
+                        output_path, workers=jobs if forked else 1, **options)
 
 
 def featurize_file(
     preset: str,
     input_path: str | os.PathLike,
     output_path: str | os.PathLike,
+    n_jobs: int | None = None,
     **options,
 ) -> BatchSummary:
-    """Add the preset's features to every row of ``input_path``; options as ``process_file``."""
+    """Add the preset's features to every row of ``input_path`` on ``n_jobs`` forked
+    worker processes (None or -1: all cores); other options as ``process_file``."""
+    jobs = resolve_jobs(n_jobs)
+    forked = jobs > 1 and can_fork() and options.get("scheduler") is None
     return process_file(functools.partial(featurize_frame, preset), input_path, output_path,
-                        **options)
+                        workers=jobs if forked else 1, **options)
 
 
 def process_file(
@@ -134,6 +149,7 @@ def process_file(
     progress: Callable[[int], None] | None = None,
     encoding: str = "utf-8-sig",
     metadata: dict[str, object] | None = None,
+    workers: int = 1,
 ) -> BatchSummary:
     """Stream ``input_path`` through ``transform`` chunk by chunk and write ``output_path``
     atomically, one output row per input row, in order.
@@ -148,13 +164,15 @@ def process_file(
         progress: called with the number of rows finished after each chunk.
         metadata: provenance record written beside (and, for Parquet/Excel, inside) the
             output; see ``matgenome.provenance``.
+        workers: forked worker processes that transform pieces of each chunk (1: here).
     """
     chunks = iter_table(input_path, chunksize=chunksize, encoding=encoding)
     summary = BatchSummary()
     # closing(): a failure while writing shuts a Dask cluster down here and now, not when
     # the generator is garbage-collected at exit (closed comms, orphaned workers).
     with TableWriter(output_path, metadata=metadata) as writer, contextlib.closing(
-            _transformed_chunks(transform, chunks, formula_column, scheduler)) as results:
+            _transformed_chunks(transform, chunks, formula_column, scheduler,
+                                workers)) as results:
         for done in results:
             summary.rows_read += len(done)
             failed = int((done["error"] != "").sum())
@@ -171,20 +189,42 @@ def _transformed_chunks(
     chunks: Iterator[pd.DataFrame],
     formula_column: str | None,
     scheduler: str | None,
+    workers: int = 1,
 ) -> Iterator[pd.DataFrame]:
     first = next(chunks)
     column = detect_formula_column(list(first.columns), formula_column)
     transform(first.iloc[:0], column)  # fail fast on clashing column names
 
+    # A table of one small chunk is a single piece: scored here, without starting workers.
+    second = next(chunks, None) if workers > 1 and len(first) <= MIN_PIECE else first
+
     def all_chunks() -> Iterator[pd.DataFrame]:
         yield first
+        if second is not None and second is not first:
+            yield second
         yield from chunks
 
+    if scheduler is None and workers > 1 and second is not None:
+        yield from _forked(transform, all_chunks(), column, workers)
+        return
     if scheduler is None:
         for chunk in all_chunks():
             yield transform(chunk, column)
         return
     yield from _on_dask(transform, all_chunks(), column, scheduler)
+
+
+def _forked(transform: ChunkTransform, chunks: Iterator[pd.DataFrame], column: str,
+            workers: int) -> Iterator[pd.DataFrame]:
+    """Chunks cut into one piece per worker, transformed on forked processes, in order."""
+    def pieces() -> Iterator[tuple[pd.DataFrame, str]]:
+        for chunk in chunks:
+            size = max(-(-len(chunk) // workers), MIN_PIECE)
+            for start in range(0, len(chunk), size):
+                yield chunk.iloc[start:start + size], column
+
+    with ForkedChunks(transform, workers) as pool:
+        yield from pool.map(pieces())
 
 
 def _on_dask(

@@ -3,7 +3,11 @@
 A model directory holds
 
 ``model.skops``    the fitted estimator in skops' format, which rebuilds objects from an
-                   allow-list of types instead of unpickling arbitrary code;
+                   allow-list of types instead of unpickling arbitrary code; from format 2
+                   its decision trees hold only a reference into ``trees.npz``;
+``trees.npz``      (format 2) every decision tree's node and value arrays as plain NumPy
+                   arrays, read with ``allow_pickle=False`` and rebuilt into scikit-learn
+                   trees: the bulk of a forest loads without skops' object graph;
 ``card.json``      the model card: target, unit, feature preset, estimator and parameters,
                    training data and its SHA-256, metrics with their protocol, intended use
                    and limits, library versions;
@@ -21,6 +25,7 @@ truncated, modified or foreign file is refused with a clear message and never ru
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -32,7 +37,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +51,10 @@ from matgenome.models import Prediction, predict_formulas
 from matgenome.provenance import MODEL_PACKAGES, file_sha256, json_text, software_versions
 from matgenome.resources import shipped_path
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)  # format 1: trees inside model.skops
 ESTIMATOR_FILE = "model.skops"
+TREES_FILE = "trees.npz"
 CARD_FILE = "card.json"
 CARD_PAGE = "MODEL_CARD.md"
 TRAINING_FILE = "training_data.csv"
@@ -74,12 +81,15 @@ class TrainedModel:
     def name(self) -> str:
         return str(self.card.get("name", self.path.name if self.path else "model"))
 
-    def predict(self, formulas: Iterable[object]) -> Prediction:
+    def predict(self, formulas: Iterable[object], n_jobs: int | None = None) -> Prediction:
         """Mean and one-standard-deviation uncertainty for every formula (NaN + reason
         for rows that cannot be scored), with applicability-domain flags and, for
-        compositions in the training data, their measured values (``Prediction.known``)."""
+        compositions in the training data, their measured values (``Prediction.known``).
+        ``n_jobs`` threads score the trees (None or -1: every core; 1: one thread); the
+        numbers do not depend on it."""
         formulas = list(formulas)
-        prediction = predict_formulas(self.estimator, formulas, domain=self.domain)
+        prediction = predict_formulas(self.estimator, formulas, domain=self.domain,
+                                      n_jobs=n_jobs)
         prediction.labels = self.labels
         prediction.attach_known(self.known.lookup(formulas),
                                 spread_is_noise=self.labels is None)
@@ -136,11 +146,14 @@ def save_model(model: TrainedModel, directory: str | os.PathLike) -> Path:
         card = dict(model.card)
         card["versions"] = library_versions()
         card["format_version"] = FORMAT_VERSION
-        sio.dump(model.estimator, staging / ESTIMATOR_FILE, compression=zipfile.ZIP_DEFLATED)
+        with trees_set_aside(model.estimator) as trees:
+            sio.dump(model.estimator, staging / ESTIMATOR_FILE,
+                     compression=zipfile.ZIP_DEFLATED)
         _make_reproducible(staging / ESTIMATOR_FILE)
+        write_trees(staging / TREES_FILE, trees)
         (staging / CARD_FILE).write_text(json_text(card, indent=2, sort_keys=True, strict=False))
         (staging / CARD_PAGE).write_text(render_card(card))
-        names = [ESTIMATOR_FILE, CARD_FILE, CARD_PAGE]
+        names = [ESTIMATOR_FILE, TREES_FILE, CARD_FILE, CARD_PAGE]
         if model.domain is not None:
             sio.dump(model.domain, staging / DOMAIN_FILE, compression=zipfile.ZIP_DEFLATED)
             _make_reproducible(staging / DOMAIN_FILE)
@@ -226,6 +239,10 @@ def load_model(directory: str | os.PathLike | None = None) -> TrainedModel:
     card = json.loads(contents[CARD_FILE])
     _check_versions(directory, manifest)
     estimator = _load_estimator(directory / ESTIMATOR_FILE, contents[ESTIMATOR_FILE])
+    if manifest["format_version"] >= 2:
+        if TREES_FILE not in contents:
+            raise ModelFileError(f"{directory / MANIFEST_FILE} does not list {TREES_FILE}")
+        put_trees_back(estimator, read_trees(directory / TREES_FILE, contents[TREES_FILE]))
     training = None
     if TRAINING_FILE in contents:
         training = pd.read_csv(io.BytesIO(contents[TRAINING_FILE]), keep_default_na=False,
@@ -292,10 +309,11 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], str]:
     if not isinstance(manifest, dict) or manifest.get("format") != "matgenome-model":
         raise ModelFileError(f"{path} is not a matgenome model manifest")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if isinstance(version, bool) or version not in READABLE_FORMATS:
         raise ModelFileError(
-            f"{directory} uses model format {version!r}; this matgenome reads format "
-            f"{FORMAT_VERSION}. Rebuild the model with this version (matgenome train ...)."
+            f"{directory} uses model format {version!r}; this matgenome reads formats "
+            f"{', '.join(map(str, READABLE_FORMATS))}. Rebuild the model with this version "
+            "(matgenome train ...)."
         )
     return manifest, hashlib.sha256(raw).hexdigest()
 
@@ -391,6 +409,159 @@ def _load_estimator_public(skops_io: Any, path: Path, data: bytes) -> Any:
         raise ModelFileError(
             f"{path} could not be loaded with the installed libraries ({exc}). Rebuild it."
         ) from None
+
+
+TREE_MARK = "trees.npz#"  # what a tree's ``tree_`` holds in model.skops: its key in the npz
+# One row per tree in the "table" array: these columns, then n_classes per output.
+_TABLE_COLUMNS = ("n_features", "n_outputs", "max_depth", "node_count", "value_size")
+
+
+def _objects(root: Any) -> Iterable[Any]:
+    """Every object reachable from ``root`` through instance attributes, lists, tuples and
+    dicts, each once, in a fixed order (depth first, attributes in definition order)."""
+    import numpy as np
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, np.ndarray)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            stack.extend(reversed(list(obj.values())))
+        elif isinstance(obj, (list, tuple)):
+            stack.extend(reversed(obj))
+        elif hasattr(obj, "__dict__") and type(obj).__module__.startswith(TRUSTED_PREFIXES):
+            yield obj
+            stack.extend(reversed(list(vars(obj).values())))
+
+
+@contextlib.contextmanager
+def trees_set_aside(estimator: Any) -> Iterator[dict[str, Any]]:
+    """Within the block, every fitted scikit-learn tree of ``estimator`` holds a reference
+    (``"trees.npz#<n>"``) instead of its ``tree_``; yields {reference: tree_}. The trees
+    are put back on exit, also after an error."""
+    from sklearn.tree._tree import Tree
+
+    trees: dict[str, Any] = {}
+    owners = [obj for obj in _objects(estimator) if isinstance(vars(obj).get("tree_"), Tree)]
+    try:
+        for number, owner in enumerate(owners):
+            key = f"{TREE_MARK}{number}"
+            trees[key], owner.tree_ = owner.tree_, key
+        yield trees
+    finally:
+        for owner in owners:
+            if isinstance(owner.tree_, str):
+                owner.tree_ = trees[owner.tree_]
+
+
+def write_trees(path: Path, trees: dict[str, Any]) -> None:
+    """All trees in three plain arrays of an npz archive: ``nodes`` (every tree's node
+    table, one after the other), ``values`` (their values, flattened) and ``table`` (one
+    row per tree: ``_TABLE_COLUMNS`` then n_classes per output). Entry times are fixed so
+    that the same trees give the same bytes; few large arrays read faster than thousands."""
+    import numpy as np
+
+    states = [tree.__reduce__() for tree in trees.values()]
+    widest = max((len(args[1]) for _, args, _ in states), default=1)
+    table = np.zeros((len(states), len(_TABLE_COLUMNS) + widest), dtype=np.int64)
+    for row, (_, (n_features, n_classes, n_outputs), state) in enumerate(states):
+        table[row, :len(_TABLE_COLUMNS)] = (n_features, n_outputs, state["max_depth"],
+                                            len(state["nodes"]), state["values"].size)
+        table[row, len(_TABLE_COLUMNS):len(_TABLE_COLUMNS) + len(n_classes)] = n_classes
+    arrays = {"table": table}
+    if states:
+        arrays["nodes"] = np.concatenate([state["nodes"] for _, _, state in states])
+        arrays["values"] = np.concatenate([state["values"].ravel() for _, _, state in states])
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as handle:
+                np.lib.format.write_array(handle, np.ascontiguousarray(array),
+                                          allow_pickle=False)
+
+
+def read_trees(path: Path, data: bytes) -> dict[str, Any]:
+    """Rebuild the scikit-learn trees of an npz written by ``write_trees``: plain arrays
+    only (``allow_pickle=False``), layouts checked by scikit-learn's ``Tree.__setstate__``,
+    child links and feature indices checked here."""
+    import numpy as np
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as exc:  # a damaged zip or an object array raises many types
+        raise ModelFileError(f"{path} is not a readable tree archive ({exc}). Refusing to "
+                             "load it.") from None
+    table = arrays.get("table")
+    if (table is None or table.dtype != np.int64 or table.ndim != 2
+            or table.shape[1] <= len(_TABLE_COLUMNS)):
+        raise ModelFileError(f"{path} has no valid tree table. Refusing to load it.")
+    nodes, values = arrays.get("nodes"), arrays.get("values")
+    counts, sizes = table[:, 3], table[:, 4]
+    if len(table) and (nodes is None or values is None or (table < 0).any()
+                       or counts.sum() != len(nodes) or sizes.sum() != values.size):
+        raise ModelFileError(f"{path}: the tree table does not match its node and value "
+                             "arrays. Refusing to load it.")
+    node_starts = np.concatenate([[0], np.cumsum(counts)])
+    value_starts = np.concatenate([[0], np.cumsum(sizes)])
+    return {f"{TREE_MARK}{number}": _rebuild_tree(
+                path, number, row, nodes[node_starts[number]:node_starts[number + 1]],
+                values[value_starts[number]:value_starts[number + 1]])
+            for number, row in enumerate(table)}
+
+
+def _rebuild_tree(path: Path, number: int, row: Any, nodes: Any, values: Any) -> Any:
+    import numpy as np
+    from sklearn.tree._tree import Tree
+
+    n_features, n_outputs, max_depth, node_count, _ = (int(v) for v in row[:5])
+    try:
+        if not 1 <= n_outputs <= len(row) - len(_TABLE_COLUMNS):
+            raise ValueError(f"{n_outputs} outputs")
+        n_classes = np.asarray(row[5:5 + n_outputs], dtype=np.intp)
+        tree = Tree(n_features, n_classes, n_outputs)
+        width = int(n_classes.max())
+        tree.__setstate__({"max_depth": max_depth, "node_count": node_count, "nodes": nodes,
+                           "values": values.reshape(node_count, n_outputs, width)})
+        _check_links(nodes, n_features)
+    except Exception as exc:  # wrong layouts, sizes or links raise many types
+        raise ModelFileError(f"{path}: tree {number} cannot be rebuilt ({exc}). "
+                             "Refusing to load it.") from None
+    return tree
+
+
+def _check_links(nodes: Any, n_features: int) -> None:
+    """Refuse node tables whose child links or feature indices point outside the tree or
+    the features (scikit-learn's traversal does not check them when predicting)."""
+    import numpy as np
+
+    index = np.arange(len(nodes))
+    left, right, feature = nodes["left_child"], nodes["right_child"], nodes["feature"]
+    leaf = left == -1
+    children_ok = np.where(leaf, right == -1, (left > index) & (left < len(nodes))
+                           & (right > index) & (right < len(nodes)))
+    feature_ok = np.where(leaf, True, (feature >= 0) & (feature < n_features))
+    if not (children_ok.all() and feature_ok.all()):
+        raise ValueError("node links or feature indices out of range")
+
+
+def put_trees_back(estimator: Any, trees: dict[str, Any]) -> None:
+    """Replace every ``"trees.npz#<n>"`` reference in ``estimator`` by its rebuilt tree;
+    every reference must resolve and every tree be used."""
+    used = set()
+    for obj in _objects(estimator):
+        key = vars(obj).get("tree_")
+        if isinstance(key, str) and key.startswith(TREE_MARK):
+            if key not in trees:
+                raise ModelFileError(f"{TREES_FILE} has no tree {key!r} named by the model")
+            obj.tree_ = trees[key]
+            used.add(key)
+    if used != set(trees):
+        raise ModelFileError(f"{TREES_FILE} holds trees the model does not name")
 
 
 def import_skops_io() -> Any:

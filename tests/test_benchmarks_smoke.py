@@ -91,3 +91,24 @@ def test_obelix_benchmark_quick_run_scores_the_official_split(tmp_path: Path) ->
     # The applicability-domain check ran, on the bounded 0-1 distance scale.
     assert 0.5 < domain["in_domain_fraction"] <= 1.0
     assert all("> 0.5" in reason for reason in domain["reasons"] if "far" in reason)
+
+
+@pytest.mark.slow  # starts matgenome predict four times and a loopback Dask cluster
+def test_batch_scoring_benchmark_small_run(tmp_path: Path) -> None:
+    """benchmarks/batch_scoring.py checks every setup's output and compares their bytes."""
+    pytest.importorskip("distributed")
+    output = tmp_path / "batch_scoring.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "batch_scoring.py"), "--rows", "1500",
+         "--chunksize", "400", "--output", str(output)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report = json.loads(output.read_text(encoding="utf-8"))
+    setups = [r["setup"] for r in report["results"]]
+    assert setups == ["j1", "jall", "dask-local", "dask-loopback"]
+    for result in report["results"]:
+        assert result["count_ok"] and result["order_ok"] and result["flags_ok"]
+        assert result["same_bytes_as_first_setup"] and result["rows_flagged"] == 15
+        assert result["peak_memory_mb"] > 0
+    assert report["speedup_vs_j1"]["1500 j1"] == 1.0

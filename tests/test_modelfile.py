@@ -12,6 +12,7 @@ from matgenome.modelfile import (
     CARD_FILE,
     ESTIMATOR_FILE,
     MANIFEST_FILE,
+    TREES_FILE,
     ModelFileError,
     TrainedModel,
     load_model,
@@ -194,3 +195,118 @@ def test_unwritable_model_directory_names_the_users_path(tmp_path, monkeypatch) 
         save_model(TrainedModel(estimator=DummyRegressor(), card={}), tmp_path / "model")
     assert str(tmp_path / "model") in str(error.value)
     assert ".model.abc123" not in str(error.value)
+
+
+def _rehash(path: Path, name: str) -> None:
+    """Record ``name``'s current SHA-256 in the manifest, as a forger would."""
+    import hashlib
+
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    manifest["files"][name] = hashlib.sha256((path / name).read_bytes()).hexdigest()
+    (path / MANIFEST_FILE).write_text(json.dumps(manifest))
+
+
+def test_trees_are_plain_arrays_beside_the_skeleton(saved) -> None:
+    import zipfile
+
+    path = saved[0]
+    assert json.loads((path / MANIFEST_FILE).read_text())["format_version"] == 2
+    with zipfile.ZipFile(path / ESTIMATOR_FILE) as archive:
+        assert "sklearn.tree._tree.Tree" not in archive.read("schema.json").decode()
+    with np.load(path / TREES_FILE, allow_pickle=False) as trees:
+        assert sorted(trees.files) == ["nodes", "table", "values"]
+        assert len(trees["table"]) == 8  # one row per tree
+
+
+def test_modified_trees_are_refused(saved) -> None:
+    path = saved[0]
+    data = bytearray((path / TREES_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (path / TREES_FILE).write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"trees\.npz does not match its SHA-256"):
+        load_model(path)
+
+
+def _replace_entry(path: Path, name: str, array: np.ndarray) -> None:
+    """Rewrite one array of an npz archive and record the new hash in the manifest."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path / TREES_FILE) as archive:
+        entries = {entry: archive.read(entry) for entry in archive.namelist()}
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=array.dtype == object)
+    entries[name] = buffer.getvalue()
+    with zipfile.ZipFile(path / TREES_FILE, "w") as archive:
+        for entry, data in entries.items():
+            archive.writestr(entry, data)
+    _rehash(path, TREES_FILE)
+
+
+def _tree_array(path: Path, name: str) -> np.ndarray:
+    with np.load(path / TREES_FILE, allow_pickle=False) as archive:
+        return archive[name].copy()
+
+
+def test_pickled_object_array_in_trees_is_refused(saved) -> None:
+    """An npz entry that would unpickle (and could run code) is refused even with a
+    matching hash: the archive is read with allow_pickle=False."""
+    path = saved[0]
+    _replace_entry(path, "values.npy", np.array([Foreign()], dtype=object))
+    with pytest.raises(ModelFileError, match=r"trees\.npz.*allow_pickle=False"):
+        load_model(path)
+
+
+def test_out_of_range_tree_links_are_refused(saved) -> None:
+    path = saved[0]
+    nodes = _tree_array(path, "nodes")
+    inner = np.flatnonzero(nodes["left_child"] != -1)[0]
+    nodes["feature"][inner] = 10_000  # would read far beyond the row when predicting
+    _replace_entry(path, "nodes.npy", nodes)
+    with pytest.raises(ModelFileError, match=r"tree 0 cannot be rebuilt.*out of range"):
+        load_model(path)
+
+
+def test_wrong_tree_layout_is_refused(saved) -> None:
+    path = saved[0]
+    values = _tree_array(path, "values")
+    _replace_entry(path, "values.npy", values[:-1])  # one node's value missing
+    with pytest.raises(ModelFileError, match="does not match its node and value arrays"):
+        load_model(path)
+    table = _tree_array(path, "table")
+    table[1, 3] -= 1  # tree 1 one node shorter, tree 2 one longer: totals still match
+    table[2, 3] += 1
+    _replace_entry(path, "values.npy", values)
+    _replace_entry(path, "table.npy", table)
+    with pytest.raises(ModelFileError, match="tree 1 cannot be rebuilt"):
+        load_model(path)
+
+
+def test_format_1_directories_still_load(saved) -> None:
+    """A directory of format 1 (trees inside model.skops) loads with the same predictions."""
+    from matgenome.modelfile import import_skops_io
+
+    path, X, expected = saved
+    model = load_model(path)
+    import_skops_io().dump(model.estimator, path / ESTIMATOR_FILE)
+    (path / TREES_FILE).unlink()
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    manifest["format_version"] = 1
+    del manifest["files"][TREES_FILE]
+    (path / MANIFEST_FILE).write_text(json.dumps(manifest))
+    _rehash(path, ESTIMATOR_FILE)
+    np.testing.assert_array_equal(load_model(path).estimator.predict(X), expected)
+
+
+def test_saved_forest_classifier_predicts_as_in_memory(tmp_path: Path) -> None:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 5))
+    y = (X[:, 0] + rng.normal(0, 0.5, 80) > 0).astype(int)
+    estimator = CalibratedClassifierCV(ExtraTreesClassifier(n_estimators=6, random_state=0),
+                                       cv=3).fit(X, y)
+    loaded = load_model(save_model(TrainedModel(estimator, {"name": "c"}), tmp_path / "c"))
+    np.testing.assert_allclose(loaded.estimator.predict_proba(X), estimator.predict_proba(X),
+                               rtol=1e-12, atol=0)

@@ -176,6 +176,7 @@ def test_shipped_default_model_is_reproducible(tmp_path: Path) -> None:
         DOMAIN_FILE,
         ESTIMATOR_FILE,
         MANIFEST_FILE,
+        TREES_FILE,
         default_model_path,
         library_versions,
         load_model,
@@ -194,7 +195,7 @@ def test_shipped_default_model_is_reproducible(tmp_path: Path) -> None:
     # The card's official-split metrics (from matgenome.evaluation.evaluate) are the
     # shipped numbers, key for key.
     assert again.card["metrics"] == shipped.card["metrics"]
-    for name in (ESTIMATOR_FILE, DOMAIN_FILE):
+    for name in (ESTIMATOR_FILE, TREES_FILE, DOMAIN_FILE):
         _assert_estimators_close(default_model_path() / name, rebuilt / name)
     # On one machine two builds give the same bytes: the manifest lists every file's SHA-256.
     second = build_default_model(tmp_path / "second")

@@ -169,6 +169,9 @@ def add_batch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", help="run chunks on Dask: 'local' for a local "
                         "cluster, or a scheduler address such as tcp://10.0.0.5:8786")
     parser.add_argument("--encoding", default="utf-8-sig", help="input text encoding")
+    parser.add_argument("--jobs", "-j", type=int, default=-1, metavar="N",
+                        help="cores to use on this machine (default -1: all; 1: one); the "
+                        "output is the same for any N")
 
 
 def checked_paths(args: argparse.Namespace) -> Path:
@@ -178,6 +181,9 @@ def checked_paths(args: argparse.Namespace) -> Path:
     check_input_path(args.input)
     if args.chunksize < 1:
         raise InputError("--chunksize must be at least 1")
+    if args.jobs == 0 or args.jobs < -1:
+        raise InputError(f"--jobs must be a positive number of cores, or -1 for all; "
+                         f"got {args.jobs}")
     return check_output_path(args.output, [args.input])
 
 
@@ -190,7 +196,8 @@ def count_rows(path: str) -> int | None:
 
 def batch_options(args: argparse.Namespace, bar) -> dict:
     return {"formula_column": args.formula_column, "chunksize": args.chunksize,
-            "scheduler": args.scheduler, "progress": bar.update, "encoding": args.encoding}
+            "scheduler": args.scheduler, "progress": bar.update, "encoding": args.encoding,
+            "n_jobs": args.jobs}
 
 
 def output_metadata(args: argparse.Namespace, model=None, **details) -> dict:

@@ -148,9 +148,16 @@ def make_model(preset: str, regressor: Any) -> Pipeline:
                      ("regressor", regressor)])
 
 
-def predict_parts(regressor: Any, X: np.ndarray) -> dict[str, np.ndarray]:
-    """``regressor.predict_uncertainty(X)`` with its four parts checked and as float arrays."""
-    parts = regressor.predict_uncertainty(X)
+def predict_parts(regressor: Any, X: np.ndarray, n_jobs: int = 1) -> dict[str, np.ndarray]:
+    """``regressor.predict_uncertainty(X)`` with its four parts checked and as float arrays.
+
+    With ``n_jobs`` > 1, blocks of rows are scored on that many threads (the tree
+    traversal releases the GIL); every row gets the same numbers as in one call.
+    """
+    from matgenome.parallel import concat_parts, map_row_blocks, resolve_jobs
+
+    parts = concat_parts(map_row_blocks(regressor.predict_uncertainty, X,
+                                        resolve_jobs(n_jobs)))
     # p_censored: a censored-target model's probability that the value lies below the bound.
     names = ("mean", "uncertainty", "epistemic", "noise",
              *(("p_censored",) if "p_censored" in parts else ()))
@@ -162,15 +169,20 @@ def predict_parts(regressor: Any, X: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def predict_formulas(
-    estimator: Pipeline, formulas: Iterable[object], domain: Any = None
+    estimator: Pipeline, formulas: Iterable[object], domain: Any = None,
+    n_jobs: int | None = None,
 ) -> Prediction:
     """Predict every formula; rows that fail to parse or featurize get NaN and a reason.
 
     The formulas are featurized once, in bulk, with the pipeline's own preset, and only the
     rows that featurized are passed to the regressor (and to ``domain``, a fitted
-    ``matgenome.domain.DomainModel``, when given).
+    ``matgenome.domain.DomainModel``, when given). ``n_jobs`` threads (None or -1: every
+    core) score blocks of rows; the result is the same for any number.
     """
     from matgenome.features import compute_features
+    from matgenome.parallel import resolve_jobs
+
+    jobs = resolve_jobs(n_jobs)
 
     featurizer, regressor = estimator[0], estimator[-1]
     formulas = list(formulas)
@@ -180,7 +192,7 @@ def predict_formulas(
     good = np.array([not e for e in errors], dtype=bool)
     epistemic, below = np.full(n, np.nan), np.full(n, np.nan)
     if good.any():
-        parts = predict_parts(regressor, X[good])
+        parts = predict_parts(regressor, X[good], n_jobs=jobs)
         mean[good], std[good] = parts["mean"], parts["uncertainty"]
         epistemic[good], noise[good] = parts["epistemic"], parts["noise"]
         if "p_censored" in parts:
