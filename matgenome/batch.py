@@ -21,7 +21,7 @@ import pandas as pd
 from matgenome.io import InputError, TableWriter, detect_formula_column, iter_table
 from matgenome.known import KNOWN_COLUMNS
 from matgenome.modelfile import TrainedModel
-from matgenome.parallel import ForkedChunks, can_fork, resolve_jobs
+from matgenome.parallel import ForkedChunks, available_cores, can_fork, resolve_jobs
 
 OUTPUT_COLUMNS = ("prediction", "uncertainty", "p_below_bound", "in_domain", "domain_distance",
                   "domain_reason", *KNOWN_COLUMNS, "error")
@@ -266,13 +266,14 @@ def _quiet_dask_logging() -> None:
 
 @contextlib.contextmanager
 def _local_cluster(cluster_class) -> Iterator:
-    """Two single-threaded worker processes; no dashboard, no fixed HTTP port (8787 may be
-    taken by another user's cluster), workers waited for on exit."""
+    """One single-threaded worker process per available core; no dashboard, no fixed HTTP
+    port (8787 may be taken by another user's cluster), workers waited for on exit."""
     import dask
 
     with dask.config.set({"distributed.scheduler.http.routes": [],
                           "distributed.worker.http.routes": []}):
-        cluster = cluster_class(n_workers=2, threads_per_worker=1, processes=True,
+        cluster = cluster_class(n_workers=available_cores(), threads_per_worker=1,
+                                processes=True,
                                 dashboard_address=None, host="127.0.0.1",
                                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     try:
