@@ -265,13 +265,37 @@ def _quiet_dask_logging() -> None:
 
 
 @contextlib.contextmanager
+def _worker_log_level() -> Iterator[None]:
+    """The log level of the local cluster's worker processes, which configure their own
+    logging when they start (from DASK_* variables): with --quiet only critical messages,
+    so that a worker's heartbeat racing the scheduler's shutdown prints nothing."""
+    ours = logging.getLogger("matgenome").getEffectiveLevel()
+    if ours <= logging.DEBUG:
+        level = "info"
+    elif ours >= logging.ERROR:
+        level = "critical"
+    else:
+        level = "warning"
+    key = "DASK_LOGGING__DISTRIBUTED"
+    before = os.environ.get(key)
+    os.environ[key] = level
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+@contextlib.contextmanager
 def _local_cluster(cluster_class) -> Iterator:
     """One single-threaded worker process per available core; no dashboard, no fixed HTTP
     port (8787 may be taken by another user's cluster), workers waited for on exit."""
     import dask
 
     with dask.config.set({"distributed.scheduler.http.routes": [],
-                          "distributed.worker.http.routes": []}):
+                          "distributed.worker.http.routes": []}), _worker_log_level():
         cluster = cluster_class(n_workers=available_cores(), threads_per_worker=1,
                                 processes=True,
                                 dashboard_address=None, host="127.0.0.1",

@@ -165,3 +165,17 @@ def test_training_and_screening_do_not_load_candidate_generation() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_quiet_runs_silence_the_local_workers_and_restore_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+    import os
+
+    from matgenome.batch import _worker_log_level
+
+    monkeypatch.delenv("DASK_LOGGING__DISTRIBUTED", raising=False)
+    monkeypatch.setattr(logging.getLogger("matgenome"), "level", logging.ERROR)
+    with _worker_log_level():
+        assert os.environ["DASK_LOGGING__DISTRIBUTED"] == "critical"
+    assert "DASK_LOGGING__DISTRIBUTED" not in os.environ
