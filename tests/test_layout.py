@@ -39,23 +39,7 @@ def test_no_module_level_import_cycle() -> None:
                for dep in _imports(node, modules) if dep != name}
         for name, path in modules.items()
     }
-    state: dict[str, int] = {}
-    cycles: list[list[str]] = []
-
-    def visit(module: str, stack: list[str]) -> None:
-        state[module] = 1
-        stack.append(module)
-        for dep in sorted(graph[module]):
-            if state.get(dep) == 1:
-                cycles.append([*stack[stack.index(dep):], dep])
-            elif dep not in state:
-                visit(dep, stack)
-        stack.pop()
-        state[module] = 2
-
-    for module in sorted(graph):
-        if module not in state:
-            visit(module, [])
+    cycles = _cycles(graph)
     assert len(modules) > 50
     assert not cycles, [" -> ".join(c) for c in cycles]
 
