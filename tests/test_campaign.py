@@ -395,7 +395,7 @@ def test_report_shows_the_rule_of_each_proposal(run: dict, tmp_path: Path) -> No
 
 
 def test_proposal_rules_fall_back_to_the_round_strategy() -> None:
-    from matgenome.campaign_report import proposal_rules
+    from matgenome.campaign.report import proposal_rules
 
     state = {"rounds": [{"round": 1, "strategy": "cold start"},
                         {"round": 2, "strategy": "thompson"}]}
@@ -409,7 +409,7 @@ def test_proposal_rules_fall_back_to_the_round_strategy() -> None:
 def test_discovery_probability_and_outcomes_follow_the_objective() -> None:
     from scipy.stats import norm
 
-    from matgenome.campaign_report import discovery_probability, recorded_outcomes
+    from matgenome.campaign.report import discovery_probability, recorded_outcomes
 
     mean, sd = np.array([-2.0, -4.0, -3.0, np.nan]), np.array([1.0, 2.0, 0.0, 1.0])
     p = discovery_probability(mean, sd, -3.0, "max")
@@ -471,7 +471,7 @@ def test_report_without_a_threshold_says_so(tmp_path: Path) -> None:
 
 def _captured(monkeypatch) -> list:
     """Figures the report draws, kept instead of encoded."""
-    import matgenome.campaign_report as report
+    import matgenome.campaign.report as report
 
     figures: list = []
     monkeypatch.setattr(report, "_png", lambda figure: figures.append(figure) or "")
@@ -479,7 +479,7 @@ def _captured(monkeypatch) -> list:
 
 
 def test_parity_axis_labels_fit_inside_the_figure(monkeypatch) -> None:
-    from matgenome.campaign_report import parity_figure
+    from matgenome.campaign.report import parity_figure
 
     figures = _captured(monkeypatch)
     comparison = pd.DataFrame({"round": [1, 1, 2], "predicted": [-3.0, -4.0, -2.5],
@@ -502,7 +502,7 @@ def test_parity_axis_labels_fit_inside_the_figure(monkeypatch) -> None:
 def test_pareto_labels_do_not_overlap(monkeypatch) -> None:
     from matplotlib.text import Text
 
-    from matgenome.campaign_report import PARETO_LABELS, pareto_figure
+    from matgenome.campaign.report import PARETO_LABELS, pareto_figure
 
     figures = _captured(monkeypatch)
     rng = np.random.default_rng(3)
@@ -800,7 +800,7 @@ def test_second_command_is_refused_while_the_lock_is_held(small: Path, capsys) -
 
 def test_crash_before_the_commit_point_leaves_the_state(small: Path, tmp_path: Path,
                                                         monkeypatch) -> None:
-    import matgenome.campaign as module
+    import matgenome.campaign.store as module
 
     results = tmp_path / "r.csv"
     pd.DataFrame({"formula": ["Li6PS5Br"], COLUMN: ["2e-3"]}).to_csv(results, index=False)
@@ -816,7 +816,7 @@ def test_crash_before_the_commit_point_leaves_the_state(small: Path, tmp_path: P
 
 def test_crash_after_the_commit_point_is_rolled_forward(small: Path, tmp_path: Path,
                                                         monkeypatch) -> None:
-    import matgenome.campaign as module
+    import matgenome.campaign.store as module
 
     results = tmp_path / "r.csv"
     pd.DataFrame({"formula": ["Li6PS5Br"], COLUMN: ["2e-3"]}).to_csv(results, index=False)

@@ -1,59 +1,31 @@
-"""Closed-loop campaigns: train -> propose -> measure -> record -> retrain, kept in a directory.
-
-A campaign directory is meant to be put under version control; its state is plain text:
-
-``campaign.json``     settings (target, unit, transform, objective, threshold, constraints,
-                      model options, seed), the data sources, every round (model hash,
-                      proposal file, rows trained on), every recorded file, a state version;
-``measurements.csv``  every measured row: formula, value (model units), censor, the raw cell,
-                      source (dataset and row id, or file name and spreadsheet row), the
-                      round that proposed it, the round it was recorded in, the time;
-``candidates.csv``    the candidate library (from seed families or a file);
-``round-K/``          ``proposal.csv`` (the batch), ``ranking.csv`` (every candidate scored)
-                      and ``model/`` (a model directory, ``matgenome.modelfile``);
-``.gitignore``        keeps the lock file and the staging area out of version control.
-
-Every command takes an exclusive, non-blocking ``fcntl.flock`` on ``DIR/.lock`` (the OS
-releases it when a process dies, so a killed command leaves no stale lock). Writes are
-staged in ``DIR/.staging/``; a ``COMMIT`` file listing the staged files is written (atomically)
-once everything is staged, then each file is moved into place with ``os.replace`` and
-``campaign.json`` last. A command killed before ``COMMIT`` exists leaves the state as it was
-(the next command discards the staging area); one killed after it is rolled forward by the
-next command, so the state is always either the old or the new one, never a mixture.
-"""
+"""The :class:`Campaign`: a closed-loop campaign kept in a directory (see
+:mod:`matgenome.campaign` for the directory's layout)."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from matgenome.campaign_data import RecordSettings
+from matgenome.campaign.state import (
+    CANDIDATES_FILE,
+    COMMIT_FILE,
+    FORMAT_VERSION,
+    LOCK_FILE,
+    MEASUREMENT_COLUMNS,
+    MEASUREMENTS_FILE,
+    PROPOSAL_COLUMNS,
+    STAGING_DIR,
+    STATE_FILE,
+    RecordSettings,
+)
+from matgenome.campaign.store import CampaignBusy, Transaction, campaign_lock
 from matgenome.io import InputError, read_table
-from matgenome.provenance import file_sha256, json_text, utc_now
-
-FORMAT_VERSION = 1
-STATE_FILE = "campaign.json"
-MEASUREMENTS_FILE = "measurements.csv"
-CANDIDATES_FILE = "candidates.csv"
-LOCK_FILE = ".lock"
-STAGING_DIR = ".staging"
-COMMIT_FILE = "COMMIT"
-MEASUREMENT_COLUMNS = ("formula", "value", "censor", "raw_value", "source", "group",
-                       "proposed_in", "recorded_in", "recorded_at")
-PROPOSAL_COLUMNS = ("round", "batch", "formula", "family", "predicted", "uncertainty",
-                    "in_domain", "domain_reason", "supply_risk", "cost_per_kg", "rank",
-                    "pareto", "why")
-
-
-class CampaignBusy(InputError):
-    """Another process holds the campaign's lock."""
+from matgenome.provenance import file_sha256, utc_now
 
 
 def _record_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSettings:
@@ -71,84 +43,6 @@ def _init_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSetti
     """Reading options as stored at ``init``: log10 not given is no log10."""
     settings = _record_settings(given)
     return RecordSettings(**{**settings.__dict__, "log10": bool(settings.log10)})
-
-
-# --- locking and atomic commits --------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def campaign_lock(directory: Path) -> Iterator[None]:
-    """Hold the campaign's exclusive lock; refuse at once (CampaignBusy) if it is held."""
-    handle = open(directory / LOCK_FILE, "a")  # noqa: SIM115 (closed below)
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CampaignBusy(f"campaign {directory} is busy (another matgenome command "
-                               "holds its lock); try again when it has finished") from None
-        recover(directory)
-        yield
-    finally:
-        handle.close()  # closing the file releases the lock
-
-
-def recover(directory: Path) -> None:
-    """Finish a committed transaction or discard an uncommitted one (call under the lock)."""
-    staging = directory / STAGING_DIR
-    if not staging.exists():
-        return
-    commit = staging / COMMIT_FILE
-    if commit.exists():
-        _apply(directory, json.loads(commit.read_text()))
-    shutil.rmtree(staging)
-
-
-def _apply(directory: Path, names: list[str]) -> None:
-    """Move staged files and directories into place; campaign.json is last in ``names``."""
-    staging = directory / STAGING_DIR
-    for name in names:
-        source, target = staging / name, directory / name
-        if not source.exists():  # moved already by an interrupted earlier attempt
-            continue
-        if source.is_dir() and target.exists():
-            shutil.rmtree(target)  # a round directory is only ever replaced whole
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-
-
-class Transaction:
-    """Files staged for one atomic change of a campaign's state."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.staging = directory / STAGING_DIR
-        if self.staging.exists():
-            shutil.rmtree(self.staging)
-        self.staging.mkdir()
-        self.names: list[str] = []
-
-    def path(self, name: str) -> Path:
-        """Where to write ``name`` (relative to the campaign directory) before the commit."""
-        if name not in self.names:
-            self.names.append(name)
-        path = self.staging / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def commit(self, state: dict[str, Any]) -> None:
-        state_path = self.path(STATE_FILE)
-        state_path.write_text(json_text(state, indent=2, sort_keys=True, strict=False))
-        names = [n for n in self.names if n != STATE_FILE] + [STATE_FILE]
-        marker = self.staging / f".{COMMIT_FILE}.tmp"
-        marker.write_text(json.dumps(names))
-        # Staged data reach the disk before the marker says they are complete (a power
-        # cut, not only a killed process, then leaves the old or the new state).
-        for path in sorted(p for p in self.staging.rglob("*") if p.is_file()):
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-        os.replace(marker, self.staging / COMMIT_FILE)  # the commit point
-        _apply(self.directory, names)
-        shutil.rmtree(self.staging)
 
 
 # --- the campaign ----------------------------------------------------------------------------
@@ -225,7 +119,7 @@ class Campaign:
         """Every recorded result of a proposal beside the prediction that proposed it
         (formula, round, predicted, uncertainty, measured, censor, z), matched by canonical
         composition: what the report's predicted-vs-measured section shows."""
-        from matgenome.campaign_report import recorded_vs_predicted
+        from matgenome.campaign.report import recorded_vs_predicted
 
         with campaign_lock(self.directory):
             state = self._state()
@@ -234,8 +128,8 @@ class Campaign:
     def discoveries(self):
         """Per round: proposals, recorded results, discoveries (results at or beyond the
         threshold) and random picking's expected discoveries, a model-based estimate (see
-        :func:`matgenome.campaign_report.discoveries_table`); empty without a threshold."""
-        from matgenome.campaign_report import discoveries_table
+        :func:`matgenome.campaign.report.discoveries_table`); empty without a threshold."""
+        from matgenome.campaign.report import discoveries_table
 
         with campaign_lock(self.directory):
             state = self._state()
@@ -310,7 +204,7 @@ class Campaign:
     @staticmethod
     def _create(directory: Path, datasets, data, record, candidates, families, mobile_ion,
                 objective, threshold, constraints, model, seed, name) -> None:
-        from matgenome.campaign_data import build_candidates, initial_measurements
+        from matgenome.campaign.data import build_candidates, initial_measurements
         from matgenome.ranking import DEFAULT_RULE
 
         with campaign_lock(directory):
@@ -360,7 +254,7 @@ class Campaign:
     def propose(self, batch: int = 5, progress=None):
         """Retrain on every measurement, score the candidates and propose ``batch`` of the
         ones not measured yet; write ``round-K/`` and return the proposal table."""
-        from matgenome.campaign_round import run_round
+        from matgenome.campaign.round import run_round
 
         if batch < 1:
             raise InputError("--batch must be at least 1")
@@ -392,7 +286,7 @@ class Campaign:
         unless ``new``. Nothing is overwritten: a composition measured again is added as a
         repeat.
         """
-        from matgenome.campaign_data import read_results
+        from matgenome.campaign.data import read_results
 
         given = _record_settings(settings)
         with campaign_lock(self.directory):
@@ -428,7 +322,7 @@ class Campaign:
 
     def status(self) -> str:
         """A few lines: rounds, measured counts, best so far, pending proposals."""
-        from matgenome.campaign_report import status_text
+        from matgenome.campaign.report import status_text
 
         with campaign_lock(self.directory):
             state = self._state()
@@ -437,7 +331,7 @@ class Campaign:
 
     def report(self, output: str | os.PathLike) -> Path:
         """Write the self-contained HTML report (figures embedded) to ``output``."""
-        from matgenome.campaign_report import write_report
+        from matgenome.campaign.report import write_report
 
         with campaign_lock(self.directory):
             state = self._state()
