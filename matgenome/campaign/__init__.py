@@ -20,9 +20,16 @@ once everything is staged, then each file is moved into place with ``os.replace`
 ``campaign.json`` last. A command killed before ``COMMIT`` exists leaves the state as it was
 (the next command discards the staging area); one killed after it is rolled forward by the
 next command, so the state is always either the old or the new one, never a mixture.
+
+Modules, lowest first: ``state`` (the typed records of ``campaign.json``), ``settings``
+(:class:`CampaignSettings`, what ``Campaign.init`` is given), ``store`` (the lock and
+atomic commits), ``data`` (reading starting data, candidates and results), ``round``
+(retrain and propose), ``report`` (status and HTML report) and ``core`` (:class:`Campaign`).
 """
 
 from matgenome.campaign.core import Campaign
+from matgenome.campaign.data import RecordSummary
+from matgenome.campaign.settings import CampaignSettings
 from matgenome.campaign.state import (
     CANDIDATES_FILE,
     COMMIT_FILE,
@@ -33,11 +40,19 @@ from matgenome.campaign.state import (
     PROPOSAL_COLUMNS,
     STAGING_DIR,
     STATE_FILE,
+    CampaignState,
+    Classes,
+    Library,
+    RecordedFile,
     RecordSettings,
+    Round,
+    Settings,
+    Source,
 )
 from matgenome.campaign.store import CampaignBusy, Transaction, campaign_lock, recover
 
 __all__ = ["CANDIDATES_FILE", "COMMIT_FILE", "FORMAT_VERSION", "LOCK_FILE",
            "MEASUREMENTS_FILE", "MEASUREMENT_COLUMNS", "PROPOSAL_COLUMNS", "STAGING_DIR",
-           "STATE_FILE", "Campaign", "CampaignBusy", "RecordSettings", "Transaction",
-           "campaign_lock", "recover"]
+           "STATE_FILE", "Campaign", "CampaignBusy", "CampaignSettings", "CampaignState",
+           "Classes", "Library", "RecordSettings", "RecordSummary", "RecordedFile", "Round",
+           "Settings", "Source", "Transaction", "campaign_lock", "recover"]

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import shutil
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from matgenome.campaign.data import RecordSummary
+from matgenome.campaign.settings import CampaignSettings, record_settings
 from matgenome.campaign.state import (
     CANDIDATES_FILE,
     COMMIT_FILE,
@@ -21,29 +22,16 @@ from matgenome.campaign.state import (
     PROPOSAL_COLUMNS,
     STAGING_DIR,
     STATE_FILE,
+    CampaignState,
+    Classes,
+    Library,
+    RecordedFile,
     RecordSettings,
+    Settings,
 )
 from matgenome.campaign.store import CampaignBusy, Transaction, campaign_lock
 from matgenome.io import InputError, read_table
 from matgenome.provenance import file_sha256, utc_now
-
-
-def _record_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSettings:
-    if isinstance(given, RecordSettings):
-        return given
-    known = RecordSettings.__dataclass_fields__
-    unknown = sorted(set(given or {}) - set(known))
-    if unknown:
-        raise InputError(f"unknown reading option(s) {', '.join(map(repr, unknown))}; the "
-                         f"options are {', '.join(known)}")
-    return RecordSettings(**(given or {}))
-
-
-def _init_settings(given: RecordSettings | dict[str, Any] | None) -> RecordSettings:
-    """Reading options as stored at ``init``: log10 not given is no log10."""
-    settings = _record_settings(given)
-    return RecordSettings(**{**settings.__dict__, "log10": bool(settings.log10)})
-
 
 # --- the campaign ----------------------------------------------------------------------------
 
@@ -68,12 +56,13 @@ class Campaign:
 
     # state ---------------------------------------------------------------------------------
 
-    def _state(self) -> dict[str, Any]:
-        return json.loads((self.directory / STATE_FILE).read_text())
+    def _state(self) -> CampaignState:
+        return CampaignState.from_json((self.directory / STATE_FILE).read_text())
 
     @property
-    def state(self) -> dict[str, Any]:
-        """campaign.json as a dict (settings, sources, rounds, recorded files)."""
+    def state(self) -> CampaignState:
+        """campaign.json as a :class:`~matgenome.campaign.state.CampaignState` (settings,
+        sources, rounds, recorded files)."""
         with campaign_lock(self.directory):
             return self._state()
 
@@ -106,12 +95,12 @@ class Campaign:
         with campaign_lock(self.directory):
             return self._proposals(self._state())
 
-    def _proposals(self, state: dict[str, Any]):
+    def _proposals(self, state: CampaignState):
         import pandas as pd
 
-        frames = [pd.read_csv(self.directory / r["proposal"], keep_default_na=False,
+        frames = [pd.read_csv(self.directory / r.proposal, keep_default_na=False,
                               dtype={"formula": str, "why": str, "family": str, "rule": str})
-                  for r in state["rounds"]]
+                  for r in state.rounds]
         return (pd.concat(frames, ignore_index=True) if frames
                 else pd.DataFrame(columns=list(PROPOSAL_COLUMNS)))
 
@@ -139,51 +128,31 @@ class Campaign:
     # init ----------------------------------------------------------------------------------
 
     @classmethod
-    def init(
-        cls,
-        directory: str | os.PathLike,
-        *,
-        datasets: Sequence[str] = (),
-        data: Sequence[str | os.PathLike] = (),
-        record: RecordSettings | dict[str, Any] | None = None,
-        candidates: str | os.PathLike | None = None,
-        families: Sequence[str] | None = None,
-        mobile_ion: str | None = None,
-        objective: str = "max",
-        threshold: float | None = None,
-        constraints: dict[str, Any] | None = None,
-        model: dict[str, Any] | None = None,
-        seed: int = 0,
-        name: str | None = None,
-    ) -> Campaign:
-        """Create a campaign in ``directory`` (new or empty).
+    def init(cls, directory: str | os.PathLike, settings: CampaignSettings | None = None,
+             **options: Any) -> Campaign:
+        """Create a campaign in ``directory`` (new or empty) from ``settings`` (a
+        :class:`~matgenome.campaign.settings.CampaignSettings`: starting data, how tables
+        are read, candidate library, objective, threshold, constraints, model options,
+        seed, name).
 
-        Args:
-            datasets: shipped datasets to start from (e.g. ``["obelix"]``).
-            data: the lab's own tables, read with ``record`` (target column, unit, log10).
-            record: how tables are read (:class:`RecordSettings` or a dict of its fields:
-                ``target_column``, ``formula_column``, ``log10``, ``target_unit``); also the
-                default of each option of :meth:`record`. With only datasets it defaults to
-                the dataset's own column and unit.
-            candidates: a table of candidate formulas.
-            families: seed families to generate the candidates from when no table is
-                given (``matgenome.generation``; default: all families).
-            mobile_ion: element every in-domain candidate must contain (e.g. ``"Li"``).
-            objective: ``max`` or ``min``.
-            threshold: a value (model units) that counts as a discovery; with it the first
-                batches are a stratified cold start until one is measured.
-            constraints: ``required_elements``, ``excluded_elements``, ``max_elements``,
-                ``min_mobile_fraction``.
-            model: training options (``recipe``, ``n_estimators``, ``censored``, ``preset``,
-                ``kind``), as for ``matgenome train``.
-            seed: seed of every random choice (training, batch proposals).
-            name: the campaign's name (default: the directory name).
+        Passing those options as keywords (``Campaign.init(dir, data=[...], ...)``) is
+        deprecated: it still works, with a DeprecationWarning, for one release.
         """
+        if options:
+            if settings is not None:
+                raise TypeError("give either settings or keyword options, not both")
+            warnings.warn("Campaign.init(directory, **options) is deprecated and will be "
+                          "removed in the next release; pass "
+                          "Campaign.init(directory, CampaignSettings(**options))",
+                          DeprecationWarning, stacklevel=2)
+            settings = CampaignSettings(**options)
+        settings = settings if settings is not None else CampaignSettings()
+        if not isinstance(settings, CampaignSettings):
+            raise TypeError(f"settings must be a CampaignSettings, not "
+                            f"{type(settings).__name__}")
         directory = Path(directory)
         if directory.exists() and any(p.name != LOCK_FILE for p in directory.iterdir()):
             raise InputError(f"{directory} exists and is not empty; give a new directory")
-        if objective not in ("max", "min"):
-            raise InputError(f"objective must be max or min, not {objective!r}")
         created = not directory.exists()
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -191,8 +160,7 @@ class Campaign:
             raise InputError(f"cannot create the campaign directory {directory}: "
                              f"{exc.strerror or exc}") from None
         try:
-            cls._create(directory, datasets, data, record, candidates, families, mobile_ion,
-                        objective, threshold, constraints, model, seed, name)
+            cls._create(directory, settings)
         except CampaignBusy:
             raise  # another init is creating this directory: leave it alone
         except BaseException:
@@ -202,46 +170,40 @@ class Campaign:
         return cls(directory)
 
     @staticmethod
-    def _create(directory: Path, datasets, data, record, candidates, families, mobile_ion,
-                objective, threshold, constraints, model, seed, name) -> None:
+    def _create(directory: Path, given: CampaignSettings) -> None:
         from matgenome.campaign.data import build_candidates, initial_measurements
         from matgenome.ranking import DEFAULT_RULE
 
         with campaign_lock(directory):
             if (directory / STATE_FILE).exists():
                 raise InputError(f"{directory} is already a campaign")
-            model = dict(model or {})
+            model = dict(given.model)
             record, target, measurements, sources = initial_measurements(
-                datasets, [str(d) for d in data], _init_settings(record),
+                given.datasets, [str(d) for d in given.data], given.record,
                 task=model.get("task", "auto"), positive=model.get("positive"))
             # The task is fixed here: a classification campaign ranks by the probability
             # of the positive class, and a measured positive is a discovery.
-            classes = measurements.attrs.get("classes")
+            classes: Classes | None = measurements.attrs.get("classes")
+            threshold = given.threshold
             if classes is not None:
-                model.update(task="classification", positive=classes["positive"])
+                model.update(task="classification", positive=classes.positive)
                 threshold = 0.5 if threshold is None else threshold
-                if objective != "max":
+                if given.objective != "max":
                     raise InputError("a classification campaign maximises the probability "
-                                     f"of {classes['positive']!r}: objective must be max")
-            library, library_source = build_candidates(candidates, families, seed)
-            state = {
-                "format": FORMAT_VERSION,
-                "name": name or directory.resolve().name,
-                "created": utc_now(),
-                "state_version": 1,
-                "settings": {
-                    "target": target, "objective": objective, "threshold": threshold,
-                    "constraints": constraints or {}, "mobile_ion": mobile_ion,
-                    "model": {"recipe": "auto", "censored": "hurdle", **(model or {})},
-                    "seed": seed, "record": record.__dict__,
-                    "strategy": f"cold-{DEFAULT_RULE}",
-                    **({"task": "classification", "classes": classes} if classes else {}),
-                },
-                "sources": sources,
-                "candidates": {"source": library_source, "rows": len(library)},
-                "rounds": [],
-                "recorded": [],
-            }
+                                     f"of {classes.positive!r}: objective must be max")
+            library, library_source = build_candidates(given.candidates, given.families,
+                                                       given.seed)
+            state = CampaignState(
+                format=FORMAT_VERSION, name=given.name or directory.resolve().name,
+                created=utc_now(), state_version=1,
+                settings=Settings(
+                    target=target, objective=given.objective, threshold=threshold,
+                    constraints=dict(given.constraints), mobile_ion=given.mobile_ion,
+                    model={"recipe": "auto", "censored": "hurdle", **model},
+                    seed=given.seed, record=record, strategy=f"cold-{DEFAULT_RULE}",
+                    task="classification" if classes else None, classes=classes),
+                sources=tuple(sources),
+                candidates=Library(source=library_source, rows=len(library)))
             transaction = Transaction(directory)
             measurements.to_csv(transaction.path(MEASUREMENTS_FILE), index=False)
             library.to_csv(transaction.path(CANDIDATES_FILE), index=False)
@@ -260,19 +222,17 @@ class Campaign:
             raise InputError("--batch must be at least 1")
         with campaign_lock(self.directory):
             state = self._state()
-            number = len(state["rounds"]) + 1
+            number = len(state.rounds) + 1
             transaction = Transaction(self.directory)
             proposal, entry = run_round(state, self._measurements(), self._candidates(),
                                         number, batch, transaction, progress)
-            state["rounds"].append(entry)
-            state["state_version"] += 1
-            transaction.commit(state)
+            transaction.commit(state.with_round(entry))
         return proposal
 
     # record --------------------------------------------------------------------------------
 
     def record(self, path: str | os.PathLike, *, new: bool = False,
-               settings: RecordSettings | dict[str, Any] | None = None) -> dict[str, Any]:
+               settings: RecordSettings | Mapping[str, Any] | None = None) -> RecordSummary:
         """Add the measured values of a results table; return a summary.
 
         ``settings`` (:class:`RecordSettings` or a dict of some of its fields) overrides
@@ -284,18 +244,17 @@ class Campaign:
         Rows are matched to proposed, candidate or already measured compositions by
         canonical composition; others are refused (with their spreadsheet row numbers)
         unless ``new``. Nothing is overwritten: a composition measured again is added as a
-        repeat.
+        repeat. Returns a :class:`~matgenome.campaign.data.RecordSummary`.
         """
         from matgenome.campaign.data import read_results
 
-        given = _record_settings(settings)
+        given = record_settings(settings)
         with campaign_lock(self.directory):
             state = self._state()
-            read = given.over(_record_settings(state["settings"]["record"]))
+            read = given.over(state.settings.record)
             measured = self._measurements()
             rows, summary = read_results(Path(path), read, state, measured,
                                          self._proposals(state), self._candidates(), new)
-            summary["read"] = dataclasses.asdict(read)
             import pandas as pd
 
             stamp = utc_now()
@@ -305,17 +264,14 @@ class Campaign:
             transaction = Transaction(self.directory)
             combined.to_csv(transaction.path(MEASUREMENTS_FILE), index=False)
             digest = file_sha256(path)
-            summary["same_content_recorded_at"] = [entry["recorded_at"] for entry
-                                                   in state["recorded"]
-                                                   if entry["sha256"] == digest]
+            summary = summary.completed(read, tuple(entry.recorded_at for entry
+                                                    in state.recorded
+                                                    if entry.sha256 == digest))
             # How the file was read (init's options with those given here), so it can be
             # read the same way again.
-            state["recorded"].append({"file": Path(path).name, "sha256": digest,
-                                      "rows": len(rows), "recorded_at": stamp,
-                                      "after_round": len(state["rounds"]),
-                                      "read": dataclasses.asdict(read)})
-            state["state_version"] += 1
-            transaction.commit(state)
+            transaction.commit(state.with_recorded(RecordedFile(
+                file=Path(path).name, sha256=digest, rows=len(rows), recorded_at=stamp,
+                after_round=len(state.rounds), read=read)))
         return summary
 
     # status and report ---------------------------------------------------------------------

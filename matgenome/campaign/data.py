@@ -7,19 +7,58 @@ table that trains a model records into a campaign the same way.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from matgenome.campaign.state import RecordSettings
+from matgenome.campaign.state import CampaignState, Classes, RecordSettings, Source
 from matgenome.censoring import censor_of, is_exact
 from matgenome.composition_keys import key_of
 from matgenome.io import UNIT_FACTORS, InputError
 from matgenome.targets import normalise_target
 
 MAX_LISTED = 5  # rows named in one error message
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What ``Campaign.record`` added: the file, its rows, how many were proposed, repeats
+    of measured compositions, new compositions, bound-only values, the round they follow,
+    how the file was read and when a file with the same content was recorded before."""
+
+    file: str
+    rows: int
+    proposed: int
+    repeats: int
+    new: int
+    censored: int
+    round: int
+    read: RecordSettings | None = None
+    same_content_recorded_at: tuple[str, ...] = ()
+
+    def completed(self, read: RecordSettings,
+                  same_content_recorded_at: tuple[str, ...]) -> RecordSummary:
+        return dataclasses.replace(self, read=read,
+                                   same_content_recorded_at=same_content_recorded_at)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as the dict ``Campaign.record`` returned before it was typed."""
+        out = dataclasses.asdict(self)
+        out["same_content_recorded_at"] = list(self.same_content_recorded_at)
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        """Deprecated dict-style access (``summary["rows"]``): use the attributes."""
+        warnings.warn("indexing a record summary is deprecated and will be removed in the "
+                      f"next release; use the attribute (summary.{key})", DeprecationWarning,
+                      stacklevel=2)
+        return self.as_dict()[key]
 
 
 def _row_list(rows: list[str]) -> str:
@@ -91,7 +130,7 @@ def _dataset_rows(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
     return rows, normalise_target({"name": info.target, "unit": info.unit})
 
 
-def _dataset_record_settings(name: str, given: Any) -> Any:
+def _dataset_record_settings(name: str, given: RecordSettings) -> RecordSettings:
     """Reading results like a dataset's source table: its column, unit and log10."""
     from matgenome.datasets import DATASETS
 
@@ -103,8 +142,9 @@ def _dataset_record_settings(name: str, given: Any) -> Any:
                           target_unit=unit if base_unit(unit) == unit and unit else None)
 
 
-def initial_measurements(datasets: list[str] | tuple, data: list[str], settings: Any,
-                         task: str = "auto", positive: str | None = None):
+def initial_measurements(datasets: Sequence[str], data: list[str], settings: RecordSettings,
+                         task: str = "auto", positive: str | None = None,
+                         ) -> tuple[RecordSettings, dict[str, str], pd.DataFrame, list[Source]]:
     """The starting rows (datasets then tables), with their sources kept per row.
 
     Returns the record settings, the target description, the rows and the source list.
@@ -115,7 +155,7 @@ def initial_measurements(datasets: list[str] | tuple, data: list[str], settings:
     if not datasets and not data:
         raise InputError("give starting data: --dataset NAME and/or --data FILE")
     frames, sources, target = [], [], None
-    classes: dict[str, str] | None = None
+    classes: Classes | None = None
     for name in datasets:
         rows, described = _dataset_rows(name)
         rows, classes = _as_labels(rows, rows["value"].tolist(), task, positive, classes,
@@ -125,7 +165,7 @@ def initial_measurements(datasets: list[str] | tuple, data: list[str], settings:
                              f"{target['label']}")
         target = target or described
         frames.append(rows)
-        sources.append({"kind": "dataset", "name": name, "rows": len(rows)})
+        sources.append(Source(kind="dataset", name=name, rows=len(rows)))
     if datasets and not settings.target_column:
         settings = _dataset_record_settings(datasets[0], settings)
     for path in data:
@@ -136,8 +176,8 @@ def initial_measurements(datasets: list[str] | tuple, data: list[str], settings:
             raise InputError(_unit_mismatch(path, described, target))
         target = target or described
         frames.append(rows)
-        sources.append({"kind": "file", "name": Path(path).name, "rows": len(rows),
-                        "sha256": _file_hash(Path(path))})
+        sources.append(Source(kind="file", name=Path(path).name, rows=len(rows),
+                              sha256=_file_hash(Path(path))))
     combined = pd.concat(frames, ignore_index=True)
     if classes is not None:
         combined.attrs["classes"] = classes
@@ -145,8 +185,8 @@ def initial_measurements(datasets: list[str] | tuple, data: list[str], settings:
 
 
 def _as_labels(rows: pd.DataFrame, cells: list, task: str, positive: str | None,
-               classes: dict[str, str] | None, name: str,
-               ) -> tuple[pd.DataFrame, dict[str, str] | None]:
+               classes: Classes | None, name: str,
+               ) -> tuple[pd.DataFrame, Classes | None]:
     """``rows`` with labels encoded (1.0 positive, 0.0 other) when the campaign's target is
     a classification (``classes`` fixed at init, or found now from ``cells``)."""
     from matgenome.classification import Labels, choose_labels, detect_task, encode_labels
@@ -155,9 +195,9 @@ def _as_labels(rows: pd.DataFrame, cells: list, task: str, positive: str | None,
         if detect_task(cells, task) != "classification":
             return rows, None
         found = choose_labels(cells, positive)
-        classes = {"positive": found.positive, "negative": found.negative,
-                   "chosen_by": found.chosen_by}
-    labels = Labels(classes["negative"], classes["positive"], {}, "")
+        classes = Classes(positive=found.positive, negative=found.negative,
+                          chosen_by=found.chosen_by)
+    labels = Labels(classes.negative, classes.positive, {}, "")
     values, errors = encode_labels(cells, labels)
     bad = [f"row {i + 2}: {e} (labels: {labels.negative!r}, {labels.positive!r})"
            for i, e in enumerate(errors) if e]
@@ -181,9 +221,9 @@ def _unit_mismatch(path: str | Path, described: dict[str, str],
             f"{target['label']}; give --target-unit (and --log10) so the values convert")
 
 
-def _table_rows(path: str, settings: Any, recorded_in: int = 0,
+def _table_rows(path: str, settings: RecordSettings, recorded_in: int = 0,
                 proposed_in: list | None = None, *, task: str = "auto",
-                positive: str | None = None, classes: dict[str, str] | None = None,
+                positive: str | None = None, classes: Classes | None = None,
                 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """A table's rows as measurements, and the description of their values (read by
     ``matgenome.labelled.read_labelled``, the reader of ``matgenome train``). Labels of a
@@ -246,20 +286,20 @@ def build_candidates(path: str | None, families: list[str] | None,
     return frame, source
 
 
-def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.DataFrame,
-                 proposals: pd.DataFrame, candidates: pd.DataFrame,
-                 new: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_results(path: Path, settings: RecordSettings, state: CampaignState,
+                 measured: pd.DataFrame, proposals: pd.DataFrame, candidates: pd.DataFrame,
+                 new: bool) -> tuple[pd.DataFrame, RecordSummary]:
     """Rows of a results table to add, matched to known compositions by canonical key."""
     if not path.exists():
         raise InputError(f"results file not found: {path}")
-    number = len(state["rounds"])
+    number = len(state.rounds)
     # The task was fixed at init: a regression campaign never reads labels.
     rows, described = _table_rows(str(path), settings, recorded_in=number,
-                                  task=state["settings"].get("task", "regression"),
-                                  classes=state["settings"].get("classes"))
+                                  task=state.settings.task or "regression",
+                                  classes=state.settings.classes)
     if rows.empty:
         raise InputError(f"{path.name} has no rows")
-    target = normalise_target(state["settings"]["target"])
+    target = normalise_target(state.settings.target)
     if not same_quantity(described, target):
         raise InputError(_unit_mismatch(path.name, described, target))
     keys = [key_of(f) for f in rows["formula"]]
@@ -275,9 +315,8 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
                          f"measured composition: {_row_list(unknown)}; check the formulas, "
                          "or record them anyway with --new")
     rows["proposed_in"] = pd.array([proposed.get(k) for k in keys], dtype="Int64")
-    summary = {"file": path.name, "rows": len(rows),
-               "proposed": int(rows["proposed_in"].notna().sum()),
-               "repeats": sum(k in measured_keys for k in keys),
-               "new": len(unknown), "censored": int((~is_exact(censor_of(rows))).sum()),
-               "round": number}
+    summary = RecordSummary(file=path.name, rows=len(rows),
+                            proposed=int(rows["proposed_in"].notna().sum()),
+                            repeats=sum(k in measured_keys for k in keys), new=len(unknown),
+                            censored=int((~is_exact(censor_of(rows))).sum()), round=number)
     return rows, summary

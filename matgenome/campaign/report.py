@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matgenome.campaign.state import CampaignState, Round, Settings
 from matgenome.composition_keys import key_of
 from matgenome.evaluation.metrics import interval_coverage
 from matgenome.io import read_table
@@ -31,12 +32,12 @@ def _better(objective: str) -> Any:
     return np.nanmin if objective == "min" else np.nanmax
 
 
-def best_per_round(state: dict[str, Any], measured: pd.DataFrame) -> pd.DataFrame:
+def best_per_round(state: CampaignState, measured: pd.DataFrame) -> pd.DataFrame:
     """Best exact measured value among rows recorded up to each round (0: starting data)."""
     exact = measured[measured["censor"].fillna("") == ""]
-    best = _better(state["settings"]["objective"])
+    best = _better(state.settings.objective)
     rows = []
-    for k in range(len(state["rounds"]) + 1):
+    for k in range(len(state.rounds) + 1):
         upto = exact[exact["recorded_in"].fillna(0) <= k]
         if upto.empty:
             continue
@@ -84,10 +85,10 @@ DISCOVERY_COLUMNS = ("round", "rules", "proposed", "recorded", "discoveries",
                      "random_expected", "random_sd", "library_p", "pool")
 
 
-def threshold_text(settings: dict[str, Any]) -> str:
+def threshold_text(settings: Settings) -> str:
     """'≥ -3' (max) or '≤ 0.5' (min): what counts as a discovery."""
-    sign = "≤" if settings["objective"] == "min" else "≥"
-    return f"{sign} {settings['threshold']:g}"
+    sign = "≤" if settings.objective == "min" else "≥"
+    return f"{sign} {settings.threshold:g}"
 
 
 def beats_threshold(values: np.ndarray, threshold: float, objective: str) -> np.ndarray:
@@ -133,24 +134,24 @@ def _composition_outcome(rows: pd.DataFrame, threshold: float | None,
     return {"measured": shown, "discovery": found}
 
 
-def recorded_outcomes(state: dict[str, Any], measured: pd.DataFrame) -> pd.DataFrame:
+def recorded_outcomes(state: CampaignState, measured: pd.DataFrame) -> pd.DataFrame:
     """Each recorded proposal once per (proposing round, composition): measured value (the
     mean of repeats, or the bound) and ``discovery`` (None without a threshold)."""
-    settings = state["settings"]
-    threshold = None if settings["threshold"] is None else float(settings["threshold"])
+    settings = state.settings
+    threshold = None if settings.threshold is None else float(settings.threshold)
     recorded = measured[measured["proposed_in"].notna()]
     keys = pd.Series([_key(f) for f in recorded["formula"]], index=recorded.index)
     rows = [{"round": int(number), "key": key,
-             **_composition_outcome(group, threshold, settings["objective"])}
+             **_composition_outcome(group, threshold, settings.objective)}
             for (number, key), group in recorded.groupby(
                 [recorded["proposed_in"].astype(int), keys], sort=False)]
     return pd.DataFrame(rows, columns=["round", "key", "measured", "discovery"])
 
 
-def _round_pool(directory: Path, entry: dict[str, Any]) -> pd.DataFrame:
+def _round_pool(directory: Path, entry: Round) -> pd.DataFrame:
     """The candidates a round could pick from: scored, eligible (ranked) and unmeasured rows
     of its ranking.csv."""
-    ranking = read_table(directory / entry["ranking"])
+    ranking = read_table(directory / entry.ranking)
     ranked = pd.to_numeric(ranking["rank"], errors="coerce").notna()
     unmeasured = ranking["measured"].astype(str) != "True"
     pool = ranking[ranked & unmeasured]
@@ -158,22 +159,22 @@ def _round_pool(directory: Path, entry: dict[str, Any]) -> pd.DataFrame:
                          "uncertainty": pd.to_numeric(pool["uncertainty"], errors="coerce")})
 
 
-def random_expectation(directory: Path, entry: dict[str, Any],
-                       settings: dict[str, Any]) -> tuple[float, int]:
+def random_expectation(directory: Path, entry: Round,
+                       settings: Settings) -> tuple[float, int]:
     """Mean probability of beating the threshold over the round's pool (the hit rate random
     picking would have, by the round's model) and the pool's size."""
     pool = _round_pool(directory, entry)
     p = discovery_probability(pool["prediction"].to_numpy(float),
                               pool["uncertainty"].to_numpy(float),
-                              float(settings["threshold"]), settings["objective"])
+                              float(settings.threshold), settings.objective)
     p = p[np.isfinite(p)]
     return (float(np.mean(p)) if len(p) else np.nan), len(p)
 
 
-def proposal_rules(state: dict[str, Any], proposals: pd.DataFrame) -> pd.Series:
+def proposal_rules(state: CampaignState, proposals: pd.DataFrame) -> pd.Series:
     """The rule that chose each proposal: its ``rule`` column, or the round's strategy in
     campaign.json where the proposal file has none (campaigns proposed before the column)."""
-    strategy = {int(r["round"]): str(r.get("strategy", "")) for r in state["rounds"]}
+    strategy = {int(r.round): str(r.strategy) for r in state.rounds}
     fallback = proposals["round"].astype(int).map(strategy).fillna("")
     if "rule" not in proposals:
         return fallback.rename("rule")
@@ -187,19 +188,19 @@ def _rule_counts(rules: pd.Series) -> str:
                      for rule, n in counts.items())
 
 
-def discoveries_table(directory: Path | None, state: dict[str, Any], measured: pd.DataFrame,
+def discoveries_table(directory: Path | None, state: CampaignState, measured: pd.DataFrame,
                       proposals: pd.DataFrame) -> pd.DataFrame:
     """Per round: proposals, recorded results, discoveries and random picking's expected
     discoveries (recorded results x the pool's mean probability of beating the threshold;
     NaN without the directory). Empty without a threshold."""
-    settings = state["settings"]
-    if settings["threshold"] is None:
+    settings = state.settings
+    if settings.threshold is None:
         return pd.DataFrame(columns=list(DISCOVERY_COLUMNS))
     outcomes = recorded_outcomes(state, measured)
     rules = proposal_rules(state, proposals)
     rows = []
-    for entry in state["rounds"]:
-        number = int(entry["round"])
+    for entry in state.rounds:
+        number = int(entry.round)
         mine = outcomes[outcomes["round"] == number]
         in_round = (proposals["round"] == number).to_numpy()
         p, pool = (random_expectation(directory, entry, settings) if directory is not None
@@ -213,9 +214,9 @@ def discoveries_table(directory: Path | None, state: dict[str, Any], measured: p
     return pd.DataFrame(rows, columns=list(DISCOVERY_COLUMNS))
 
 
-def discoveries_summary(table: pd.DataFrame, settings: dict[str, Any]) -> str:
+def discoveries_summary(table: pd.DataFrame, settings: Settings) -> str:
     """The line a PI reads: discoveries against random picking's expectation."""
-    if settings["threshold"] is None:
+    if settings.threshold is None:
         return ("No threshold was given at init, so no result counts as a discovery and "
                 "there is no comparison with random picking.")
     found, recorded = int(table["discoveries"].sum()), int(table["recorded"].sum())
@@ -238,15 +239,15 @@ def discoveries_summary(table: pd.DataFrame, settings: dict[str, Any]) -> str:
     return line + "."
 
 
-def status_text(state: dict[str, Any], measured: pd.DataFrame,
+def status_text(state: CampaignState, measured: pd.DataFrame,
                 proposals: pd.DataFrame, directory: Path | None = None) -> str:
     """A few lines: settings, rounds (with discoveries), best so far, pending proposals.
     With the campaign ``directory``, random picking's expectation too."""
-    settings = state["settings"]
-    target = normalise_target(settings["target"])
-    lines = [f"campaign {state['name']}: {target['label']}, objective "
-             f"{settings['objective']}, threshold "
-             + (f"{settings['threshold']:g}" if settings["threshold"] is not None
+    settings = state.settings
+    target = normalise_target(settings.target)
+    lines = [f"campaign {state.name}: {target['label']}, objective "
+             f"{settings.objective}, threshold "
+             + (f"{settings.threshold:g}" if settings.threshold is not None
                 else "none")]
     started = int((measured["recorded_in"].fillna(0) == 0).sum())
     lines.append(f"{len(measured)} measurements: {started} starting rows, "
@@ -254,18 +255,18 @@ def status_text(state: dict[str, Any], measured: pd.DataFrame,
     recorded_keys = _recorded_keys(measured)
     table = discoveries_table(directory, state, measured, proposals)
     found = dict(zip(table["round"], table["discoveries"], strict=True))
-    for entry in state["rounds"]:
-        batch = proposals[proposals["round"] == entry["round"]]
+    for entry in state.rounds:
+        batch = proposals[proposals["round"] == entry.round]
         done = sum(_key(f) in recorded_keys for f in batch["formula"])
-        lines.append(f"round {entry['round']}: trained on {entry['trained_on']} rows "
-                     f"({entry['recipe']}), {entry['strategy']}, proposed {len(batch)}, "
-                     f"{done} measured" + _discoveries_note(found.get(entry["round"])))
-    if settings["threshold"] is not None and state["rounds"]:
+        lines.append(f"round {entry.round}: trained on {entry.trained_on} rows "
+                     f"({entry.recipe}), {entry.strategy}, proposed {len(batch)}, "
+                     f"{done} measured" + _discoveries_note(found.get(entry.round)))
+    if settings.threshold is not None and state.rounds:
         lines.append(discoveries_summary(table, settings))
     best = best_per_round(state, measured)
     if not best.empty:
         last = best.iloc[-1]
-        lines.append(f"best measured so far: {last['best']:.4g} ({last['formula']})")
+        lines.append(f"best measured so far: {last.best:.4g} ({last.formula})")
     pending = [f for f in proposals["formula"] if _key(f) not in recorded_keys]
     pending = list(dict.fromkeys(pending))
     lines.append(f"pending proposals: {len(pending)}"
@@ -476,38 +477,38 @@ def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
-def build_report(directory: Path, state: dict[str, Any], measured: pd.DataFrame,
+def build_report(directory: Path, state: CampaignState, measured: pd.DataFrame,
                  proposals: pd.DataFrame) -> str:
     """The report page as a string."""
-    label = normalise_target(state["settings"]["target"])["label"]
+    label = normalise_target(state.settings.target)["label"]
     parts = [_overview(directory, state, measured, proposals),
              _discoveries_section(directory, state, measured, proposals),
              _proposals_section(state, measured, proposals),
              _best_section(state, measured, label),
              *_prediction_sections(measured, proposals, label),
              _pareto_section(directory, state, label), _cards_section(directory, state)]
-    title = html.escape(f"Campaign {state['name']}")
+    title = html.escape(f"Campaign {state.name}")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}'
             f"</title><style>{STYLE}</style></head><body><h1>{title}</h1>{''.join(parts)}"
             "</body></html>\n")
 
 
-def _overview(directory: Path, state: dict[str, Any], measured: pd.DataFrame,
+def _overview(directory: Path, state: CampaignState, measured: pd.DataFrame,
               proposals: pd.DataFrame) -> str:
-    settings = state["settings"]
+    settings = state.settings
     facts = pd.DataFrame([
-        ("target", normalise_target(settings["target"])["label"]),
-        ("objective", settings["objective"]),
+        ("target", normalise_target(settings.target)["label"]),
+        ("objective", settings.objective),
         ("threshold", "none (no discovery threshold given at init)"
-         if settings["threshold"] is None
-         else f"{settings['threshold']:g} (a discovery is a measured value "
+         if settings.threshold is None
+         else f"{settings.threshold:g} (a discovery is a measured value "
               f"{threshold_text(settings)})"),
-        ("constraints", json.dumps(settings["constraints"], sort_keys=True)),
-        ("model options", json.dumps(settings["model"], sort_keys=True)),
-        ("sources", "; ".join(f"{s['kind']} {s['name']} ({s['rows']} rows)"
-                              for s in state["sources"])),
-        ("candidates", f"{state['candidates']['rows']} from {state['candidates']['source']}"),
-        ("state version", str(state["state_version"])),
+        ("constraints", json.dumps(settings.constraints, sort_keys=True)),
+        ("model options", json.dumps(settings.model, sort_keys=True)),
+        ("sources", "; ".join(f"{s.kind} {s.name} ({s.rows} rows)"
+                              for s in state.sources)),
+        ("candidates", f"{state.candidates.rows} from {state.candidates.source}"),
+        ("state version", str(state.state_version)),
     ], columns=["setting", "value"])
     status = status_text(state, measured, proposals, directory)
     return _section("Overview", _table(facts), f"<pre>{html.escape(status)}</pre>")
@@ -525,19 +526,19 @@ RANDOM_NOTE = (
     "bound counts only when it settles the question.")
 
 
-def _discoveries_section(directory: Path, state: dict[str, Any], measured: pd.DataFrame,
+def _discoveries_section(directory: Path, state: CampaignState, measured: pd.DataFrame,
                          proposals: pd.DataFrame) -> str:
-    settings = state["settings"]
+    settings = state.settings
     title = "Discoveries against random picking"
-    if settings["threshold"] is None or not state["rounds"]:
+    if settings.threshold is None or not state.rounds:
         empty = pd.DataFrame(columns=list(DISCOVERY_COLUMNS))
-        text = (discoveries_summary(empty, settings) if settings["threshold"] is None
+        text = (discoveries_summary(empty, settings) if settings.threshold is None
                 else "No round has been run yet.")
         return _section(title, f'<p class="headline">{html.escape(text)}</p>')
     table = discoveries_table(directory, state, measured, proposals)
     line = f'<p class="headline">{html.escape(discoveries_summary(table, settings))}</p>'
     formula = ("Φ((threshold − prediction) / uncertainty) (a min objective)"
-               if settings["objective"] == "min"
+               if settings.objective == "min"
                else "1 − Φ((threshold − prediction) / uncertainty)")
     shown = table.assign(
         random_expected=[f"{e:.2f} ± {sd:.2f}" for e, sd in
@@ -547,7 +548,7 @@ def _discoveries_section(directory: Path, state: dict[str, Any], measured: pd.Da
     return _section(title, line, _table(shown), _note(RANDOM_NOTE.format(formula=formula)))
 
 
-def _proposals_section(state: dict[str, Any], measured: pd.DataFrame,
+def _proposals_section(state: CampaignState, measured: pd.DataFrame,
                        proposals: pd.DataFrame) -> str:
     title = "Proposals and the rule that chose each"
     if proposals.empty:
@@ -563,7 +564,7 @@ def _proposals_section(state: dict[str, Any], measured: pd.DataFrame,
         "predicted": pd.to_numeric(proposals["predicted"], errors="coerce"),
         "uncertainty": pd.to_numeric(proposals["uncertainty"], errors="coerce"),
         "in_domain": proposals["in_domain"], "measured": [m for m, _ in found]})
-    if state["settings"]["threshold"] is not None:
+    if state.settings.threshold is not None:
         shown["discovery"] = ["" if d is None else ("yes" if d else "no") for _, d in found]
     shown = shown.sort_values(["round", "batch"], ascending=[False, True], kind="stable")
     fallback = "rule" not in proposals or (proposals["rule"].astype("string").fillna("")
@@ -574,7 +575,7 @@ def _proposals_section(state: dict[str, Any], measured: pd.DataFrame,
     return _section(title, _table(shown, max_rows=100), _note(note))
 
 
-def _best_section(state: dict[str, Any], measured: pd.DataFrame, label: str) -> str:
+def _best_section(state: CampaignState, measured: pd.DataFrame, label: str) -> str:
     best = best_per_round(state, measured)
     if best.empty:
         return _section("Best measured so far", _note("No exact measured value yet."))
@@ -603,38 +604,38 @@ def _prediction_sections(measured: pd.DataFrame, proposals: pd.DataFrame,
                      _table(table))]
 
 
-def _pareto_section(directory: Path, state: dict[str, Any], label: str) -> str:
-    if not state["rounds"]:
+def _pareto_section(directory: Path, state: CampaignState, label: str) -> str:
+    if not state.rounds:
         return _section("Pareto front of the candidates", _note("No round has been run yet."))
-    last = state["rounds"][-1]
-    ranking = pd.read_csv(directory / last["ranking"], keep_default_na=False,
+    last = state.rounds[-1]
+    ranking = pd.read_csv(directory / last.ranking, keep_default_na=False,
                           dtype={"formula": str, "family": str})
     for column in ("prediction", "uncertainty", "supply_risk"):
         ranking[column] = pd.to_numeric(ranking[column], errors="coerce")
     ranking["measured"] = ranking["measured"].astype(str) == "True"
     ranking["pareto"] = ranking["pareto"].astype(str) == "True"
     front = ranking[ranking["pareto"] & ~ranking["measured"]]
-    return _section(f"Pareto front of the candidates (model of round {last['round']})",
+    return _section(f"Pareto front of the candidates (model of round {last.round})",
                     pareto_figure(ranking, label),
                     _note("Predicted value against supply risk for every candidate not yet "
                           "measured; red: not beaten on both by any other."),
                     _table(front[["formula", "prediction", "uncertainty", "supply_risk"]]))
 
 
-def _cards_section(directory: Path, state: dict[str, Any]) -> str:
+def _cards_section(directory: Path, state: CampaignState) -> str:
     from matgenome.modelfile import render_card
 
     blocks = []
-    for entry in state["rounds"]:
-        card = json.loads((directory / entry["model"] / "card.json").read_text())
-        facts = (f"round {entry['round']}: recipe {entry['recipe']}, trained on "
-                 f"{entry['trained_on']} rows, model hash {entry['model_sha256'][:12]}")
+    for entry in state.rounds:
+        card = json.loads((directory / entry.model / "card.json").read_text())
+        facts = (f"round {entry.round}: recipe {entry.recipe}, trained on "
+                 f"{entry.trained_on} rows, model hash {entry.model_sha256[:12]}")
         blocks.append(f"<details><summary>{html.escape(facts)}</summary>"
                       f"<pre>{html.escape(render_card(card))}</pre></details>")
     return _section("Model card of each round", *(blocks or [_note("No round yet.")]))
 
 
-def write_report(directory: Path, state: dict[str, Any], measured: pd.DataFrame,
+def write_report(directory: Path, state: CampaignState, measured: pd.DataFrame,
                  proposals: pd.DataFrame, output: Path) -> Path:
     from matgenome.files import atomic_path
 

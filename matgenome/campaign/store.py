@@ -9,11 +9,15 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from matgenome.campaign.state import COMMIT_FILE, LOCK_FILE, STAGING_DIR, STATE_FILE
+from matgenome.campaign.state import (
+    COMMIT_FILE,
+    LOCK_FILE,
+    STAGING_DIR,
+    STATE_FILE,
+    CampaignState,
+)
 from matgenome.io import InputError
-from matgenome.provenance import json_text
 
 
 class CampaignBusy(InputError):
@@ -82,9 +86,9 @@ class Transaction:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def commit(self, state: dict[str, Any]) -> None:
+    def commit(self, state: CampaignState) -> None:
         state_path = self.path(STATE_FILE)
-        state_path.write_text(json_text(state, indent=2, sort_keys=True, strict=False))
+        state_path.write_text(state.to_json())
         names = [n for n in self.names if n != STATE_FILE] + [STATE_FILE]
         marker = self.staging / f".{COMMIT_FILE}.tmp"
         marker.write_text(json.dumps(names))
