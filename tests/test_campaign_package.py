@@ -157,3 +157,29 @@ def test_the_keyword_form_of_init_still_works_with_a_warning(tmp_path: Path) -> 
     assert new.state.settings.threshold == -3 and new.state.sources[0].rows == 3
     with pytest.raises(TypeError, match="not both"):
         Campaign.init(tmp_path / "both", CampaignSettings(**options), seed=1)
+
+
+def test_a_campaign_recorded_before_reading_options_were_stored_continues(
+        tmp_path: Path) -> None:
+    from matgenome.campaign import Campaign, CampaignSettings
+
+    start, library = _tables(tmp_path)
+    campaign = Campaign.init(tmp_path / "c", CampaignSettings(
+        data=[start], candidates=library, threshold=-3,
+        record={"target_column": "sigma", "log10": True, "target_unit": "S/cm"}))
+    results = tmp_path / "results.csv"
+    pd.DataFrame({"formula": ["Li6PS5Br"], "sigma": ["2e-3"]}).to_csv(results, index=False)
+    campaign.record(results)
+    # As an earlier release wrote it: the recorded file without its reading options.
+    path = campaign.directory / "campaign.json"
+    data = json.loads(path.read_text())
+    del data["recorded"][0]["read"]
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    summary = campaign.record(results)
+    state = json.loads(path.read_text())
+    assert "read" not in state["recorded"][0]  # the old entry is kept as it was written
+    assert state["recorded"][1]["read"]["target_column"] == "sigma"
+    assert state["state_version"] == 3 and summary.repeats == 1
+    assert summary.same_content_recorded_at == (state["recorded"][0]["recorded_at"],)
+    # Recorded before the first round, the rows count with the starting data (round 0).
+    assert "5 measurements: 5 starting rows, 0 recorded" in campaign.status()

@@ -21,6 +21,7 @@ from matgenome.campaign.state import CampaignState, Classes, RecordSettings, Sou
 from matgenome.censoring import censor_of, is_exact
 from matgenome.composition_keys import key_of
 from matgenome.io import UNIT_FACTORS, InputError
+from matgenome.provenance import file_sha256
 from matgenome.targets import normalise_target
 
 MAX_LISTED = 5  # rows named in one error message
@@ -177,7 +178,7 @@ def initial_measurements(datasets: Sequence[str], data: list[str], settings: Rec
         target = target or described
         frames.append(rows)
         sources.append(Source(kind="file", name=Path(path).name, rows=len(rows),
-                              sha256=_file_hash(Path(path))))
+                              sha256=file_sha256(path)))
     combined = pd.concat(frames, ignore_index=True)
     if classes is not None:
         combined.attrs["classes"] = classes
@@ -207,12 +208,6 @@ def _as_labels(rows: pd.DataFrame, cells: list, task: str, positive: str | None,
         labels.positive if v == 1.0 else labels.negative for v in values])
     rows.attrs["classes"] = classes
     return rows, classes
-
-
-def _file_hash(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _unit_mismatch(path: str | Path, described: dict[str, str],
