@@ -183,3 +183,18 @@ def test_a_campaign_recorded_before_reading_options_were_stored_continues(
     assert summary.same_content_recorded_at == (state["recorded"][0]["recorded_at"],)
     # Recorded before the first round, the rows count with the starting data (round 0).
     assert "5 measurements: 5 starting rows, 0 recorded" in campaign.status()
+
+
+def test_a_damaged_state_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    from matgenome.campaign import Campaign, CampaignSettings
+    from matgenome.errors import InputError
+
+    start, library = _tables(tmp_path)
+    campaign = Campaign.init(tmp_path / "c", CampaignSettings(
+        data=[start], candidates=library, record={"target_column": "sigma"}))
+    path = campaign.directory / "campaign.json"
+    data = json.loads(path.read_text())
+    del data["settings"]["seed"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=f"{re.escape(str(path))}: .*settings lacks 'seed'"):
+        campaign.status()

@@ -57,7 +57,11 @@ class Campaign:
     # state ---------------------------------------------------------------------------------
 
     def _state(self) -> CampaignState:
-        return CampaignState.from_json((self.directory / STATE_FILE).read_text())
+        path = self.directory / STATE_FILE
+        try:
+            return CampaignState.from_json(path.read_text(encoding="utf-8"))
+        except InputError as exc:  # a damaged or hand-edited file: say which one
+            raise InputError(f"{path}: {exc}") from None
 
     @property
     def state(self) -> CampaignState:

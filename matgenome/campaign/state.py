@@ -33,6 +33,7 @@ PROPOSAL_COLUMNS = ("round", "batch", "formula", "family", "predicted", "uncerta
                     "in_domain", "domain_reason", "supply_risk", "cost_per_kg", "rank",
                     "pareto", "why")
 
+
 @dataclass(frozen=True)
 class RecordSettings:
     """How a results table is read: the same options as ``matgenome train``.
