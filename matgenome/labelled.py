@@ -1,7 +1,7 @@
 """Reading a labelled table: formulas and measured target values.
 
 One reader for every place that takes "a table of formulas and measured values": the
-``train``, ``evaluate`` and ``simulate`` commands, campaigns (``matgenome.campaign_data``)
+``train``, ``evaluate`` and ``simulate`` commands, campaigns (``matgenome.campaign.data``)
 and :func:`matgenome.training.train` on a DataFrame. It detects the formula column, parses
 the target cells (units such as ``mS/cm``, censored bounds such as ``<1E-10``, optional
 ``log10``) and keeps the rows in file order, so an error can name a row by its spreadsheet
