@@ -1,7 +1,7 @@
 """The model the benchmarks found best for each shipped dataset (the "recommended" rows).
 
 Not a registry: regression recipes are candidates of ``train``'s selection
-(:mod:`matgenome.models.selection`), which ``train`` considers under their conditions and
+(:mod:`matgenome.selection`), which ``train`` considers under their conditions and
 ``--recipe NAME`` names; the classifiers are in :mod:`matgenome.models.classifier_recipes`.
 This module only maps each shipped dataset to one of those, for the benchmarks:
 
@@ -20,7 +20,7 @@ from matgenome.models.classifier_recipes import (
     classifier_model,
     glass_model,
 )
-from matgenome.models.selection import OBELIX_PRESET, Candidate, get_candidate
+from matgenome.selection import OBELIX_PRESET, RegressorRecipe, get_candidate
 
 __all__ = ["OBELIX_PRESET", "RECIPES", "Recipe", "classifier_model", "get_recipe",
            "glass_model", "recommended_model"]
@@ -33,7 +33,7 @@ TASK_CANDIDATES = {
 }
 
 
-def _recipe(dataset: str, candidate: Candidate) -> Recipe:
+def _recipe(dataset: str, candidate: RegressorRecipe) -> Recipe:
     def make_model(random_state: int | None = 0, n_estimators: int | None = None,
                    n_jobs: int | None = None) -> Any:
         return candidate.estimator(random_state, n_estimators, n_jobs)

@@ -208,7 +208,7 @@ def train_classifier(
     """``matgenome train`` on a two-class target: a calibrated classifier and its card.
 
     The options are those of :func:`matgenome.training.train_model`; ``recipe`` ``auto``
-    selects among :data:`matgenome.models.selection.CLASSIFIERS` (with class balancing and
+    selects among :data:`matgenome.selection.CLASSIFIERS` (with class balancing and
     calibration) by grouped inner CV on log loss.
     """
     import pandas as pd
@@ -218,7 +218,7 @@ def train_classifier(
     from matgenome.io import TargetValues
     from matgenome.modelfile import TrainedModel
     from matgenome.models import make_model
-    from matgenome.models.selection import Selection
+    from matgenome.selection import Selection
     from matgenome.training import TrainingReport, _card, _usable_rows, duplicate_spread
 
     formulas = pd.Series(formulas).reset_index(drop=True)
@@ -270,7 +270,7 @@ def _choose_classifier(rows: list, y: np.ndarray, recipe: str, preset: str | Non
                        kind: str | None, groups: Any, seed: int, n_jobs: int | None,
                        progress: Any) -> Any:
     """The classifier for these rows: named, from explicit options, or selected by CV."""
-    from matgenome.models.selection import (
+    from matgenome.selection import (
         CLASSIFIERS,
         Selection,
         get_classifier,
@@ -374,7 +374,7 @@ def simulation_classifier_data(labelled: Any, positive: str | None = None,
     are), the features of the first classifier candidate (or ``preset``)."""
     from dataclasses import replace as replace_field
 
-    from matgenome.models.selection import CLASSIFIERS
+    from matgenome.selection import CLASSIFIERS
     from matgenome.simulation import SimulationData, candidates_from_rows
 
     targets, labels = label_targets(_cells(labelled.targets), positive)

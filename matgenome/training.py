@@ -20,7 +20,8 @@ from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
 from matgenome.models import make_model
 from matgenome.models.fallback import DistanceFallbackRegressor
-from matgenome.models.selection import (
+from matgenome.provenance import table_sha256 as data_hash
+from matgenome.selection import (
     Selection,
     candidates_for,
     censored_hurdle,
@@ -28,11 +29,10 @@ from matgenome.models.selection import (
     get_candidate,
     select_candidate,
 )
-from matgenome.provenance import table_sha256 as data_hash
 from matgenome.targets import normalise_target
 
 # hurdle (the default): bound-only rows train a "below the bound" classifier beside the
-# regressor (matgenome.models.selection.censored_hurdle, chosen by
+# regressor (matgenome.selection.censored_hurdle, chosen by
 # benchmarks/select_censored.py); drop leaves them out; bound trains on the bound as a value.
 CENSORED_TREATMENTS = ("hurdle", "drop", "bound")
 # Where the model is unsure far from its training data (matgenome.models.fallback, measured
@@ -98,7 +98,7 @@ def train_model(
         formulas: formula strings, one per row.
         targets: parsed target values (``matgenome.io.parse_target_values``).
         recipe: ``auto`` (default): choose among the candidates for the target by grouped
-            cross-validation inside these rows (``matgenome.models.selection``); or a
+            cross-validation inside these rows (``matgenome.selection``); or a
             recipe name (``conductivity``/``obelix``, ``extra_trees_magpie``, ...).
         preset: override the recipe's feature preset; with it and ``recipe="auto"`` no
             selection is run.
@@ -139,7 +139,7 @@ def train_model(
             formulas, targets, positive=positive, recipe=recipe, preset=preset, kind=kind,
             n_estimators=n_estimators, seed=seed, n_jobs=n_jobs, mobile_ion=mobile_ion,
             groups=groups, card=card, progress=progress, first_row=first_row)
-    from matgenome.models.selection import CLASSIFIER_CANDIDATES
+    from matgenome.selection import CLASSIFIER_CANDIDATES
 
     if recipe in CLASSIFIER_CANDIDATES:
         raise UsageError(f"recipe {recipe!r} is a classifier, but this target holds values "

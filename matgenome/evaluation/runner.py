@@ -457,7 +457,7 @@ def default_model(task: str, dataset: str = "") -> Any:
     classifier (``matgenome.models.classifier_recipes``), a generic classifier, or plain
     extra trees on Magpie (regression normally runs the training path instead)."""
     from matgenome.models.classifier_recipes import CLASSIFIER_RECIPES, classifier_model
-    from matgenome.models.selection import EXTRA_TREES_MAGPIE
+    from matgenome.selection import EXTRA_TREES_MAGPIE
 
     if dataset in CLASSIFIER_RECIPES:
         return CLASSIFIER_RECIPES[dataset].make_model()

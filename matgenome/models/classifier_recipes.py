@@ -1,6 +1,6 @@
 """Composition classifiers of the shipped classification tasks (Matbench expt_is_metal, glass).
 
-Regression recipes are candidates of ``train``'s selection (``matgenome.models.selection``);
+Regression recipes are candidates of ``train``'s selection (``matgenome.selection``);
 the classifiers live here until classification joins that selection.
 """
 
