@@ -76,3 +76,79 @@ def test_both_wrappers_take_formula_text_and_name_a_length_mismatch() -> None:
             estimator.fit(["Li2O", "NaCl"], [1, 0, 1])
     assert get_tags(TrainedModelRegressor()).estimator_type == "regressor"
     assert get_tags(TrainedModelClassifier()).estimator_type == "classifier"
+
+
+def _old_matbench_classifier(max_features: float | str, random_state: int | None = 0,
+                             n_estimators: int = 500, n_jobs: int | None = None):
+    """How ``matgenome.models.classifier_recipes`` built its classifiers before they joined
+    the recipe registry (``classifier_model`` and ``glass_model``)."""
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    from matgenome.models.classify import PriorBalancedClassifier
+
+    return PriorBalancedClassifier(make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        ExtraTreesClassifier(n_estimators, max_features=max_features,
+                             random_state=random_state, n_jobs=n_jobs)))
+
+
+def _params(estimator) -> dict[str, object]:
+    """Every parameter, nested ones too, as text (estimators, lists of steps and NaN
+    compare by what they print)."""
+    return {k: repr(v) for k, v in estimator.get_params(deep=True).items()}
+
+
+MATBENCH = [("matbench_expt_is_metal", "sqrt", "default+element_fraction"),
+            ("matbench_glass", 0.5, "default+element_fraction+alloy")]
+
+
+@pytest.mark.parametrize(("dataset", "max_features", "preset"), MATBENCH)
+def test_evaluate_default_classifier_comes_from_the_registry_unchanged(
+        dataset: str, max_features: float | str, preset: str) -> None:
+    import numpy as np
+
+    from matgenome.datasets import load
+    from matgenome.evaluation.runner import _default_features, default_model
+    from matgenome.features import compute_features
+
+    new, old = default_model("classification", dataset), _old_matbench_classifier(max_features)
+    assert _params(new) == _params(old)
+    assert _default_features(dataset) == preset
+    table = load(dataset).sample(80, random_state=1).reset_index(drop=True)
+    X = compute_features(table["formula"].tolist(), preset)[0]
+    y = table["target"].to_numpy()
+    train, test = slice(0, 60), slice(60, 80)
+    np.testing.assert_allclose(new.fit(X[train], y[train]).predict_proba(X[test]),
+                               old.fit(X[train], y[train]).predict_proba(X[test]), atol=1e-12)
+    # A classification table of no shipped dataset gets the metal classifier.
+    assert _params(default_model("classification", "table")) == _params(
+        _old_matbench_classifier("sqrt"))
+
+
+@pytest.mark.parametrize(("dataset", "max_features", "preset"), MATBENCH)
+def test_benchmark_and_deprecated_recipes_build_the_registry_classifiers(
+        dataset: str, max_features: float | str, preset: str) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from task_recipes import get_recipe, recommended_model
+    finally:
+        sys.path.pop(0)
+    expected = _params(_old_matbench_classifier(max_features, 3, 20, 1))
+    recipe = get_recipe(dataset)
+    assert (recipe.name, recipe.features) == (dataset, preset)
+    assert _params(recipe.make_model(random_state=3, n_estimators=20, n_jobs=1)) == expected
+    assert _params(recommended_model("classification", dataset)) == _params(
+        _old_matbench_classifier(max_features))
+    with pytest.warns(DeprecationWarning, match="MATBENCH_CLASSIFIERS"):
+        from matgenome.models.classifier_recipes import CLASSIFIER_RECIPES
+    old = CLASSIFIER_RECIPES[dataset]
+    assert (old.name, old.features) == (dataset, preset)
+    assert _params(old.make_model(random_state=3, n_estimators=20, n_jobs=1)) == expected
+    with pytest.warns(DeprecationWarning):
+        from matgenome.models.classifier_recipes import glass_model
+    assert _params(glass_model()) == _params(_old_matbench_classifier(0.5))
