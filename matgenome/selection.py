@@ -5,8 +5,11 @@ beside training, above evaluation and the estimators of :mod:`matgenome.models`;
 path ``matgenome.selection`` still works for one release with a deprecation warning.
 
 ``train``, ``evaluate``, ``simulate``, ``rank``/``screen`` (through the model files that
-``train`` writes) and ``build-default-model`` all come here. A *candidate* is a feature
-preset and the settings of :class:`~matgenome.models.calibrated.CalibratedTreesRegressor`.
+``train`` writes) and ``build-default-model`` all come here. A *candidate* is a recipe:
+for a regressor (:class:`RegressorRecipe`) a feature preset and the settings of
+:class:`~matgenome.models.calibrated.CalibratedTreesRegressor`; for a two-class target
+(:class:`ClassifierRecipe`) a feature preset and the settings of a calibrated tree
+classifier.
 With no recipe named, :func:`select_candidate` scores the candidates for the table by
 grouped K-fold cross-validation **inside the training rows only** (rows of one composition,
 and of groups such as papers that share a composition, stay in one fold) and keeps the one
