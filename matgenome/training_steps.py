@@ -25,8 +25,8 @@ from matgenome.models.fallback import DistanceFallbackRegressor
 from matgenome.provenance import table_sha256 as data_hash
 from matgenome.targets import normalise_target
 
-__all__ = ["TrainedModelEstimator", "TrainingReport", "duplicate_spread", "jsonable",
-           "skip_row", "training_card", "usable_rows"]
+__all__ = ["TrainedModelEstimator", "TrainingReport", "duplicate_spread",
+           "formulas_and_targets", "jsonable", "skip_row", "training_card", "usable_rows"]
 
 
 @dataclass
