@@ -20,7 +20,7 @@ from matgenome.classification import TASKS
 from matgenome.cli.command import Command, add_verbosity_args  # noqa: F401  (re-exported)
 from matgenome.errors import InputError
 from matgenome.models.calibrated import KINDS
-from matgenome.models.selection import ALIASES, CANDIDATES, CLASSIFIER_CANDIDATES
+from matgenome.selection import ALIASES, CANDIDATES, CLASSIFIER_CANDIDATES
 from matgenome.training import CENSORED_TREATMENTS, FALLBACKS
 
 if TYPE_CHECKING:
