@@ -81,36 +81,24 @@ def _generate(args: argparse.Namespace, known: pd.DataFrame | None) -> pd.DataFr
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", required=True, help="candidate table to write")
-    parser.add_argument("--known", help="table (formula, target) or shipped dataset name "
-                        "whose compositions are marked known with their measured value")
+    parser.add_argument("--known", help="table (formula, target, optionally censor) or "
+                        "shipped dataset name whose compositions are marked known with their "
+                        "mean measured value (known only as an upper bound such as <1E-10: "
+                        "marked known, no value)")
     _generation_args(parser)
 
 
 def run_generate(args: argparse.Namespace) -> int:
     from matgenome.io import write_table
+    from matgenome.known import read_known
 
-    known = _known_table(args.known) if args.known else None
+    known = read_known(args.known) if args.known else None
     candidates = _generate(args, known)
     write_table(candidates, args.output, metadata=output_metadata(args, seed=args.seed))
     n_known = int(candidates["known"].sum()) if "known" in candidates else 0
     print(f"{len(candidates)} candidates ({n_known} already measured) written to "
           f"{args.output}")
     return 0
-
-
-def _known_table(source: str) -> pd.DataFrame:
-    from matgenome.censoring import censor_of, is_exact
-    from matgenome.datasets import DATASETS, load
-    from matgenome.io import read_table
-
-    if source in DATASETS:
-        frame = load(source)
-        return frame.loc[is_exact(censor_of(frame)), ["formula", "target"]]
-    table = read_table(source)
-    missing = {"formula", "target"} - set(table.columns)
-    if missing:
-        raise InputError(f"--known {source} needs columns 'formula' and 'target'")
-    return table
 
 
 # --- rank and screen ---------------------------------------------------------------------
@@ -266,7 +254,6 @@ def _screen_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_screen(args: argparse.Namespace) -> int:
-    from matgenome.censoring import censor_of, is_exact
     from matgenome.io import check_output_path
     from matgenome.modelfile import load_model
     from matgenome.screen import new_first, rank_candidates
@@ -275,10 +262,9 @@ def run_screen(args: argparse.Namespace) -> int:
     settings = _rank_settings(args)
     with stages(args, ("generating candidates", "scoring and ranking", "writing")) as bar:
         model = load_model(args.model)
-        known = model.training_data
-        if known is not None:
-            known = known[is_exact(censor_of(known))]
-        candidates = _generate(args, known)
+        # Whether a candidate was measured is the model's lookup (rank_candidates adds
+        # 'measured' and the known_* columns), so generation's own 'known' is left out.
+        candidates = _generate(args, None).drop(columns="known")
         log.info("generated %d candidates from %s", len(candidates),
                  ", ".join(args.family) if args.family else "all seed families")
         bar.next()
