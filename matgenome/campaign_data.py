@@ -94,11 +94,9 @@ def _measurement_rows(formulas: pd.Series, values: np.ndarray, censor: np.ndarra
 
 
 def _dataset_rows(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    from matgenome.datasets import DATASETS, load
+    from matgenome.datasets import dataset_info, load
 
-    if name not in DATASETS:
-        raise InputError(f"unknown dataset {name!r}; shipped: {', '.join(DATASETS)}")
-    info = DATASETS[name]
+    info = dataset_info(name)
     frame = load(name)
     ids = frame["id"].astype(str) if "id" in frame else pd.Series(range(len(frame))).astype(str)
     doi = (frame["doi"].astype("string").fillna("").tolist() if "doi" in frame
@@ -133,7 +131,8 @@ def initial_measurements(datasets: list[str] | tuple, data: list[str], settings:
     in ``raw_value``; the classes are then in ``rows.attrs["classes"]``.
     """
     if not datasets and not data:
-        raise InputError("give starting data: --dataset NAME and/or --data FILE")
+        raise InputError("give starting data: datasets and/or data (table files)",
+                         parameters=("datasets", "data"))
     frames, sources, target = [], [], None
     classes: dict[str, str] | None = None
     for name in datasets:
@@ -212,7 +211,8 @@ def _table_rows(path: str, settings: Any, recorded_in: int = 0,
     from matgenome.labelled import read_labelled
 
     if not settings.target_column:
-        raise InputError(f"--target-column is required to read {path}")
+        raise InputError(f"target_column is required to read {path}",
+                         parameters=("target_column",))
     data = read_labelled(path, formula_column=settings.formula_column,
                          target_column=settings.target_column, log10=settings.log10,
                          target_unit=settings.target_unit)
@@ -242,7 +242,8 @@ def build_candidates(path: str | None, families: list[str] | None,
                      seed: int) -> tuple[pd.DataFrame, str]:
     """The candidate library from a table (formula column detected) or seed families."""
     if path and families:
-        raise InputError("give either --candidates FILE or --family, not both")
+        raise InputError("give either candidates (a table file) or families, not both",
+                         parameters=("candidates", "families"))
     if path:
         from matgenome.io import detect_formula_column, read_table
 
@@ -293,7 +294,7 @@ def read_results(path: Path, settings: Any, state: dict[str, Any], measured: pd.
     if unknown and not new:
         raise InputError(f"{path.name}: {len(unknown)} rows match no proposed, candidate or "
                          f"measured composition: {_row_list(unknown)}; check the formulas, "
-                         "or record them anyway with --new")
+                         "or record them anyway with new=True", parameters=("new",))
     rows["proposed_in"] = pd.array([proposed.get(k) for k in keys], dtype="Int64")
     summary = {"file": path.name, "rows": len(rows),
                "proposed": int(rows["proposed_in"].notna().sum()),

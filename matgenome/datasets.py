@@ -197,12 +197,21 @@ def normalise_family(raw: object) -> object:
     return label
 
 
-def _info(name: str) -> DatasetInfo:
+def dataset_info(name: str) -> DatasetInfo:
+    """The description of shipped dataset ``name``.
+
+    Raises:
+        UsageError: ``name`` is not a shipped dataset (the one place this is checked).
+    """
     try:
         return DATASETS[name]
     except KeyError:
         known = ", ".join(DATASETS)
-        raise UsageError(f"unknown dataset {name!r}; shipped datasets: {known}") from None
+        raise UsageError(f"unknown dataset {name!r}; shipped datasets: {known}",
+                         parameters=("dataset",)) from None
+
+
+_info = dataset_info
 
 
 def _load_obelix(split: str) -> pd.DataFrame:

@@ -28,9 +28,9 @@ from matgenome.cli.common import (
     write_sidecar,
 )
 from matgenome.errors import InputError
-from matgenome.generation import family_choices, load_seeds
+from matgenome.generation import DEFAULT_SUBSTITUTION_THRESHOLD, family_choices, load_seeds
 from matgenome.ranking.acquisition import ACQUISITIONS
-from matgenome.screen import DEFAULT_ACQUISITION
+from matgenome.screen import DEFAULT_ACQUISITION, SCREEN_THRESHOLD, RankSettings
 from matgenome.simulation import DEFAULT_STRATEGIES
 
 # pandas and the science modules are imported inside the handlers (fast --help).
@@ -57,7 +57,8 @@ def _generation_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--steps", type=int, default=5, help="amounts per dopant range")
     group.add_argument("--elements", help="comma-separated elements for --method grid")
     group.add_argument("--max-atoms", type=int, default=12, help="atoms per grid formula")
-    group.add_argument("--substitution-threshold", type=float, default=0.02,
+    group.add_argument("--substitution-threshold", type=float,
+                       default=DEFAULT_SUBSTITUTION_THRESHOLD,
                        help="minimum substitution probability for --method substitution")
     group.add_argument("--seeds", help="seed YAML file or directory (default: shipped seeds/)")
     group.add_argument("--max-candidates", type=int, help="random subsample of this size")
@@ -121,7 +122,8 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
                        + (f"; default {threshold}" if threshold is not None else ""))
     group.add_argument("--target-value", type=float, help="value to hit with --objective target")
     group.add_argument("--tolerance", type=float, help="window around --target-value")
-    group.add_argument("--kappa", type=float, default=2.0, help="UCB exploration weight")
+    group.add_argument("--kappa", type=float, default=RankSettings.kappa,
+                       help="UCB exploration weight")
     add_constraint_args(group, "least Li atomic fraction")
     group.add_argument("--batch", type=int, default=0, metavar="N",
                        help="also propose a batch of N rows to measure next (columns "
@@ -139,15 +141,6 @@ def _rank_settings(args: argparse.Namespace):
     from matgenome.screen import RankSettings
 
     acquisition = {"mean": "mean", "pi": "probability"}.get(args.acquisition, args.acquisition)
-    if acquisition == "probability" and args.rank_threshold is None and args.objective != "target":
-        raise InputError("--acquisition pi needs --threshold")
-    if args.objective == "target" and args.target_value is None:
-        raise InputError("--objective target needs --target-value")
-    if args.objective == "target" and acquisition == "probability" and args.tolerance is None:
-        raise InputError("--objective target with --acquisition pi needs --tolerance (the "
-                         "window around --target-value)")
-    if args.batch < 0:
-        raise InputError("--batch must be 0 or more")
     return RankSettings(acquisition=acquisition, objective=args.objective,
                         threshold=args.rank_threshold, target=args.target_value,
                         tolerance=args.tolerance, kappa=args.kappa, constraints=constraints(args),
@@ -248,9 +241,7 @@ def _screen_args(parser: argparse.ArgumentParser) -> None:
                         help="ranked candidates (default screen_results.csv)")
     parser.add_argument("--model", help="model directory (default: shipped OBELiX model)")
     _generation_args(parser)
-    # --acquisition pi scores the probability of beating the threshold; -3 is 1 mS/cm, a
-    # practical bar for solid electrolytes with the default model.
-    _rank_settings_args(parser, threshold=-3.0)
+    _rank_settings_args(parser, threshold=SCREEN_THRESHOLD)
 
 
 def run_screen(args: argparse.Namespace) -> int:
