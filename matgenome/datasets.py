@@ -211,7 +211,6 @@ def dataset_info(name: str) -> DatasetInfo:
                          parameters=("dataset",)) from None
 
 
-
 def _load_obelix(split: str) -> pd.DataFrame:
     info = DATASETS["obelix"]
     file = {"all": "all.csv", "train": "train.csv", "test": "test.csv"}[split]
