@@ -130,8 +130,8 @@ def choose_labels(cells: Sequence[object], positive: str | None = None) -> Label
     if positive is not None:
         match = distinct.get(str(label_of(positive) or positive).casefold())
         if match is None:
-            raise UsageError(f"--positive {positive!r} is not one of the labels "
-                             f"{names[0]!r}, {names[1]!r}")
+            raise UsageError(f"positive {positive!r} is not one of the labels "
+                             f"{names[0]!r}, {names[1]!r}", parameters=("positive",))
         chosen, how = match, "given"
     elif counts[names[0]] != counts[names[1]]:
         chosen, how = min(names, key=lambda n: counts[n]), "the rarer class"

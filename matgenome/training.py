@@ -118,8 +118,8 @@ def train_model(
 
     if recipe in CLASSIFIER_CANDIDATES:
         raise UsageError(f"recipe {recipe!r} is a classifier, but this target holds values "
-                         "(a regression); give a regression recipe, or --task classification "
-                         "for a target of two labels")
+                         "(a regression); give a regression recipe, or task='classification' "
+                         "for a target of two labels", parameters=("recipe", "task"))
     if censored not in CENSORED_TREATMENTS:
         raise UsageError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
     if fallback not in FALLBACKS:

@@ -89,11 +89,11 @@ def duplicate_spread(compositions: list, values: np.ndarray) -> dict[str, float]
     """How often the same composition appears, and how far apart its values are.
 
     Repeated measurements are kept for training (they carry the measurement noise); this
-    only reports them. Compositions are compared by atomic fractions rounded to 1e-4.
+    only reports them. Compositions are compared at the identity tolerance, as splits are.
     """
-    from matgenome.composition import CANDIDATE_DECIMALS, CompositionKey
+    from matgenome.composition import CompositionKey
 
-    keys = pd.Series([CompositionKey.of(c, CANDIDATE_DECIMALS) for c in compositions])
+    keys = pd.Series([CompositionKey.of(c) for c in compositions])
     frame = pd.DataFrame({"key": keys, "value": values})
     groups = frame.groupby("key")["value"]
     sizes = groups.size()

@@ -223,7 +223,7 @@ class Campaign:
         from matgenome.campaign.round import run_round
 
         if batch < 1:
-            raise InputError("--batch must be at least 1")
+            raise InputError("batch must be at least 1", parameters=("batch",))
         with campaign_lock(self.directory):
             state = self._state()
             number = len(state.rounds) + 1

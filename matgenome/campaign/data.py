@@ -114,11 +114,9 @@ def _measurement_rows(formulas: pd.Series, values: np.ndarray, censor: np.ndarra
 
 
 def _dataset_rows(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    from matgenome.datasets import DATASETS, load
+    from matgenome.datasets import dataset_info, load
 
-    if name not in DATASETS:
-        raise InputError(f"unknown dataset {name!r}; shipped: {', '.join(DATASETS)}")
-    info = DATASETS[name]
+    info = dataset_info(name)
     frame = load(name)
     ids = frame["id"].astype(str) if "id" in frame else pd.Series(range(len(frame))).astype(str)
     doi = (frame["doi"].astype("string").fillna("").tolist() if "doi" in frame
@@ -133,9 +131,9 @@ def _dataset_rows(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def _dataset_record_settings(name: str, given: RecordSettings) -> RecordSettings:
     """Reading results like a dataset's source table: its column, unit and log10."""
-    from matgenome.datasets import DATASETS
+    from matgenome.datasets import dataset_info
 
-    info = DATASETS[name]
+    info = dataset_info(name)
     target = normalise_target({"name": info.target, "unit": info.unit})
     log10, unit = target["transform"] == "log10", target["unit"]
     return RecordSettings(target_column=info.source_target_column,
@@ -154,7 +152,8 @@ def initial_measurements(datasets: Sequence[str], data: list[str], settings: Rec
     in ``raw_value``; the classes are then in ``rows.attrs["classes"]``.
     """
     if not datasets and not data:
-        raise InputError("give starting data: --dataset NAME and/or --data FILE")
+        raise InputError("give starting data: datasets and/or data (table files)",
+                         parameters=("datasets", "data"))
     frames, sources, target = [], [], None
     classes: Classes | None = None
     for name in datasets:
@@ -227,7 +226,8 @@ def _table_rows(path: str, settings: RecordSettings, recorded_in: int = 0,
     from matgenome.labelled import read_labelled
 
     if not settings.target_column:
-        raise InputError(f"--target-column is required to read {path}")
+        raise InputError(f"target_column is required to read {path}",
+                         parameters=("target_column",))
     data = read_labelled(path, formula_column=settings.formula_column,
                          target_column=settings.target_column, log10=settings.log10,
                          target_unit=settings.target_unit)
@@ -257,7 +257,8 @@ def build_candidates(path: str | None, families: list[str] | None,
                      seed: int) -> tuple[pd.DataFrame, str]:
     """The candidate library from a table (formula column detected) or seed families."""
     if path and families:
-        raise InputError("give either --candidates FILE or --family, not both")
+        raise InputError("give either candidates (a table file) or families, not both",
+                         parameters=("candidates", "families"))
     if path:
         from matgenome.io import detect_formula_column, read_table
 
@@ -308,7 +309,7 @@ def read_results(path: Path, settings: RecordSettings, state: CampaignState,
     if unknown and not new:
         raise InputError(f"{path.name}: {len(unknown)} rows match no proposed, candidate or "
                          f"measured composition: {_row_list(unknown)}; check the formulas, "
-                         "or record them anyway with --new")
+                         "or record them anyway with new=True", parameters=("new",))
     rows["proposed_in"] = pd.array([proposed.get(k) for k in keys], dtype="Int64")
     summary = RecordSummary(file=path.name, rows=len(rows),
                             proposed=int(rows["proposed_in"].notna().sum()),

@@ -30,6 +30,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("matgenome")
 
+# The command-line spelling of the library parameters that error messages name
+# (MatgenomeError.parameters): library messages speak of parameters, the CLI adds options.
+OPTION_OF = {
+    "path": "INPUT", "dataset": "--dataset", "datasets": "--dataset", "data": "--data",
+    "formula_column": "--formula-column", "target_column": "--target-column",
+    "positive": "--positive", "task": "--task", "scheduler": "--scheduler",
+    "batch": "--batch", "encoding": "--encoding", "output": "--output", "n_jobs": "-j/--jobs",
+    "chunksize": "--chunksize", "candidates": "--candidates", "families": "--family",
+    "new": "--new", "recipe": "--recipe", "acquisition": "--acquisition",
+    "threshold": "--threshold", "objective": "--objective", "target": "--target-value",
+    "tolerance": "--tolerance", "batch_size": "--batch",
+}
+
+
+def error_text(error: Exception) -> str:
+    """A library error's message with the command-line options of its parameters added."""
+    options = [OPTION_OF[p] for p in getattr(error, "parameters", ()) if p in OPTION_OF]
+    if not options:
+        return str(error)
+    return f"{error} (option{'s' if len(options) > 1 else ''} {', '.join(options)})"
+
 def positive_int(text: str) -> int:
     """argparse type for counts such as --top: a whole number of at least 1."""
     try:
