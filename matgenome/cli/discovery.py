@@ -341,6 +341,7 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
 def run_simulate(args: argparse.Namespace) -> int:
     from matgenome.classification import resolve_task
     from matgenome.simulation import (
+        SimulationSettings,
         simulate_discovery,
         simulation_data,
         simulation_model_factory,
@@ -370,12 +371,12 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     strategies = [s.strip() for s in args.strategies.split(",")]
     with progress(args, total=args.trials * len(strategies), unit="runs") as bar:
-        result = simulate_discovery(
-            data.X, data.y, factory, strategies=strategies, n_initial=args.initial,
-            batch_size=args.batch_size, n_iterations=args.iterations, n_trials=args.trials,
-            seed=args.seed, objective=args.objective, progress=bar.update,
-            row_ids=data.row_ids, threshold=threshold,
-        )
+        settings = SimulationSettings(
+            strategies=strategies, n_initial=args.initial, batch_size=args.batch_size,
+            n_iterations=args.iterations, n_trials=args.trials, seed=args.seed,
+            objective=args.objective, threshold=threshold)
+        result = simulate_discovery(data.X, data.y, factory, settings, progress=bar.update,
+                                    row_ids=data.row_ids)
     summary = result.summary()
     print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
     meta = output_metadata(args, recipe=recipe.name, feature_preset=recipe.features,
