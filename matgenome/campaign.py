@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from matgenome.campaign_data import RecordSettings
-from matgenome.io import InputError, read_table
+from matgenome.errors import InputError
 from matgenome.provenance import file_sha256, json_text, utc_now
+from matgenome.tables import read_table
 
 FORMAT_VERSION = 1
 STATE_FILE = "campaign.json"

@@ -16,8 +16,9 @@ import pandas as pd
 
 from matgenome.censoring import censor_of, is_exact
 from matgenome.composition_keys import key_of
-from matgenome.io import UNIT_FACTORS, InputError
+from matgenome.errors import InputError
 from matgenome.targets import normalise_target
+from matgenome.units import UNIT_FACTORS
 
 MAX_LISTED = 5  # rows named in one error message
 
@@ -244,7 +245,7 @@ def build_candidates(path: str | None, families: list[str] | None,
     if path and families:
         raise InputError("give either --candidates FILE or --family, not both")
     if path:
-        from matgenome.io import detect_formula_column, read_table
+        from matgenome.tables import detect_formula_column, read_table
 
         table = read_table(path)
         column = detect_formula_column(list(table.columns), None)

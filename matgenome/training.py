@@ -16,7 +16,6 @@ from matgenome.censoring import EXACT, LOWER, UPPER, censor_of, upper_bounds
 from matgenome.composition import parse_many
 from matgenome.domain import DomainModel
 from matgenome.errors import UsageError
-from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
 from matgenome.models import make_model
 from matgenome.models.fallback import DistanceFallbackRegressor
@@ -29,6 +28,7 @@ from matgenome.models.selection import (
     select_candidate,
 )
 from matgenome.provenance import table_sha256 as data_hash
+from matgenome.target_values import TargetValues
 from matgenome.targets import normalise_target
 
 # hurdle (the default): bound-only rows train a "below the bound" classifier beside the
@@ -362,8 +362,8 @@ def train(
         brings its target description (so a conductivity gets the conductivity recipe as
         a candidate) and its papers (``doi``) as selection groups.
     """
-    from matgenome.io import parse_target_values
     from matgenome.labelled import labelled_from_frame
+    from matgenome.target_values import parse_target_values
 
     if isinstance(data, pd.DataFrame):
         if not isinstance(target, str):

@@ -87,7 +87,7 @@ def _generate_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from matgenome.io import write_table
+    from matgenome.table_writer import write_table
 
     known = _known_table(args.known) if args.known else None
     candidates = _generate(args, known)
@@ -101,7 +101,7 @@ def run_generate(args: argparse.Namespace) -> int:
 def _known_table(source: str) -> pd.DataFrame:
     from matgenome.censoring import censor_of, is_exact
     from matgenome.datasets import DATASETS, load
-    from matgenome.io import read_table
+    from matgenome.tables import read_table
 
     if source in DATASETS:
         frame = load(source)
@@ -175,9 +175,10 @@ def _rank_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_rank(args: argparse.Namespace) -> int:
-    from matgenome.io import check_input_path, check_output_path, detect_formula_column, read_table
     from matgenome.modelfile import load_model
     from matgenome.screen import rank_candidates
+    from matgenome.table_writer import check_output_path
+    from matgenome.tables import check_input_path, detect_formula_column, read_table
 
     check_input_path(args.input)
     output = check_output_path(args.output, [args.input])
@@ -195,7 +196,7 @@ def run_rank(args: argparse.Namespace) -> int:
 
 
 def _write_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
-    from matgenome.io import write_table
+    from matgenome.table_writer import write_table
 
     meta = output_metadata(args, model, acquisition=args.acquisition, objective=args.objective)
     write_table(ranked, output, metadata=meta)
@@ -267,9 +268,9 @@ def _screen_args(parser: argparse.ArgumentParser) -> None:
 
 def run_screen(args: argparse.Namespace) -> int:
     from matgenome.censoring import censor_of, is_exact
-    from matgenome.io import check_output_path
     from matgenome.modelfile import load_model
     from matgenome.screen import new_first, rank_candidates
+    from matgenome.table_writer import check_output_path
 
     output = check_output_path(args.output, [])
     settings = _rank_settings(args)

@@ -23,7 +23,7 @@ FloatArray = NDArray[np.float64]
 
 @dataclass
 class SimulationResult:
-    """Per-trial records of a simulation; see the module docstring for the protocol.
+    """Per-trial records of a simulation; see :mod:`matgenome.simulation` for the protocol.
 
     Attributes:
         strategies: strategy names, in the order simulated.
@@ -33,7 +33,7 @@ class SimulationResult:
         picks: per strategy, an (n_trials, budget) array of the row indices measured, in
             order.
         extension: per strategy, one array per trial of the rows measured after the
-            budget (possibly empty), in order; see the module docstring.
+            budget (possibly empty), in order; see :mod:`matgenome.simulation`.
         initial: (n_trials, n_initial) row indices labelled at the start.
         pool_size, pool_targets, pool_top: per trial, the number of unlabelled rows and of
             targets and top rows among them at the start.
