@@ -352,3 +352,23 @@ def test_old_io_names_still_import_with_a_deprecation_warning() -> None:
     with pytest.warns(DeprecationWarning):
         from matgenome.io import read_table as legacy
     assert legacy is read_table
+
+
+def test_the_table_modules_sit_on_the_floor() -> None:
+    """Reading, writing, units and target cells import nothing above the core floor
+    (errors, atomic files, provenance), not even inside a function."""
+    import ast
+
+    import matgenome
+
+    package = Path(matgenome.__file__).parent
+    floor = {"matgenome.errors", "matgenome.files", "matgenome.provenance", "matgenome.units",
+             "matgenome.tables", "matgenome.target_values"}
+    for name in ("units", "target_values", "tables", "table_writer"):
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("matgenome")}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                     for alias in node.names if alias.name.startswith("matgenome")}
+        assert imported <= floor, (name, imported - floor)
