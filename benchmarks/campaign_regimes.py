@@ -111,6 +111,7 @@ from matgenome.ranking import (
 from matgenome.simulation import (
     SIMULATION_CALIBRATION,
     SimulationResult,
+    SimulationSettings,
     Strategy,
     simulate_discovery,
     simulation_data,
@@ -447,11 +448,12 @@ def run_pool(data: Candidates, factory, pool: Pool, rules: list[Strategy], seed:
              n_seeds: int, thresholds: dict[str, float], extend_to: int) -> list[dict]:
     """``n_seeds`` trials of every rule from a fixed prior on one pool."""
     rows = np.concatenate([pool.prior, pool.pool])
-    result = simulate_discovery(
-        data.X[rows], data.y[rows], factory, strategies=rules, batch_size=BATCH,
-        n_iterations=BUDGET // BATCH, budget=BUDGET, n_trials=n_seeds, seed=seed,
-        extend_to=extend_to, initial=np.arange(pool.prior.size),
-        threshold=thresholds["primary"], row_ids=[data.ids[i] for i in rows])
+    settings = SimulationSettings(
+        strategies=rules, batch_size=BATCH, n_iterations=BUDGET // BATCH, budget=BUDGET,
+        n_trials=n_seeds, seed=seed, extend_to=extend_to, initial=np.arange(pool.prior.size),
+        threshold=thresholds["primary"])
+    result = simulate_discovery(data.X[rows], data.y[rows], factory, settings,
+                                row_ids=[data.ids[i] for i in rows])
     local = np.arange(pool.prior.size, rows.size)
     return trial_records(result, data.y[rows], [data.ids[i] for i in rows], local,
                          pool.label, thresholds)

@@ -74,6 +74,7 @@ from matgenome.simulation import (
     DEFAULT_STRATEGY,
     RANDOM_EXPECTED,
     SimulationResult,
+    SimulationSettings,
     Strategy,
     simulate_discovery,
     summary_from_dict,
@@ -252,12 +253,14 @@ def simulate(X: np.ndarray, y: np.ndarray, row_ids: list[str], settings: Setting
     for strategy in STRATEGIES:  # one at a time, to log progress
         runs.append(simulate_discovery(
             X, y, model_factory(settings.n_estimators, CALIBRATION),
-            strategies=(SINGLE_TREE.get(strategy, strategy),),
-            n_initial=settings.n_initial, batch_size=settings.batch_size,
-            n_iterations=iterations, budget=settings.budget, n_trials=settings.n_trials,
-            seed=seed, target_quantile=settings.target_quantile,
-            top_quantile=settings.top_quantile, kappa=settings.kappa,
-            extend_to=settings.extend_to, row_ids=row_ids,
+            SimulationSettings(
+                strategies=(SINGLE_TREE.get(strategy, strategy),),
+                n_initial=settings.n_initial, batch_size=settings.batch_size,
+                n_iterations=iterations, budget=settings.budget, n_trials=settings.n_trials,
+                seed=seed, target_quantile=settings.target_quantile,
+                top_quantile=settings.top_quantile, kappa=settings.kappa,
+                extend_to=settings.extend_to),
+            row_ids=row_ids,
         ))
         print(f"seed {seed}: {strategy} done", flush=True)
     return merge(runs)

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from matgenome.io import InputError, TableWriter, detect_formula_column, iter_table
+from matgenome.errors import InputError
 from matgenome.known import KNOWN_COLUMNS
 from matgenome.modelfile import TrainedModel
 from matgenome.parallel import ForkedChunks, available_cores, can_fork, resolve_jobs
+from matgenome.table_writer import TableWriter
+from matgenome.tables import detect_formula_column, iter_table
 
 OUTPUT_COLUMNS = ("prediction", "uncertainty", "p_below_bound", "in_domain", "domain_distance",
                   "domain_reason", *KNOWN_COLUMNS, "error")

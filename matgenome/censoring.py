@@ -9,7 +9,7 @@ column, ``censor``, beside the value:
 ``""``   the value is exact.
 
 Shipped datasets (:func:`matgenome.datasets.load`), parsed target cells
-(:class:`matgenome.io.TargetValues`), evaluation tables and prediction tables, a model
+(:class:`matgenome.target_values.TargetValues`), evaluation tables and prediction tables, a model
 directory's ``training_data.csv`` and a campaign's ``measurements.csv`` all carry it.
 
 The models learn from upper bounds only (a conductivity floor is what bound-only rows are in

@@ -103,7 +103,7 @@ def detect_task(cells: Sequence[object], task: str = "auto") -> str:
 
 def _is_value(label: str) -> bool:
     """Whether a cell reads as a target value (units, bounds, 10^x as ``train`` reads)."""
-    from matgenome.io import _parse_target_cell
+    from matgenome.target_values import _parse_target_cell
 
     try:
         _parse_target_cell(label)
@@ -162,7 +162,7 @@ def encode_labels(cells: Sequence[object], labels: Labels) -> tuple[np.ndarray, 
 
 def label_targets(cells: Sequence[object], positive: str | None = None) -> tuple[Any, Labels]:
     """Targets of a classification column (``TargetValues``: 1.0 = positive class)."""
-    from matgenome.io import TargetValues
+    from matgenome.target_values import TargetValues
 
     cells = list(cells)
     labels = choose_labels(cells, positive)
@@ -215,10 +215,10 @@ def train_classifier(
 
     from matgenome.composition import parse_many
     from matgenome.domain import DomainModel
-    from matgenome.io import TargetValues
     from matgenome.modelfile import TrainedModel
     from matgenome.models import make_model
     from matgenome.selection import Selection
+    from matgenome.target_values import TargetValues
     from matgenome.training_steps import (
         TrainingReport,
         duplicate_spread,
@@ -322,7 +322,7 @@ class TrainedModelClassifier(ClassifierMixin, TrainedModelEstimator):
             groups: Sequence[object] | None = None) -> TrainedModelClassifier:
         """Train on formulas ``X`` and two-class labels ``y`` (``groups`` keep the
         selection folds honest)."""
-        from matgenome.io import TargetValues
+        from matgenome.target_values import TargetValues
 
         formulas, y = formulas_and_targets(X, np.asarray(y), "labels")
         self.classes_ = np.unique(y)

@@ -26,11 +26,11 @@ from pathlib import Path
 import pandas as pd
 
 from matgenome.errors import UsageError
-from matgenome.io import parse_target_values
 
 # The table hash lives with the other provenance records; importable here as before.
 from matgenome.provenance import table_sha256 as data_hash  # noqa: F401
 from matgenome.resources import shipped_path
+from matgenome.target_values import parse_target_values
 
 NORMALISED_COLUMNS = ("id", "formula", "target", "censor", "family", "doi", "fold")
 

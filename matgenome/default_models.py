@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from matgenome.datasets import DATASETS, OBELIX_CITATION, load
-from matgenome.io import TargetValues
 from matgenome.modelfile import default_model_path, save_model
+from matgenome.target_values import TargetValues
 from matgenome.targets import normalise_target
 from matgenome.training import train_model
 

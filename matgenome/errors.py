@@ -2,7 +2,7 @@
 
 The command line catches these around every command; importing them must not pull in
 pandas, scikit-learn or pymatgen, so that ``matgenome --help`` starts quickly. The classes
-are re-exported from the modules that raise them (``matgenome.io``,
+are re-exported from the modules that raise them (``matgenome.tables``,
 ``matgenome.modelfile``, ``matgenome.composition``, ``matgenome.generation``), so both import
 paths keep working. Every error a user can fix derives from :class:`MatgenomeError`; the
 command line shows those as one line (exit status 2) and anything else as an internal error.

@@ -43,7 +43,7 @@ class KnownMeasurements:
         """Summarise measured rows: ``formula``, ``target`` and, optionally, ``censor``.
 
         Without a ``censor`` column, text targets are read as cells (``<1E-10`` is an upper
-        bound, see :func:`matgenome.io.parse_target_values`). Rows whose formula does not
+        bound, see :func:`matgenome.target_values.parse_target_values`). Rows whose formula does not
         parse are ignored; a row without a usable value still marks its composition known
         (``known_count`` counts it, ``known_value`` stays NaN).
 
@@ -98,7 +98,7 @@ def read_known(source: str) -> pd.DataFrame:
         InputError: the file cannot be read or lacks ``formula`` or ``target``.
     """
     from matgenome.datasets import DATASETS, load
-    from matgenome.io import read_table
+    from matgenome.tables import read_table
 
     if source in DATASETS:
         return load(source)
@@ -112,7 +112,7 @@ def _values_and_censor(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Numeric targets and censor marks of measured rows (unusable cells NaN, exact)."""
     if "censor" in data.columns or pd.api.types.is_numeric_dtype(data["target"]):
         return pd.to_numeric(data["target"], errors="coerce").to_numpy(float), censor_of(data)
-    from matgenome.io import parse_target_values
+    from matgenome.target_values import parse_target_values
 
     parsed = parse_target_values(data["target"])
     return parsed.values, parsed.censor

@@ -19,7 +19,7 @@ from matgenome.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from matgenome.io import TargetValues
+    from matgenome.target_values import TargetValues
 
 # Rows are named by their spreadsheet row number: the header is row 1.
 FIRST_DATA_ROW = 2
@@ -42,7 +42,8 @@ def labelled_from_frame(frame: pd.DataFrame, target_column: str,
                         formula_column: str | None = None, *, log10: bool = False,
                         unit: str | None = None) -> tuple[pd.Series, TargetValues]:
     """The formula column (named, or detected by name) and the parsed target cells."""
-    from matgenome.io import detect_formula_column, parse_target_values, require_column
+    from matgenome.tables import detect_formula_column, require_column
+    from matgenome.target_values import parse_target_values
 
     column = detect_formula_column(list(frame.columns), formula_column)
     values = frame[require_column(list(frame.columns), target_column)]
@@ -64,7 +65,7 @@ def read_labelled(path: str | os.PathLike | None = None, *, dataset: str | None 
                          "dataset name)", parameters=("path", "dataset"))
     if dataset:
         return _dataset(dataset)
-    from matgenome.io import detect_formula_column, read_table, require_column
+    from matgenome.tables import detect_formula_column, read_table, require_column
     from matgenome.targets import describe_target
 
     frame = read_table(path)
@@ -85,7 +86,7 @@ def read_labelled(path: str | os.PathLike | None = None, *, dataset: str | None 
 
 def _dataset(name: str) -> LabelledData:
     from matgenome.datasets import dataset_info, load
-    from matgenome.io import TargetValues
+    from matgenome.target_values import TargetValues
     from matgenome.targets import normalise_target
 
     info = dataset_info(name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from matgenome.io import normalise_unit, unit_group
+from matgenome.units import normalise_unit, unit_group
 
 # Units as printed on axes and headers; others are printed as written.
 _PRETTY_UNITS = {"S/cm": "S cm⁻¹", "mS/cm": "mS cm⁻¹", "uS/cm": "µS cm⁻¹", "µS/cm": "µS cm⁻¹",

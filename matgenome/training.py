@@ -13,7 +13,6 @@ from matgenome.censoring import EXACT, UPPER, censor_of, upper_bounds
 from matgenome.composition import parse_many
 from matgenome.domain import DomainModel
 from matgenome.errors import UsageError
-from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
 from matgenome.models import make_model
 from matgenome.models.fallback import DistanceFallbackRegressor
@@ -25,6 +24,7 @@ from matgenome.selection import (
     get_candidate,
     select_candidate,
 )
+from matgenome.target_values import TargetValues
 from matgenome.targets import normalise_target
 from matgenome.training_steps import (
     TrainedModelEstimator,
@@ -71,7 +71,7 @@ def train_model(
 
     Args:
         formulas: formula strings, one per row.
-        targets: parsed target values (``matgenome.io.parse_target_values``).
+        targets: parsed target values (``matgenome.target_values.parse_target_values``).
         recipe: ``auto`` (default): choose among the candidates for the target by grouped
             cross-validation inside these rows (``matgenome.selection``); or a
             recipe name (``conductivity``/``obelix``, ``extra_trees_magpie``, ...).
@@ -223,8 +223,8 @@ def train(
         brings its target description (so a conductivity gets the conductivity recipe as
         a candidate) and its papers (``doi``) as selection groups.
     """
-    from matgenome.io import parse_target_values
     from matgenome.labelled import labelled_from_frame
+    from matgenome.target_values import parse_target_values
 
     if isinstance(data, pd.DataFrame):
         if not isinstance(target, str):

@@ -20,9 +20,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from matgenome.censoring import LOWER
 from matgenome.errors import UsageError
-from matgenome.io import TargetValues
 from matgenome.models.fallback import DistanceFallbackRegressor
 from matgenome.provenance import table_sha256 as data_hash
+from matgenome.target_values import TargetValues
 from matgenome.targets import normalise_target
 
 __all__ = ["TrainedModelEstimator", "TrainingReport", "duplicate_spread",

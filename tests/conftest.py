@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from matgenome.datasets import load
-from matgenome.io import TargetValues
 from matgenome.modelfile import save_model
+from matgenome.target_values import TargetValues
 from matgenome.training import train_model
 
 

@@ -139,7 +139,7 @@ def test_failure_while_writing_shuts_the_cluster_down(table: Path, tmp_path: Pat
 
 def test_score_and_rank_share_their_prediction_columns(small_model_dir: Path) -> None:
     from matgenome.batch import OUTPUT_COLUMNS, score_frame
-    from matgenome.io import InputError
+    from matgenome.errors import InputError
     from matgenome.screen import rank_candidates
 
     model = load_model(small_model_dir)

@@ -28,7 +28,7 @@ from matgenome.campaign import Campaign, CampaignBusy, CampaignSettings
 from matgenome.cli import main
 from matgenome.composition_keys import key_of
 from matgenome.datasets import load
-from matgenome.io import InputError
+from matgenome.errors import InputError
 from matgenome.modelfile import load_model
 
 COLUMN = "Ionic conductivity (S cm-1)"

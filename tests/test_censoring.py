@@ -15,8 +15,8 @@ from matgenome.censoring import (
 )
 from matgenome.datasets import NORMALISED_COLUMNS, load
 from matgenome.errors import InputError
-from matgenome.io import parse_target_values
 from matgenome.known import KnownMeasurements
+from matgenome.target_values import parse_target_values
 from matgenome.training import train_model
 
 

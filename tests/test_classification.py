@@ -162,7 +162,7 @@ def test_trained_model_classifier_keeps_the_classes_of_y(yes_no_table) -> None:
 
 
 def test_a_shipped_label_dataset_predicts_its_class_1(yes_no_table) -> None:
-    from matgenome.io import TargetValues
+    from matgenome.target_values import TargetValues
     from matgenome.training import train_model
 
     y = np.where(yes_no_table["glass"] == "yes", 1.0, 0.0)  # 1 = glass former, the majority

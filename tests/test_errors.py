@@ -12,8 +12,8 @@ import pytest
 from matgenome.cli import main
 from matgenome.cli.common import OPTION_OF, error_text
 from matgenome.errors import CompositionError, InputError, UsageError
-from matgenome.io import check_output_path
 from matgenome.labelled import read_labelled
+from matgenome.table_writer import check_output_path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "matgenome"
 FLAG = re.compile(r"(^|[\s(])--?[a-z]")

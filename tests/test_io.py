@@ -9,19 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matgenome.errors import InputError
 from matgenome.files import atomic_path
-from matgenome.io import (
-    InputError,
-    TableWriter,
-    check_output_path,
-    detect_formula_column,
-    iter_table,
-    neutralise_formulas,
-    parse_target_values,
-    read_table,
-    unit_factor,
-    write_table,
-)
+from matgenome.table_writer import TableWriter, check_output_path, neutralise_formulas, write_table
+from matgenome.tables import detect_formula_column, iter_table, read_table
+from matgenome.target_values import parse_target_values
+from matgenome.units import unit_factor
 
 
 @pytest.mark.parametrize(
@@ -325,7 +318,7 @@ def test_output_in_a_read_only_directory_is_refused_up_front(tmp_path: Path,
 
 def test_target_values_from_a_dataset_frame_keep_bounds_and_values() -> None:
     from matgenome.datasets import load
-    from matgenome.io import TargetValues
+    from matgenome.target_values import TargetValues
 
     frame = load("obelix", "train")
     targets = TargetValues.from_frame(frame)
@@ -333,3 +326,49 @@ def test_target_values_from_a_dataset_frame_keep_bounds_and_values() -> None:
     assert targets.censor.tolist() == frame["censor"].tolist()
     assert (targets.censor == "<").sum() == frame["censor"].ne("").sum() > 0
     assert targets.usable.all() and len(targets.errors) == len(frame)
+
+
+def test_old_io_names_still_import_with_a_deprecation_warning() -> None:
+    """``matgenome.io`` was split by job; its names keep working for one release."""
+    import importlib
+
+    import matgenome.io as old
+    from matgenome import errors, table_writer, tables, target_values, units
+
+    homes = {"read_table": tables, "iter_table": tables, "detect_formula_column": tables,
+             "TableWriter": table_writer, "write_table": table_writer,
+             "check_output_path": table_writer, "excel_cells": table_writer,
+             "UNIT_FACTORS": units, "unit_factor": units, "TargetValues": target_values,
+             "parse_target_values": target_values, "InputError": errors}
+    for name, home in homes.items():
+        with pytest.warns(DeprecationWarning, match=f"matgenome.io.{name} moved to "
+                                                    f"{home.__name__}.{name}"):
+            assert getattr(old, name) is getattr(home, name)
+    assert "read_table" in dir(old) and "_parse_target_cell" not in dir(old)
+    for name, module in old.MOVED.items():
+        assert hasattr(importlib.import_module(module), name), name
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        old.nothing  # noqa: B018
+    with pytest.warns(DeprecationWarning):
+        from matgenome.io import read_table as legacy
+    assert legacy is read_table
+
+
+def test_the_table_modules_sit_on_the_floor() -> None:
+    """Reading, writing, units and target cells import nothing above the core floor
+    (errors, atomic files, provenance), not even inside a function."""
+    import ast
+
+    import matgenome
+
+    package = Path(matgenome.__file__).parent
+    floor = {"matgenome.errors", "matgenome.files", "matgenome.provenance", "matgenome.units",
+             "matgenome.tables", "matgenome.target_values"}
+    for name in ("units", "target_values", "tables", "table_writer"):
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("matgenome")}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                     for alias in node.names if alias.name.startswith("matgenome")}
+        assert imported <= floor, (name, imported - floor)

@@ -61,7 +61,7 @@ def test_errors_are_input_errors(tmp_path: Path, kwargs: dict, message: str) -> 
 
 def test_an_unknown_dataset_is_one_usage_error_everywhere() -> None:
     """A dataset name the caller chose that is not shipped: UsageError, one message."""
-    from matgenome.campaign_data import initial_measurements
+    from matgenome.campaign.data import initial_measurements
     from matgenome.datasets import dataset_info, load
 
     for call in (lambda: read_labelled(dataset="nope"), lambda: load("nope"),

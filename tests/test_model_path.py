@@ -10,7 +10,6 @@ import pytest
 
 from matgenome.cli import main
 from matgenome.datasets import load
-from matgenome.io import TargetValues
 from matgenome.modelfile import load_model
 from matgenome.selection import (
     CONDUCTIVITY,
@@ -20,6 +19,7 @@ from matgenome.selection import (
     default_candidate,
     select_candidate,
 )
+from matgenome.target_values import TargetValues
 from matgenome.training import TrainedModelRegressor, train_model
 
 FORMULAS = ["Li6PS5Cl", "Li7La3Zr2O12", "Li10GeP2S12", "Li3YCl6", "Li3PS4"]
@@ -91,7 +91,7 @@ def test_evaluate_trains_what_train_trains(trained) -> None:
     """The estimator `evaluate` fits per fold is `train`'s path: same rows, same model."""
     model_dir, source = trained
     table = pd.read_csv(source)
-    from matgenome.io import parse_target_values
+    from matgenome.target_values import parse_target_values
 
     targets = parse_target_values(table["sigma"], log10=True, unit="S/cm")
     regressor = TrainedModelRegressor(

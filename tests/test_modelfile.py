@@ -115,8 +115,8 @@ def test_training_data_round_trip_and_is_hashed(tmp_path: Path) -> None:
 
 def test_recipe_model_round_trips_with_its_preset(tmp_path) -> None:
     from matgenome.datasets import load
-    from matgenome.io import TargetValues
     from matgenome.selection import OBELIX_PRESET
+    from matgenome.target_values import TargetValues
     from matgenome.training import train_model
 
     train = load("obelix", "train").head(120)

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matgenome.cli import main
-from matgenome.io import InputError, read_table
+from matgenome.errors import InputError
+from matgenome.tables import read_table
 
 cell = st.one_of(
     st.text(max_size=12),

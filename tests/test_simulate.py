@@ -20,11 +20,12 @@ from matgenome.simulation import (
     DEFAULT_STRATEGY,
     RANDOM_EXPECTED,
     SimulationResult,
+    SimulationSettings,
     Strategy,
-    _seed_model,
     simulate_discovery,
     summary_from_dict,
 )
+from matgenome.simulation.loop import _seed_model
 
 
 class TreeSpread(RegressorMixin, BaseEstimator):
@@ -54,10 +55,16 @@ def linear_data(n: int = 150, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def simulate(X, y, model_factory, row_ids=None, **settings) -> SimulationResult:
+    """``simulate_discovery`` with its settings object built from keywords."""
+    return simulate_discovery(X, y, model_factory, SimulationSettings(**settings),
+                              row_ids=row_ids)
+
+
 @pytest.fixture(scope="module")
 def oracle_run() -> SimulationResult:
     X, y = linear_data()
-    return simulate_discovery(
+    return simulate(
         X, y, BayesianRidge, strategies=("ei", "mei", "mu", "random"), n_initial=8,
         batch_size=2, n_iterations=15, n_trials=20, seed=3, extend_to=5,
     )
@@ -123,7 +130,7 @@ def test_experiments_to_counts_individual_experiments() -> None:
 
 def test_simulated_random_agrees_with_the_expectation() -> None:
     X, y = linear_data(100, seed=1)
-    result = simulate_discovery(
+    result = simulate(
         X, y, BayesianRidge, strategies=("random",), n_initial=5, n_iterations=95,
         n_trials=300, seed=11,
     )
@@ -139,9 +146,9 @@ def test_same_seed_same_result_with_a_seeded_forest() -> None:
     kwargs = dict(
         strategies=("ucb", "random"), n_initial=6, batch_size=4, n_iterations=3, n_trials=2
     )
-    first = simulate_discovery(X, y, lambda: TreeSpread(10), seed=5, **kwargs)
-    second = simulate_discovery(X, y, lambda: TreeSpread(10), seed=5, **kwargs)
-    other = simulate_discovery(X, y, lambda: TreeSpread(10), seed=6, **kwargs)
+    first = simulate(X, y, lambda: TreeSpread(10), seed=5, **kwargs)
+    second = simulate(X, y, lambda: TreeSpread(10), seed=5, **kwargs)
+    other = simulate(X, y, lambda: TreeSpread(10), seed=6, **kwargs)
     for name in ("ucb", "random"):
         np.testing.assert_array_equal(first.picks[name], second.picks[name])
     np.testing.assert_array_equal(first.initial, second.initial)
@@ -160,7 +167,7 @@ def test_unset_random_states_are_seeded_and_fixed_ones_kept() -> None:
 
 def test_budget_cuts_the_last_batch_and_minimise_flips_targets() -> None:
     X, y = linear_data(80, seed=4)
-    result = simulate_discovery(
+    result = simulate(
         X, y, BayesianRidge, strategies=("mei",), n_initial=5, batch_size=4, n_iterations=10,
         budget=10, n_trials=2, seed=0, objective="min",
     )
@@ -174,29 +181,29 @@ def test_budget_cuts_the_last_batch_and_minimise_flips_targets() -> None:
 
 def test_initial_rows_may_include_targets_when_asked() -> None:
     X, y = linear_data(40, seed=5)
-    result = simulate_discovery(
+    result = simulate(
         X, y, BayesianRidge, strategies=("random",), n_initial=30, n_iterations=5,
         n_trials=20, seed=0, exclude_targets_from_initial=False,
     )
     assert result.pool_targets.min() < result.n_targets  # some trial started with a target
     with pytest.raises(ValueError, match="initial rows"):
-        simulate_discovery(X, y, BayesianRidge, n_initial=37, n_trials=1)
+        simulate(X, y, BayesianRidge, n_initial=37, n_trials=1)
 
 
 def test_strategy_objects_and_validation() -> None:
     X, y = linear_data(50, seed=6)
-    result = simulate_discovery(
+    result = simulate(
         X, y, BayesianRidge, n_initial=5, n_iterations=4, n_trials=2, seed=1,
         strategies=[Strategy("explore", "ucb", kappa=5.0), Strategy("pi", "pi"), "mli"],
     )
     assert result.strategies == ("explore", "pi", "mli")
     assert result.settings["strategies"][0]["kappa"] == 5.0
     with pytest.raises(ValueError, match="unique"):
-        simulate_discovery(X, y, BayesianRidge, strategies=("ei", "ei"), n_trials=1)
+        simulate(X, y, BayesianRidge, strategies=("ei", "ei"), n_trials=1)
     with pytest.raises(ValueError, match="unknown acquisition"):
         Strategy("x", "greediest")
     with pytest.raises(ValueError, match="finite"):
-        simulate_discovery(X, np.where(y > 0, np.nan, y), BayesianRidge, n_trials=1)
+        simulate(X, np.where(y > 0, np.nan, y), BayesianRidge, n_trials=1)
 
 
 def test_to_dict_is_strict_json(oracle_run: SimulationResult) -> None:
@@ -232,7 +239,7 @@ def small_trees() -> CalibratedTreesRegressor:
 @pytest.fixture(scope="module")
 def thompson_run() -> SimulationResult:
     X, y = linear_data(90, seed=8)
-    return simulate_discovery(
+    return simulate(
         X, y, small_trees, strategies=("cold-thompson-half", "thompson-half", "random"),
         n_initial=6,
         batch_size=3, n_iterations=4, n_trials=3, seed=2, extend_to=6,
@@ -255,12 +262,12 @@ def test_default_strategy_is_simulated_by_default() -> None:
 def test_thompson_needs_predict_trees() -> None:
     X, y = linear_data(40, seed=9)
     with pytest.raises(TypeError, match="predict_trees"):
-        simulate_discovery(X, y, BayesianRidge, strategies=("cold-thompson-half",), n_trials=1)
+        simulate(X, y, BayesianRidge, strategies=("cold-thompson-half",), n_trials=1)
 
 
 def test_thompson_runs_are_seeded(thompson_run: SimulationResult) -> None:
     X, y = linear_data(90, seed=8)
-    again = simulate_discovery(
+    again = simulate(
         X, y, small_trees, strategies=("cold-thompson-half", "thompson-half", "random"),
         n_initial=6,
         batch_size=3, n_iterations=4, n_trials=3, seed=2, extend_to=6,
@@ -284,7 +291,7 @@ def test_cold_start_batches_until_the_first_target() -> None:
         fits.append(1)
         return small_trees()
 
-    result = simulate_discovery(
+    result = simulate(
         X, y, counting_factory, strategies=("cold-thompson-half",), n_initial=4, batch_size=2,
         n_iterations=1, n_trials=1, seed=0, target_quantile=0.5, top_quantile=0.9,
         extend_to=0,
@@ -328,7 +335,7 @@ def test_json_recomputes_the_summary(thompson_run: SimulationResult) -> None:
 
 def test_default_run_json_recomputes_daf_10() -> None:
     X, y = linear_data(120, seed=10)
-    result = simulate_discovery(X, y, small_trees, strategies=(DEFAULT_STRATEGY, "random"),
+    result = simulate(X, y, small_trees, strategies=(DEFAULT_STRATEGY, "random"),
                                 n_initial=5, batch_size=5, n_iterations=2, n_trials=2, seed=0)
     assert result.settings["extend_to"] == 10
     recomputed = summary_from_dict(result.to_dict())
@@ -341,10 +348,10 @@ def test_default_run_json_recomputes_daf_10() -> None:
 def test_row_ids_are_validated() -> None:
     X, y = linear_data(30, seed=11)
     with pytest.raises(ValueError, match="row_ids"):
-        simulate_discovery(X, y, BayesianRidge, strategies=("random",), n_trials=1,
+        simulate(X, y, BayesianRidge, strategies=("random",), n_trials=1,
                            row_ids=list(range(29)))
     with pytest.raises(ValueError, match="unique"):
-        simulate_discovery(X, y, BayesianRidge, strategies=("random",), n_trials=1,
+        simulate(X, y, BayesianRidge, strategies=("random",), n_trials=1,
                            row_ids=[0] * 30)
 
 
@@ -392,7 +399,7 @@ def test_simulation_data_of_a_dataset_uses_its_row_ids() -> None:
 def test_a_fixed_prior_and_threshold_start_every_trial_from_the_same_rows() -> None:
     X, y = linear_data(60, seed=12)
     prior = np.arange(20)
-    result = simulate_discovery(
+    result = simulate(
         X, y, small_trees, strategies=("greedy", "cold-thompson-half", "random"), batch_size=4,
         n_iterations=3, n_trials=3, seed=5, initial=prior, threshold=1.0, extend_to=3)
     assert result.target_threshold == pytest.approx(1.0)
@@ -405,16 +412,16 @@ def test_a_fixed_prior_and_threshold_start_every_trial_from_the_same_rows() -> N
         for seq in result.sequences(name):
             assert seq.min() >= 20 and len(set(seq.tolist())) == seq.size
     with pytest.raises(ValueError, match="distinct"):
-        simulate_discovery(X, y, small_trees, strategies=("greedy",), initial=[1, 1, 2],
+        simulate(X, y, small_trees, strategies=("greedy",), initial=[1, 1, 2],
                            n_trials=1)
     with pytest.raises(ValueError, match="no pool"):
-        simulate_discovery(X, y, small_trees, strategies=("greedy",), initial=np.arange(60),
+        simulate(X, y, small_trees, strategies=("greedy",), initial=np.arange(60),
                            n_trials=1)
 
 
 def test_picks_carry_the_model_view_and_roles() -> None:
     X, y = linear_data(60, seed=13)
-    result = simulate_discovery(
+    result = simulate(
         X, y, small_trees, strategies=("greedy", "cold-thompson-half", "random"), n_initial=6,
         batch_size=5, n_iterations=2, n_trials=2, seed=1, extend_to=0)
     for trial in range(2):
@@ -444,9 +451,59 @@ def test_a_custom_rule_outside_the_package() -> None:
         return Batch(rows, ("explore",) * len(rows))
 
     X, y = linear_data(50, seed=14)
-    result = simulate_discovery(X, y, small_trees, strategies=[Strategy("worst", "x",
+    result = simulate(X, y, small_trees, strategies=[Strategy("worst", "x",
                                                                         rule=worst)],
                                 n_initial=5, batch_size=5, n_iterations=1, n_trials=1,
                                 extend_to=0)
     assert result.roles["worst"][0] == ("explore",) * 5
     assert result.settings["strategies"][0]["rule"].endswith("worst")
+
+
+# ------------------------------------------------------------------ settings object
+
+
+def test_settings_are_frozen_and_checked_in_library_terms() -> None:
+    settings = SimulationSettings(strategies=["greedy", "random"], initial=np.arange(3))
+    assert settings.strategies == ("greedy", "random") and settings.initial == (0, 1, 2)
+    with pytest.raises(AttributeError):
+        settings.n_trials = 5  # type: ignore[misc]
+    for bad, message in [
+        (dict(n_initial=1), "n_initial must be at least 2"),
+        (dict(batch_size=0), "batch_size must be at least 1"),
+        (dict(n_trials=0), "n_trials must be at least 1"),
+        (dict(n_iterations=0), "n_iterations must be at least 1"),
+        (dict(budget=0), "budget must be at least 1"),
+        (dict(extend_to=-1), "extend_to must be 0 or more"),
+        (dict(objective="largest"), "objective must be 'max' or 'min'"),
+        (dict(target_quantile=0.99, top_quantile=0.9), "target_quantile <= top_quantile"),
+        (dict(initial=[3]), "at least two distinct rows"),
+        (dict(strategies=()), "no strategies"),
+        (dict(strategies=("ucb", "ucb")), "unique"),
+        (dict(strategies=("greediest",)), "unknown acquisition"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            SimulationSettings(**bad)
+
+
+def test_loose_keywords_still_work_with_a_deprecation_warning() -> None:
+    X, y = linear_data(50, seed=15)
+    options = dict(strategies=("ucb", "random"), n_initial=5, batch_size=2, n_iterations=3,
+                   n_trials=2, seed=4, extend_to=2)
+    with pytest.warns(DeprecationWarning, match="settings=SimulationSettings"):
+        old = simulate_discovery(X, y, BayesianRidge, **options)
+    new = simulate_discovery(X, y, BayesianRidge, SimulationSettings(**options))
+    assert old.to_dict() == new.to_dict()
+    with pytest.raises(ValueError, match="not both"):
+        simulate_discovery(X, y, BayesianRidge, SimulationSettings(), n_trials=2)
+    with pytest.raises(TypeError, match="n_trails"):
+        simulate_discovery(X, y, BayesianRidge, n_trails=2)
+
+
+def test_the_old_import_paths_still_work() -> None:
+    import matgenome
+    import matgenome.simulation as simulation
+
+    for name in simulation.__all__:
+        assert getattr(simulation, name) is not None
+    assert matgenome.simulate is simulate_discovery
+    assert simulation.SimulationResult.__module__ == "matgenome.simulation.results"

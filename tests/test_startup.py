@@ -63,7 +63,8 @@ def test_error_classes_share_a_light_base_and_keep_their_import_paths() -> None:
     from matgenome import composition, io, modelfile
     from matgenome.errors import CompositionError, InputError, MatgenomeError, ModelFileError
 
-    assert io.InputError is InputError
+    with pytest.warns(DeprecationWarning, match="matgenome.errors"):
+        assert io.InputError is InputError  # the old path, deprecated
     assert modelfile.ModelFileError is ModelFileError
     assert composition.CompositionError is CompositionError
     for cls in (InputError, ModelFileError, CompositionError):

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matgenome.io import parse_target_values
 from matgenome.models.censored import CensoredHurdleRegressor
 from matgenome.selection import (
     CONDUCTIVITY,
@@ -18,6 +17,7 @@ from matgenome.selection import (
     get_candidate,
     metal_share,
 )
+from matgenome.target_values import parse_target_values
 from matgenome.training import train_model
 
 HURDLES = {"hurdle_sqrt_fractions", "hurdle_log_fractions", "hurdle_fractions"}

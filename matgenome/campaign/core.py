@@ -30,8 +30,9 @@ from matgenome.campaign.state import (
     Settings,
 )
 from matgenome.campaign.store import CampaignBusy, Transaction, campaign_lock
-from matgenome.io import InputError, read_table
+from matgenome.errors import InputError
 from matgenome.provenance import file_sha256, utc_now
+from matgenome.tables import read_table
 
 # --- the campaign ----------------------------------------------------------------------------
 

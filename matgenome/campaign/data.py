@@ -20,9 +20,10 @@ import pandas as pd
 from matgenome.campaign.state import CampaignState, Classes, RecordSettings, Source
 from matgenome.censoring import censor_of, is_exact
 from matgenome.composition_keys import key_of
-from matgenome.io import UNIT_FACTORS, InputError
+from matgenome.errors import InputError
 from matgenome.provenance import file_sha256
 from matgenome.targets import normalise_target
+from matgenome.units import UNIT_FACTORS
 
 MAX_LISTED = 5  # rows named in one error message
 
@@ -260,7 +261,7 @@ def build_candidates(path: str | None, families: list[str] | None,
         raise InputError("give either candidates (a table file) or families, not both",
                          parameters=("candidates", "families"))
     if path:
-        from matgenome.io import detect_formula_column, read_table
+        from matgenome.tables import detect_formula_column, read_table
 
         table = read_table(path)
         column = detect_formula_column(list(table.columns), None)

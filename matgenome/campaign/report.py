@@ -22,7 +22,7 @@ import pandas as pd
 from matgenome.campaign.state import CampaignState, Round, Settings
 from matgenome.composition_keys import key_of
 from matgenome.evaluation.metrics import interval_coverage
-from matgenome.io import read_table
+from matgenome.tables import read_table
 from matgenome.targets import normalise_target
 
 COVERAGE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.68, 0.8, 0.9, 0.95)
@@ -301,7 +301,7 @@ def _png(figure) -> str:
 
 
 def _figure(width: float = 6.4, height: float = 4.2):
-    from matgenome.io import InputError
+    from matgenome.errors import InputError
     from matgenome.plots import _new_figure
 
     try:

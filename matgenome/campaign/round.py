@@ -18,8 +18,9 @@ import pandas as pd
 
 from matgenome.campaign.state import CampaignState, Round, Settings
 from matgenome.censoring import censor_of, exact_values
-from matgenome.io import InputError, TargetValues
+from matgenome.errors import InputError
 from matgenome.ranking import DEFAULT_RULE
+from matgenome.target_values import TargetValues
 
 RANKING_COLUMNS = ("formula", "family", "prediction", "uncertainty", "in_domain",
                    "domain_reason", "measured", "known_value", "supply_risk", "cost_per_kg",

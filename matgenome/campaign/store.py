@@ -17,7 +17,7 @@ from matgenome.campaign.state import (
     STATE_FILE,
     CampaignState,
 )
-from matgenome.io import InputError
+from matgenome.errors import InputError
 
 
 class CampaignBusy(InputError):

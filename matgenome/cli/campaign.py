@@ -192,7 +192,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from matgenome.campaign import Campaign
-    from matgenome.io import check_output_path
+    from matgenome.table_writer import check_output_path
 
     output = check_output_path(args.output, [])
     path = Campaign(args.directory).report(output)

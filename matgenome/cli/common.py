@@ -197,7 +197,8 @@ def add_batch_args(parser: argparse.ArgumentParser) -> None:
 
 def checked_paths(args: argparse.Namespace) -> Path:
     """Check INPUT, --chunksize and --output before any work; the output path."""
-    from matgenome.io import check_input_path, check_output_path
+    from matgenome.table_writer import check_output_path
+    from matgenome.tables import check_input_path
 
     check_input_path(args.input)
     if args.chunksize < 1:

@@ -90,8 +90,8 @@ def _generate_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from matgenome.io import write_table
     from matgenome.known import read_known
+    from matgenome.table_writer import write_table
 
     known = read_known(args.known) if args.known else None
     candidates = _generate(args, known)
@@ -156,9 +156,10 @@ def _rank_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_rank(args: argparse.Namespace) -> int:
-    from matgenome.io import check_input_path, check_output_path, detect_formula_column, read_table
     from matgenome.modelfile import load_model
     from matgenome.screen import rank_candidates
+    from matgenome.table_writer import check_output_path
+    from matgenome.tables import check_input_path, detect_formula_column, read_table
 
     check_input_path(args.input)
     output = check_output_path(args.output, [args.input])
@@ -176,7 +177,7 @@ def run_rank(args: argparse.Namespace) -> int:
 
 
 def _write_ranking(args, ranked: pd.DataFrame, output: Path, model, column: str) -> None:
-    from matgenome.io import write_table
+    from matgenome.table_writer import write_table
 
     meta = output_metadata(args, model, acquisition=args.acquisition, objective=args.objective)
     write_table(ranked, output, metadata=meta)
@@ -245,9 +246,9 @@ def _screen_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_screen(args: argparse.Namespace) -> int:
-    from matgenome.io import check_output_path
     from matgenome.modelfile import load_model
     from matgenome.screen import new_first, rank_candidates
+    from matgenome.table_writer import check_output_path
 
     output = check_output_path(args.output, [])
     settings = _rank_settings(args)
@@ -318,6 +319,7 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
 def run_simulate(args: argparse.Namespace) -> int:
     from matgenome.classification import resolve_task
     from matgenome.simulation import (
+        SimulationSettings,
         simulate_discovery,
         simulation_data,
         simulation_model_factory,
@@ -347,12 +349,12 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     strategies = [s.strip() for s in args.strategies.split(",")]
     with progress(args, total=args.trials * len(strategies), unit="runs") as bar:
-        result = simulate_discovery(
-            data.X, data.y, factory, strategies=strategies, n_initial=args.initial,
-            batch_size=args.batch_size, n_iterations=args.iterations, n_trials=args.trials,
-            seed=args.seed, objective=args.objective, progress=bar.update,
-            row_ids=data.row_ids, threshold=threshold,
-        )
+        settings = SimulationSettings(
+            strategies=strategies, n_initial=args.initial, batch_size=args.batch_size,
+            n_iterations=args.iterations, n_trials=args.trials, seed=args.seed,
+            objective=args.objective, threshold=threshold)
+        result = simulate_discovery(data.X, data.y, factory, settings, progress=bar.update,
+                                    row_ids=data.row_ids)
     summary = result.summary()
     print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
     meta = output_metadata(args, recipe=recipe.name, feature_preset=recipe.features,

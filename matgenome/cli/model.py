@@ -124,7 +124,7 @@ def _print_highest(path: Path, n: int, target: str, column: str = "prediction") 
     classifier's probability of the positive class)."""
     import pandas as pd
 
-    from matgenome.io import read_table
+    from matgenome.tables import read_table
 
     frame = read_table(path)
     frame[column] = pd.to_numeric(frame[column], errors="coerce")

@@ -247,9 +247,8 @@ def test_a_plain_value_error_inside_generation_is_internal(
 def test_every_user_error_class_derives_from_matgenome_error() -> None:
     from matgenome.campaign import CampaignBusy
     from matgenome.composition import CompositionError
-    from matgenome.errors import MatgenomeError, UsageError
+    from matgenome.errors import InputError, MatgenomeError, UsageError
     from matgenome.generation import DopingError, SeedError
-    from matgenome.io import InputError
     from matgenome.modelfile import ModelFileError
 
     for error in (InputError, ModelFileError, CompositionError, SeedError, DopingError,
