@@ -1,11 +1,5 @@
-"""Deprecated: moved to :mod:`matgenome.campaign.data`; this path works for one more release."""
+"""Deprecated path of :mod:`matgenome.campaign.data` (removed in the next release)."""
 
-from __future__ import annotations
+from matgenome._deprecation import moved
 
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    from matgenome.campaign._moved import moved_attribute
-
-    return moved_attribute("matgenome.campaign_data", "matgenome.campaign.data", name)
+__getattr__ = moved(__name__, "matgenome.campaign.data")

@@ -16,9 +16,7 @@ for one release with a ``DeprecationWarning``:
 
 from __future__ import annotations
 
-import warnings
-from importlib import import_module
-from typing import Any
+from matgenome._deprecation import moved
 
 # Old name -> the module it moved to.
 MOVED: dict[str, str] = {
@@ -36,15 +34,7 @@ MOVED: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = MOVED[name]
-    except KeyError:
-        raise AttributeError(f"module 'matgenome.io' has no attribute {name!r}") from None
-    warnings.warn(f"matgenome.io.{name} moved to {module}.{name}; import it from there "
-                  "(matgenome.io will be removed in the next release)",
-                  DeprecationWarning, stacklevel=2)
-    return getattr(import_module(module), name)
+__getattr__ = moved(__name__, MOVED)
 
 
 def __dir__() -> list[str]:

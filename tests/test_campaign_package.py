@@ -19,7 +19,7 @@ import pytest
 def test_old_module_paths_forward_with_a_deprecation_warning(old: str, new: str,
                                                              name: str) -> None:
     module = importlib.import_module(old)
-    with pytest.warns(DeprecationWarning, match=f"{old} is deprecated.*import {name} from {new}"):
+    with pytest.warns(DeprecationWarning, match=f"{old}.{name} moved to {new}.{name}"):
         value = getattr(module, name)
     assert value is getattr(importlib.import_module(new), name)
 

@@ -1,17 +1,7 @@
-"""Deprecated location of :mod:`matgenome.selection` (model selection runs cross-validation,
-so it sits beside training, above evaluation, not among the estimators); kept for one
-release."""
+"""Deprecated path of :mod:`matgenome.selection` (removed in the next release): model
+selection runs cross-validation, so it sits beside training, above evaluation, not among
+the estimators."""
 
-from __future__ import annotations
+from matgenome._deprecation import moved
 
-import warnings
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    import matgenome.selection as selection
-
-    value = getattr(selection, name)
-    warnings.warn(f"matgenome.models.selection is deprecated; import {name} from "
-                  "matgenome.selection", DeprecationWarning, stacklevel=2)
-    return value
+__getattr__ = moved(__name__, "matgenome.selection")

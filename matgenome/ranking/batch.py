@@ -1,5 +1,5 @@
 """Deprecated path of :mod:`matgenome.ranking.batch_selection` (removed in the next release)."""
 
-from matgenome._deprecation import moved_module
+from matgenome._deprecation import moved
 
-__getattr__ = moved_module(__name__, "matgenome.ranking.batch_selection")
+__getattr__ = moved(__name__, "matgenome.ranking.batch_selection")
