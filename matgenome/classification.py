@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import ClassifierMixin
 
+from matgenome._deprecation import moved
 from matgenome.errors import MatgenomeError, UsageError
 from matgenome.training_steps import TrainedModelEstimator, formulas_and_targets
 
@@ -350,38 +351,6 @@ class TrainedModelClassifier(ClassifierMixin, TrainedModelEstimator):
         return self.classes_[(p >= self.threshold_).astype(int)]
 
 
-def simulation_classifier_data(labelled: Any, positive: str | None = None,
-                               preset: str | None = None) -> Any:
-    """A two-class labelled table made ready for ``matgenome.simulation``: the labels as
-    1.0 (positive) / 0.0, one row per composition (repeats: positive if at least half
-    are), the features of the first classifier candidate (or ``preset``)."""
-    from dataclasses import replace as replace_field
-
-    from matgenome.selection import CLASSIFIERS
-    from matgenome.simulation import SimulationData, candidates_from_rows
-
-    targets, labels = label_targets(_cells(labelled.targets), positive)
-    y = np.where(targets.usable, targets.values, np.nan)
-    ids = labelled.ids if labelled.ids is not None else list(range(len(y)))
-    recipe = CLASSIFIERS[0] if not preset else replace_field(CLASSIFIERS[0], name="custom",
-                                                             features=preset)
-    X, y, row_ids, left_out = candidates_from_rows(list(labelled.formulas), y, ids,
-                                                   recipe.features)
-    return SimulationData(X, (y >= 0.5).astype(float), row_ids, left_out, recipe), labels
-
-
-def simulation_classifier_factory(recipe: Any, n_estimators: int = 100,
-                                  n_jobs: int | None = 1) -> Any:
-    """The classifier ``matgenome simulate`` refits at every batch: uncalibrated (as the
-    regressors there), classes fixed to 0/1 so that a start without positives still fits,
-    ``random_state`` left for the trial to seed."""
-    from matgenome.models.probability import ProbabilityScorer
-
-    def make() -> Any:
-        return ProbabilityScorer(kind=recipe.kind, n_estimators=n_estimators,
-                                 max_features=recipe.max_features,
-                                 min_samples_leaf=recipe.min_samples_leaf,
-                                 class_weight=recipe.class_weight, calibration="none",
-                                 random_state=None, n_jobs=n_jobs, classes=(0.0, 1.0))
-
-    return make
+# Moved to the simulation workflow, which sits above training.
+__getattr__ = moved(__name__, dict.fromkeys(
+    ("simulation_classifier_data", "simulation_classifier_factory"), "matgenome.simulation"))

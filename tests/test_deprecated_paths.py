@@ -29,3 +29,13 @@ def test_old_path_warns_and_reads_the_new_module(old: str, new: str) -> None:
             assert getattr(shim, name) is getattr(moved, name)
     with pytest.raises(AttributeError):
         shim.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["simulation_classifier_data", "simulation_classifier_factory"])
+def test_simulation_helpers_left_classification_for_the_simulation_package(name: str) -> None:
+    import matgenome.classification as classification
+    import matgenome.simulation as simulation
+
+    with pytest.warns(DeprecationWarning, match=rf"classification\.{name} moved to "
+                                                rf"matgenome\.simulation\.{name}"):
+        assert getattr(classification, name) is getattr(simulation, name)

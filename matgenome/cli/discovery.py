@@ -328,7 +328,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     labelled = load_labelled(args)
     threshold = None
     if resolve_task(labelled.targets, args.task) == "classification":
-        from matgenome.classification import (
+        from matgenome.simulation import (
             simulation_classifier_data,
             simulation_classifier_factory,
         )

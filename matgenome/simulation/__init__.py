@@ -75,6 +75,8 @@ from matgenome.simulation.data import (
     SIMULATION_CALIBRATION,
     SimulationData,
     candidates_from_rows,
+    simulation_classifier_data,
+    simulation_classifier_factory,
     simulation_data,
     simulation_model_factory,
 )
@@ -105,6 +107,8 @@ __all__ = [
     "Strategy",
     "candidates_from_rows",
     "simulate_discovery",
+    "simulation_classifier_data",
+    "simulation_classifier_factory",
     "simulation_data",
     "simulation_model_factory",
     "summary_from_dict",

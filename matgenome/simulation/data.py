@@ -96,3 +96,40 @@ def simulation_data(labelled: LabelledData, preset: str | None = None) -> Simula
     X, y, row_ids, left_out = candidates_from_rows(list(labelled.formulas), y, ids,
                                                    recipe.features)
     return SimulationData(X, y, row_ids, left_out, recipe)
+
+
+def simulation_classifier_data(labelled: Any, positive: str | None = None,
+                               preset: str | None = None) -> tuple[SimulationData, Any]:
+    """A two-class labelled table made ready for ``matgenome.simulation``: the labels as
+    1.0 (positive) / 0.0, one row per composition (repeats: positive if at least half
+    are), the features of the first classifier candidate (or ``preset``)."""
+    from dataclasses import replace as replace_field
+
+    from matgenome.classification import _cells, label_targets
+    from matgenome.selection import CLASSIFIERS
+
+    targets, labels = label_targets(_cells(labelled.targets), positive)
+    y = np.where(targets.usable, targets.values, np.nan)
+    ids = labelled.ids if labelled.ids is not None else list(range(len(y)))
+    recipe = CLASSIFIERS[0] if not preset else replace_field(CLASSIFIERS[0], name="custom",
+                                                             features=preset)
+    X, y, row_ids, left_out = candidates_from_rows(list(labelled.formulas), y, ids,
+                                                   recipe.features)
+    return SimulationData(X, (y >= 0.5).astype(float), row_ids, left_out, recipe), labels
+
+
+def simulation_classifier_factory(recipe: Any, n_estimators: int = 100,
+                                  n_jobs: int | None = 1) -> Any:
+    """The classifier ``matgenome simulate`` refits at every batch: uncalibrated (as the
+    regressors there), classes fixed to 0/1 so that a start without positives still fits,
+    ``random_state`` left for the trial to seed."""
+    from matgenome.models.probability import ProbabilityScorer
+
+    def make() -> Any:
+        return ProbabilityScorer(kind=recipe.kind, n_estimators=n_estimators,
+                                 max_features=recipe.max_features,
+                                 min_samples_leaf=recipe.min_samples_leaf,
+                                 class_weight=recipe.class_weight, calibration="none",
+                                 random_state=None, n_jobs=n_jobs, classes=(0.0, 1.0))
+
+    return make
