@@ -51,9 +51,9 @@ from matminer.featurizers.composition import (  # noqa: E402
 from pymatgen.core import Composition  # noqa: E402
 
 from matgenome.composition import parse_composition  # noqa: E402
+from matgenome.composition_arrays import encode, fast_parse  # noqa: E402
 from matgenome.features import compute_features  # noqa: E402
 from matgenome.features._elements import Z_OF, guesser_oxidation_states  # noqa: E402
-from matgenome.features._encode import encode, fast_parse  # noqa: E402
 from matgenome.features.api import compute_blocks  # noqa: E402
 from matgenome.features.presets import resolve_preset  # noqa: E402
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from matgenome.composition import KEY_DECIMALS, SYMBOLS, CompositionKey
-from matgenome.features._encode import encode
+from matgenome.composition_arrays import encode
 
 
 def keys_of(formulas: Sequence[object], decimals: int = KEY_DECIMALS,

@@ -38,8 +38,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matgenome.composition import CompositionError
+from matgenome.composition_arrays import parse_one
 from matgenome.features._elements import SYMBOLS
-from matgenome.features._encode import parse_one
 
 # Descriptor rows this close (relative to the reference distance) are the same composition:
 # some descriptors are float32, so one composition's rows can differ by ~1e-7.

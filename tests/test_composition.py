@@ -60,7 +60,7 @@ PYMATGEN_SPECIAL = ["HDO", "DTO", "CD3H", "(HD)2O", "D2O", "T2O", "LiD", "Y3N@C8
 
 @pytest.mark.parametrize("text", PYMATGEN_SPECIAL)
 def test_isotopes_and_at_sign_match_pymatgen_element_amounts(text: str) -> None:
-    from matgenome.features._encode import parse_one
+    from matgenome.composition_arrays import parse_one
 
     expected = Composition(text).get_el_amt_dict()
     assert parse_composition(text).get_el_amt_dict() == pytest.approx(expected, rel=1e-12)

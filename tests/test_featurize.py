@@ -15,6 +15,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
 from matgenome.composition import CompositionError
+from matgenome.composition_arrays import parse_one
 from matgenome.features import (
     DEFAULT_PRESET,
     CompositionFeaturizer,
@@ -25,7 +26,6 @@ from matgenome.features import (
     preset_info,
 )
 from matgenome.features._elements import SYMBOLS
-from matgenome.features._encode import parse_one
 
 FORMULAS = ["Li7La3Zr2O12", "Li6PS5Cl", "Li10GeP2S12", "Li3YCl6", "Li1.3Al0.3Ti1.7(PO4)3"]
 MATMINER_PRESETS = ["magpie", "stoichiometry", "valence_orbital", "ion_property",

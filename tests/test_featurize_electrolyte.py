@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matgenome.composition_arrays import encode
 from matgenome.features import compute_features, feature_labels, featurize
-from matgenome.features._encode import encode
 from matgenome.features._oxidation import assign_oxidation_states, state_tables
 
 EXAMPLES = [

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matgenome.composition import CompositionError, canonical_amounts, parse_composition
+from matgenome.composition_arrays import encode, fast_parse, parse_one
 from matgenome.features._elements import SYMBOLS, Z_OF
-from matgenome.features._encode import encode, fast_parse, parse_one
 
 
 def reference(text: object) -> tuple[tuple[int, ...], tuple[float, ...]] | str:

@@ -10,9 +10,9 @@ import pandas as pd
 from pymatgen.core import Composition
 
 from matgenome.composition import CompositionError
+from matgenome.composition_arrays import Encoded, encode
 
 from ._block import CHUNK_ROWS, FeatureBlock
-from ._encode import Encoded, encode
 from .presets import feature_labels, resolve_preset
 
 

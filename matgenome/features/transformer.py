@@ -8,7 +8,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
-from ._encode import encode
+from matgenome.composition_arrays import encode
+
 from .api import as_formula_list, compute_blocks, row_error
 from .presets import feature_labels, resolve_preset
 

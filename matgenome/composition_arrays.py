@@ -35,12 +35,11 @@ from pymatgen.core import Composition, Element
 from matgenome.composition import (
     MAX_ELEMENTS,
     MAX_FORMULA_LENGTH,
+    Z_OF,
     CompositionError,
     canonical_amounts,
     parse_composition,
 )
-
-from ._elements import Z_OF
 
 # pymatgen drops amounts below this tolerance, which parse_composition reports as an error.
 _AMOUNT_TOLERANCE = Composition.amount_tolerance
