@@ -40,7 +40,8 @@ OPTION_OF = {
     "chunksize": "--chunksize", "candidates": "--candidates", "families": "--family",
     "new": "--new", "recipe": "--recipe", "acquisition": "--acquisition",
     "threshold": "--threshold", "objective": "--objective", "target": "--target-value",
-    "tolerance": "--tolerance", "batch_size": "--batch",
+    "tolerance": "--tolerance", "batch_size": "--batch", "methods": "--method",
+    "grid_elements": "--elements",
 }
 
 
@@ -50,6 +51,7 @@ def error_text(error: Exception) -> str:
     if not options:
         return str(error)
     return f"{error} (option{'s' if len(options) > 1 else ''} {', '.join(options)})"
+
 
 def positive_int(text: str) -> int:
     """argparse type for counts such as --top: a whole number of at least 1."""

@@ -27,7 +27,6 @@ from matgenome.cli.common import (
     stages,
     write_sidecar,
 )
-from matgenome.errors import InputError
 from matgenome.generation import DEFAULT_SUBSTITUTION_THRESHOLD, family_choices, load_seeds
 from matgenome.ranking.acquisition import ACQUISITIONS
 from matgenome.screen import DEFAULT_ACQUISITION, SCREEN_THRESHOLD, RankSettings
@@ -66,18 +65,16 @@ def _generation_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate(args: argparse.Namespace, known: pd.DataFrame | None) -> pd.DataFrame:
-    from matgenome.generation import generate_candidates
+    from matgenome.generation import GenerationSettings, generate_candidates
 
-    elements = split_elements(args.elements) if args.elements else None
-    methods = tuple(args.method or ("doping",))
-    if "grid" in methods and not elements:
-        raise InputError("--method grid needs --elements, e.g. --elements Li,P,S,Cl")
-    return generate_candidates(
-        families=args.family, methods=methods, max_dopants=args.max_dopants,
-        steps=args.steps, known=known, seed=args.seed, seeds_path=args.seeds,
-        substitution_threshold=args.substitution_threshold, grid_elements=elements,
+    settings = GenerationSettings(
+        families=args.family, methods=tuple(args.method or ("doping",)),
+        max_dopants=args.max_dopants, steps=args.steps, seed=args.seed, seeds_path=args.seeds,
+        substitution_threshold=args.substitution_threshold,
+        grid_elements=split_elements(args.elements) if args.elements else None,
         grid_max_atoms=args.max_atoms, max_candidates=args.max_candidates,
     )
+    return generate_candidates(settings, known=known)
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:

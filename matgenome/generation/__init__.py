@@ -52,7 +52,7 @@ from matgenome.generation.oxidation import (
     guess_oxidation_states,
     neutral_oxidation_states,
 )
-from matgenome.generation.pipeline import METHODS, generate_candidates
+from matgenome.generation.pipeline import METHODS, GenerationSettings, generate_candidates
 from matgenome.generation.seeds import (
     SCHEMA_VERSION,
     Dopant,
@@ -85,6 +85,7 @@ __all__ = [
     "Dopant",
     "DopingError",
     "Family",
+    "GenerationSettings",
     "Parent",
     "Reference",
     "SeedError",

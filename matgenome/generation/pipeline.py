@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,46 +30,69 @@ from matgenome.generation.substitution import DEFAULT_SUBSTITUTION_THRESHOLD, su
 METHODS = ("doping", "substitution", "grid")
 
 
-def generate_candidates(
-    families: Iterable[Family | str] | None = None,
-    methods: Sequence[str] = ("doping",),
-    max_dopants: int = 1,
-    steps: int = 5,
-    known: pd.DataFrame | None = None,
-    seed: int = 0,
-    *,
-    step: float | None = None,
-    seeds_path: str | Path | None = None,
-    substitution_threshold: float = DEFAULT_SUBSTITUTION_THRESHOLD,
-    substitution_sources: str = "seeds",
-    grid_elements: Sequence[str] | None = None,
-    grid_max_atoms: int = 12,
-    grid_oxidation_states: str = "common",
-    drop_known: bool = False,
-    max_candidates: int | None = None,
-) -> pd.DataFrame:
-    """Generate, deduplicate and annotate candidate compositions.
+@dataclass(frozen=True)
+class GenerationSettings:
+    """What :func:`generate_candidates` generates, checked when made.
 
-    Arguments a command line should expose (``matgenome generate``):
+    Attributes (the command line's ``matgenome generate`` options in brackets):
 
-    * ``families`` (``--family``, repeatable): seed family names or aliases; default all.
-    * ``methods`` (``--method``, repeatable): any of ``doping``, ``substitution``, ``grid``.
+    * ``families`` (``--family``): seed family names or aliases; default all.
+    * ``methods`` (``--method``): any of ``doping``, ``substitution``, ``grid``.
     * ``max_dopants`` (``--max-dopants``): dopant elements combined per candidate.
     * ``steps`` (``--steps``): grid points per dopant range (evenly spaced, ends included).
     * ``step`` (``--step``): alternatively, a fixed spacing; amounts are its multiples.
-    * ``known`` (``--known``, a data file or shipped dataset name): table with ``formula``
-      and ``target`` (optionally ``censor``), read by :class:`~matgenome.known.KnownMeasurements`;
-      marks known compositions and gives their mean exact value (an upper bound marks a
-      composition known without a value).
     * ``seed`` (``--seed``): random seed, used only when ``max_candidates`` subsamples.
     * ``seeds_path`` (``--seeds``): a seed YAML file or directory instead of the shipped one.
-    * ``substitution_threshold`` (``--threshold``): minimum P(new | old) of a substitute.
-    * ``substitution_sources`` (``--substitute-from``): ``seeds`` (the family parents),
-      ``known`` (the formulas in ``known``) or ``both``.
+    * ``substitution_threshold`` (``--substitution-threshold``): minimum P(new | old) of a
+      substitute.
+    * ``substitution_sources``: ``seeds`` (the family parents), ``known`` (the formulas of
+      the known table) or ``both``.
     * ``grid_elements`` (``--elements``), ``grid_max_atoms`` (``--max-atoms``),
-      ``grid_oxidation_states`` (``--oxidation-states``: common, icsd or all).
-    * ``drop_known`` (``--drop-known``): leave out compositions present in ``known``.
+      ``grid_oxidation_states`` (``common``, ``icsd`` or ``all``).
+    * ``drop_known``: leave out compositions present in the known table.
     * ``max_candidates`` (``--max-candidates``): random subsample of this size (order kept).
+    """
+
+    families: Sequence[Family | str] | None = None
+    methods: Sequence[str] = ("doping",)
+    max_dopants: int = 1
+    steps: int = 5
+    seed: int = 0
+    step: float | None = None
+    seeds_path: str | Path | None = None
+    substitution_threshold: float = DEFAULT_SUBSTITUTION_THRESHOLD
+    substitution_sources: str = "seeds"
+    grid_elements: Sequence[str] | None = None
+    grid_max_atoms: int = 12
+    grid_oxidation_states: str = "common"
+    drop_known: bool = False
+    max_candidates: int | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.methods) - set(METHODS))
+        if unknown or not self.methods:
+            raise UsageError(f"unknown method(s) {unknown}; choose from {METHODS}",
+                             parameters=("methods",))
+        if self.substitution_sources not in {"seeds", "known", "both"}:
+            raise UsageError("substitution_sources must be seeds, known or both, got "
+                             f"{self.substitution_sources!r}", parameters=("substitution_sources",))
+        if "grid" in self.methods and not self.grid_elements:
+            raise UsageError("the grid method needs grid_elements, e.g. ['Li', 'P', 'S', 'Cl']",
+                             parameters=("grid_elements",))
+
+
+def generate_candidates(settings: GenerationSettings | None = None, *,
+                        known: pd.DataFrame | None = None, **options: Any) -> pd.DataFrame:
+    """Generate, deduplicate and annotate candidate compositions.
+
+    Args:
+        settings: what to generate (:class:`GenerationSettings`); or give its fields as
+            keyword ``options`` instead (``generate_candidates(families=["garnet"])``).
+        known: table with ``formula`` and ``target`` (optionally ``censor``), read by
+            :class:`~matgenome.known.KnownMeasurements`; marks known compositions and gives
+            their mean exact value (an upper bound marks a composition known without a
+            value), and is the source of ``substitution_sources="known"``.
+        **options: the fields of :class:`GenerationSettings`, when ``settings`` is not given.
 
     Returns:
         One row per distinct composition, in generation order (doping by family, parent,
@@ -75,32 +101,41 @@ def generate_candidates(
         ``description``, ``oxidation_states`` (e.g. ``"Li+ La3+ Zr4+ Ta5+ O2-"``),
         ``probability`` (substitution only), ``known``, ``known_value``.
     """
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown or not methods:
-        raise UsageError(f"unknown method(s) {unknown}; choose from {METHODS}")
-    chosen = select_families(families, seeds_path) if {"doping", "substitution"} & set(methods) \
-        else []
+    if settings is not None and not isinstance(settings, GenerationSettings):
+        warnings.warn("generate_candidates(families, ...) with positional families is "
+                      "deprecated; give families=... or a GenerationSettings",
+                      DeprecationWarning, stacklevel=2)
+        options["families"], settings = settings, None
+    if settings is None:
+        settings = GenerationSettings(**options)
+    elif options:
+        raise UsageError("give either a GenerationSettings or keyword options, not both",
+                         parameters=("settings",))
+    return _generate(settings, known)
+
+
+def _generate(settings: GenerationSettings, known: pd.DataFrame | None) -> pd.DataFrame:
+    methods = settings.methods
+    chosen = select_families(settings.families, settings.seeds_path) \
+        if {"doping", "substitution"} & set(methods) else []
     candidates: list[Candidate] = []
     if "doping" in methods:
         for family in chosen:
-            candidates.extend(family_candidates(family, max_dopants=max_dopants, steps=steps,
-                                                step=step))
+            candidates.extend(family_candidates(family, max_dopants=settings.max_dopants,
+                                                steps=settings.steps, step=settings.step))
     if "substitution" in methods:
-        candidates.extend(_substitution_candidates(chosen, known, substitution_sources,
-                                                   substitution_threshold))
+        candidates.extend(_substitution_candidates(chosen, known, settings.substitution_sources,
+                                                   settings.substitution_threshold))
     if "grid" in methods:
-        if not grid_elements:
-            raise UsageError("the grid method needs grid_elements")
-        candidates.extend(composition_grid(grid_elements, grid_max_atoms,
-                                           oxidation_states=grid_oxidation_states))
-    return _finish(candidates, known, drop_known, max_candidates, seed)
+        candidates.extend(composition_grid(settings.grid_elements, settings.grid_max_atoms,
+                                           oxidation_states=settings.grid_oxidation_states))
+    return _finish(candidates, known, settings.drop_known, settings.max_candidates,
+                   settings.seed)
 
 
 def _substitution_candidates(families: list[Family], known: pd.DataFrame | None, sources: str,
                              threshold: float) -> list[Candidate]:
     """Substitution candidates from the seed parents and/or the known formulas."""
-    if sources not in {"seeds", "known", "both"}:
-        raise UsageError(f"substitution_sources must be seeds, known or both, got {sources!r}")
     out: list[Candidate] = []
     if sources in {"seeds", "both"}:
         for family in families:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from matgenome.composition import CANDIDATE_DECIMALS, CompositionKey, parse_composition
+from matgenome.errors import UsageError
 from matgenome.generation import (
     COLUMNS,
     family_candidates,
@@ -86,3 +87,34 @@ def test_substitution_through_generate_candidates():
     assert by_formula.loc["Li3YBr6", "known_value"] == pytest.approx(-2.7)
     assert by_formula.loc["Li3YBr6", "description"].startswith("Br- replaces Cl- (p=")
     assert frame["probability"].ge(0.02).all()
+
+
+def test_settings_object_and_keyword_options_generate_the_same_table():
+    from matgenome.generation import GenerationSettings
+
+    settings = GenerationSettings(families=["garnet"], max_dopants=2, steps=3,
+                                  max_candidates=40, seed=3)
+    by_settings = generate_candidates(settings)
+    pd.testing.assert_frame_equal(by_settings, generate_candidates(
+        families=["garnet"], max_dopants=2, steps=3, max_candidates=40, seed=3))
+    assert len(by_settings) == 40
+    with pytest.raises(UsageError, match="not both"):
+        generate_candidates(settings, seed=4)
+    with pytest.warns(DeprecationWarning, match="positional families"):
+        positional = generate_candidates(["garnet"], max_dopants=2, steps=3,
+                                         max_candidates=40, seed=3)
+    pd.testing.assert_frame_equal(positional, by_settings)
+
+
+@pytest.mark.parametrize(("options", "parameter"), [
+    ({"methods": ("mutation",)}, "methods"),
+    ({"methods": ()}, "methods"),
+    ({"methods": ("grid",)}, "grid_elements"),
+    ({"substitution_sources": "books"}, "substitution_sources"),
+])
+def test_settings_are_checked_when_made_and_name_the_parameter(options, parameter):
+    from matgenome.generation import GenerationSettings
+
+    with pytest.raises(UsageError) as raised:
+        GenerationSettings(**options)
+    assert parameter in raised.value.parameters
