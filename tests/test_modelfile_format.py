@@ -103,7 +103,7 @@ def saved(fitted, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("name", ["os.system", "builtins.eval", "subprocess.Popen",
                                   "posix.system", "json.decoder.JSONDecoder"])
 def test_a_file_naming_code_outside_the_allow_list_is_refused(saved, name) -> None:
-    _forge(saved, {"$object": name, "$id": 0, "state": {"$dict": [["x", "rm -rf /"]]}})
+    _forge(saved, {"$object": name, "$id": 0, "state": {"$dict": {"x": "rm -rf /"}}})
     with pytest.raises(ModelFileError, match=r"does not load\. Refusing"):
         load_model(saved)
 
@@ -114,7 +114,7 @@ def test_a_function_in_an_allowed_module_is_refused(saved, monkeypatch) -> None:
     called: list[object] = []
     monkeypatch.setattr(target, "migrate_model", lambda *a: called.append(a))
     _forge(saved, {"$object": "matgenome.modelfile.directory.migrate_model", "$id": 0,
-                   "state": {"$dict": []}})
+                   "state": {"$dict": {}}})
     with pytest.raises(ModelFileError, match="not a class"):
         load_model(saved)
     assert not called
@@ -124,9 +124,11 @@ def test_a_function_in_an_allowed_module_is_refused(saved, monkeypatch) -> None:
     {"$eval": "print(1)"},
     {"$array": {"dtype": "|O", "shape": [1], "data": ""}},
     {"$objects": {"shape": [1], "items": [{"$object": "sklearn.base.BaseEstimator",
-                                           "$id": 0, "state": {"$dict": []}}]}},
+                                           "$id": 0, "state": {"$dict": {}}}]}},
     {"$tree": 0},
     {"$ref": 5},
+    {"$object": "sklearn.base.BaseEstimator", "$id": 0, "$eval": "x"},
+    {"$dict": {"a": {"$object": "sklearn.base.BaseEstimator", "$id": 0, "state": []}}},
 ])
 def test_malformed_or_object_holding_entries_are_refused(saved, root) -> None:
     _forge(saved, root)
@@ -136,7 +138,7 @@ def test_malformed_or_object_holding_entries_are_refused(saved, root) -> None:
 
 def test_a_class_the_libraries_lack_asks_for_a_rebuild(saved) -> None:
     _forge(saved, {"$object": "sklearn.ensemble.NoSuchForest", "$id": 0,
-                   "state": {"$dict": []}})
+                   "state": {"$dict": {}}})
     with pytest.raises(ModelFileError, match="Rebuild"):
         load_model(saved)
 

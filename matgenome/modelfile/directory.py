@@ -113,7 +113,10 @@ def _write_estimators(model: TrainedModel, staging: Path) -> int:
     except UnsupportedObject:
         return _write_skops_estimators(model, staging)
     (staging / estimator_file).write_bytes(skeleton)
-    write_trees(staging / TREES_FILE, {f"{TREE_MARK}{n}": t for n, t in enumerate(trees)})
+    # Stored, not deflated: inflating is most of the time a load spends on the trees
+    # (wheels and git compress the file anyway).
+    write_trees(staging / TREES_FILE, {f"{TREE_MARK}{n}": t for n, t in enumerate(trees)},
+                compress=False)
     if domain is not None:
         (staging / domain_file).write_bytes(domain)
     return FORMAT_VERSION

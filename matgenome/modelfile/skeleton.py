@@ -90,8 +90,10 @@ class _Encoder:
             return [self.encode(v) for v in value]
         if isinstance(value, tuple) and type(value) is tuple:
             return {"$tuple": [self.encode(v) for v in value]}
+        if type(value) is dict and all(type(k) is str for k in value):
+            return {"$dict": {k: self.encode(v) for k, v in value.items()}}
         if type(value) is dict:
-            return {"$dict": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+            return {"$items": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
         if isinstance(value, self.tree_type):
             self.trees.append(value)
             return {"$tree": len(self.trees) - 1}
@@ -183,7 +185,9 @@ class _Decoder:
             return [self.decode(v) for v in value]
         if not isinstance(value, dict) or len(value) not in (1, 3):
             raise self.fail("holds a value of unknown form")
-        if "$object" in value:
+        if len(value) == 3:
+            if set(value) != {"$object", "$id", "state"}:
+                raise self.fail("holds an object of unknown form")
             return self._object(value)
         (tag, content), = value.items()
         if tag == "$array":
@@ -197,7 +201,9 @@ class _Decoder:
                                  self.where).dtype
         if tag == "$tuple" and isinstance(content, list):
             return tuple(self.decode(v) for v in content)
-        if tag == "$dict" and isinstance(content, list):
+        if tag == "$dict" and isinstance(content, dict):
+            return {key: self.decode(item) for key, item in content.items()}
+        if tag == "$items" and isinstance(content, list):
             return {self._key(pair[0]): self.decode(pair[1]) for pair in content}
         if tag == "$float" and content in ("nan", "inf", "-inf"):
             return float(content)
@@ -241,7 +247,7 @@ class _Decoder:
         return self.trees[number]
 
     def _object(self, value: dict[str, Any]) -> Any:
-        name, number, state = value["$object"], value.get("$id"), value.get("state")
+        name, number, state = value["$object"], value["$id"], value["state"]
         cls = _allowed_class(name, self.where)
         if type(number) is not int or number in self.objects:
             raise self.fail(f"numbers its objects wrongly ({number!r})")

@@ -65,7 +65,7 @@ def trees_set_aside(estimator: Any) -> Iterator[dict[str, Any]]:
                 owner.tree_ = trees[owner.tree_]
 
 
-def write_trees(path: Path, trees: dict[str, Any]) -> None:
+def write_trees(path: Path, trees: dict[str, Any], compress: bool = True) -> None:
     """All trees in three plain arrays of an npz archive: ``nodes`` (every tree's node
     table, one after the other), ``values`` (their values, flattened) and ``table`` (one
     row per tree: ``_TABLE_COLUMNS`` then n_classes per output). Entry times are fixed so
@@ -83,10 +83,11 @@ def write_trees(path: Path, trees: dict[str, Any]) -> None:
     if states:
         arrays["nodes"] = np.concatenate([state["nodes"] for _, _, state in states])
         arrays["values"] = np.concatenate([state["values"].ravel() for _, _, state in states])
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
         for name, array in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = method
             with archive.open(info, "w") as handle:
                 np.lib.format.write_array(handle, np.ascontiguousarray(array),
                                           allow_pickle=False)
@@ -116,6 +117,11 @@ def read_trees(path: Path, data: bytes) -> dict[str, Any]:
                              "arrays. Refusing to load it.")
     node_starts = np.concatenate([[0], np.cumsum(counts)])
     value_starts = np.concatenate([[0], np.cumsum(sizes)])
+    try:
+        _check_all_links(path, table, nodes, node_starts)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:  # not a node table
+        raise ModelFileError(f"{path}: the node array is not a tree node table ({exc}). "
+                             "Refusing to load it.") from None
     return {f"{TREE_MARK}{number}": _rebuild_tree(
                 path, number, row, nodes[node_starts[number]:node_starts[number + 1]],
                 values[value_starts[number]:value_starts[number + 1]])
@@ -135,26 +141,33 @@ def _rebuild_tree(path: Path, number: int, row: Any, nodes: Any, values: Any) ->
         width = int(n_classes.max())
         tree.__setstate__({"max_depth": max_depth, "node_count": node_count, "nodes": nodes,
                            "values": values.reshape(node_count, n_outputs, width)})
-        _check_links(nodes, n_features)
     except Exception as exc:  # wrong layouts, sizes or links raise many types
         raise ModelFileError(f"{path}: tree {number} cannot be rebuilt ({exc}). "
                              "Refusing to load it.") from None
     return tree
 
 
-def _check_links(nodes: Any, n_features: int) -> None:
-    """Refuse node tables whose child links or feature indices point outside the tree or
-    the features (scikit-learn's traversal does not check them when predicting)."""
+def _check_all_links(path: Path, table: Any, nodes: Any, starts: Any) -> None:
+    """Refuse node tables whose child links or feature indices point outside their tree or
+    the features (scikit-learn's traversal does not check them when predicting); all
+    trees at once, each node against its own tree's size and feature count."""
     import numpy as np
 
-    index = np.arange(len(nodes))
+    if not len(table):
+        return
+    counts = table[:, 3]
+    tree = np.repeat(np.arange(len(table)), counts)
+    index = np.arange(len(nodes)) - starts[tree]  # each node's index inside its tree
+    size, n_features = counts[tree], table[tree, 0]
     left, right, feature = nodes["left_child"], nodes["right_child"], nodes["feature"]
     leaf = left == -1
-    children_ok = np.where(leaf, right == -1, (left > index) & (left < len(nodes))
-                           & (right > index) & (right < len(nodes)))
+    children_ok = np.where(leaf, right == -1, (left > index) & (left < size)
+                           & (right > index) & (right < size))
     feature_ok = np.where(leaf, True, (feature >= 0) & (feature < n_features))
-    if not (children_ok.all() and feature_ok.all()):
-        raise ValueError("node links or feature indices out of range")
+    bad = np.flatnonzero(~(children_ok & feature_ok))
+    if len(bad):
+        raise ModelFileError(f"{path}: tree {tree[bad[0]]} cannot be rebuilt (node links or "
+                             "feature indices out of range). Refusing to load it.")
 
 
 def put_trees_back(estimator: Any, trees: dict[str, Any]) -> None:
