@@ -79,9 +79,10 @@ def test_estimator_round_trips_with_identical_predictions(fitted, tmp_path: Path
 
 def test_objects_without_a_json_description_are_reported() -> None:
     from sklearn.preprocessing import FunctionTransformer
+    from sklearn.utils import Bunch
 
     for value in (np.sum, FunctionTransformer(func=np.log1p), np.array([object()]),
-                  {"seed": np.random.RandomState(0)}):
+                  {"seed": np.random.RandomState(0)}, Bunch(a=1)):
         with pytest.raises(UnsupportedObject):
             dump_skeleton(value)
 

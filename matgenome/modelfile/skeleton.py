@@ -34,6 +34,16 @@ class UnsupportedObject(TypeError):
 def dump_skeleton(root: Any) -> tuple[bytes, list[Any]]:
     """The JSON bytes describing ``root`` and the scikit-learn trees it refers to, in
     order (tree ``n`` of the list is ``{"$tree": n}`` in the JSON)."""
+    data, trees = _dump(root)
+    # What __setstate__ does with a state is the class's business: keep the description
+    # only if the object it rebuilds describes itself the same way.
+    again, _ = _dump(load_skeleton(data, trees, "the model being saved"))
+    if again != data:
+        raise UnsupportedObject("an object whose state does not survive a round trip")
+    return data, trees
+
+
+def _dump(root: Any) -> tuple[bytes, list[Any]]:
     encoder = _Encoder()
     body = {"skeleton_version": SKELETON_VERSION, "root": encoder.encode(root)}
     text = json.dumps(body, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
@@ -112,7 +122,10 @@ class _Encoder:
     def _object(self, value: Any) -> Any:
         cls = type(value)
         name = _class_name(cls)
-        if not name.startswith(OBJECT_PREFIXES) or not hasattr(value, "__dict__"):
+        if not name.startswith(OBJECT_PREFIXES) or not hasattr(value, "__dict__") \
+                or isinstance(value, _BUILTIN_BASES) \
+                or any("__slots__" in vars(base) for base in cls.__mro__[:-1]):
+            # A subclass of a builtin container or with slots keeps data outside __dict__.
             raise UnsupportedObject(name)
         if id(value) in self.ids:
             return {"$ref": self.ids[id(value)]}
@@ -124,6 +137,8 @@ class _Encoder:
             raise UnsupportedObject(f"{name} (custom pickling)")
         return {"$object": name, "$id": number, "state": self.encode(state)}
 
+
+_BUILTIN_BASES = (dict, list, tuple, set, frozenset, str, bytes, int, float)
 
 # Types (not instances) a skeleton may hold, such as an estimator's ``dtype=np.float64``.
 _SIMPLE_TYPES: dict[str, type] = {t.__name__: t for t in (
