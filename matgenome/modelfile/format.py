@@ -118,7 +118,7 @@ def check_versions(directory: Path, manifest: dict[str, Any]) -> None:
         warnings.warn(
             f"{directory} was saved with scikit-learn {saved}; this is {sklearn.__version__}. "
             "Predictions may differ; rebuild the model to be sure.",
-            stacklevel=3,
+            stacklevel=4,  # the caller of load_model (load_model -> _load -> here)
         )
 
 

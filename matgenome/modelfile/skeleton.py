@@ -57,11 +57,12 @@ def load_skeleton(data: bytes, trees: list[Any] | None, where: str) -> Any:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{where} is not a readable model description: {exc}") from None
-    if not isinstance(body, dict) or body.get("skeleton_version") != SKELETON_VERSION:
+    if not isinstance(body, dict) or body.get("skeleton_version") != SKELETON_VERSION \
+            or "root" not in body:
         raise ModelFileError(f"{where} is not a model description this matgenome reads "
                              f"(skeleton version {SKELETON_VERSION})")
     decoder = _Decoder(trees or [], where)
-    root = decoder.decode(body.get("root"))
+    root = decoder.decode(body["root"])
     if len(decoder.used) != len(decoder.trees):
         raise ModelFileError(f"{where}: the tree archive holds trees the model does not name")
     return root
@@ -81,9 +82,7 @@ class _Encoder:
         self.alive: list[Any] = []  # keeps encoded objects alive so ids stay unique
 
     def encode(self, value: Any) -> Any:
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if type(value) is int:
+        if value is None or type(value) in (bool, str, int):  # subclasses keep their type below
             return value
         if type(value) is float:
             return value if math.isfinite(value) else {"$float": repr(value)}
@@ -96,9 +95,9 @@ class _Encoder:
             return {"$scalar": _encode_array(np.asarray(value))}
         if isinstance(value, np.dtype):
             return {"$dtype": _encode_dtype(value)}
-        if isinstance(value, list):
+        if type(value) is list:
             return [self.encode(v) for v in value]
-        if isinstance(value, tuple) and type(value) is tuple:
+        if type(value) is tuple:
             return {"$tuple": [self.encode(v) for v in value]}
         if type(value) is dict and all(type(k) is str for k in value):
             return {"$dict": {k: self.encode(v) for k, v in value.items()}}
