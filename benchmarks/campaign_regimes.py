@@ -300,7 +300,7 @@ class Candidates:
 def obelix_candidates() -> tuple[Candidates, Any, str]:
     """OBELiX's uncensored rows, repeats of one composition averaged in log10 sigma."""
     from matgenome.labelled import read_labelled
-    from matgenome.models.selection import default_candidate
+    from matgenome.selection import default_candidate
 
     raw = load("obelix")
     exact = raw[raw["censor"].eq("").to_numpy()].copy()

@@ -103,7 +103,7 @@ def train_defaults_entry(task: str, trees: int,
     """What ``matgenome train`` does with no options, as a benchmark entry on formulas.
 
     Inside each official training fold the training path selects the recipe by grouped
-    CV among the candidates the table qualifies for (``matgenome.models.selection``:
+    CV among the candidates the table qualifies for (``matgenome.selection``:
     the hurdle where a real share of the rows sits at the minimum, the alloy candidate
     for steels), refits it and adds the domain model and fallback, as ``train`` does.
     """

@@ -1,7 +1,7 @@
 """From what share of rows at the minimum value is the hurdle form worth considering?
 
 ``train`` considers the hurdle candidates (a classifier of "at the floor" times a regressor
-above it, ``matgenome.models.selection``) only when a real share of a table's rows sits at
+above it, ``matgenome.selection``) only when a real share of a table's rows sits at
 its minimum value. This benchmark sets that share: from Matbench expt_gap (metals at
 exactly 0 eV) it draws tables of ``--rows`` rows whose share of metals is 2% to 40%, and
 scores plain extra trees on the default preset and element fractions against the √ hurdle
@@ -29,7 +29,7 @@ import numpy as np
 from _common import RESULTS_DIR, format_table, software_versions, write_json_atomic
 
 from matgenome.datasets import load
-from matgenome.models.selection import FLOOR_SHARE, get_candidate, select_candidate
+from matgenome.selection import FLOOR_SHARE, get_candidate, select_candidate
 
 SHARES = (0.02, 0.05, 0.10, 0.20, 0.40)
 PLAIN, HURDLE = "extra_trees_fractions", "hurdle_sqrt_fractions"
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows, ["share at 0 eV", PLAIN, HURDLE, "hurdle - plain (eV)"]))
     chosen = threshold(table)
     print(f"smallest share from which the hurdle never loses: {chosen}; "
-          f"matgenome.models.selection.FLOOR_SHARE = {FLOOR_SHARE}")
+          f"matgenome.selection.FLOOR_SHARE = {FLOOR_SHARE}")
     report = {"benchmark": "select_floor_share", "rows": args.rows, "draws": args.draws,
               "shares": list(SHARES), "mean_cv_mae": {str(s): t for s, t in table.items()},
               "threshold": chosen, "floor_share_in_use": FLOOR_SHARE, "runs": runs,

@@ -4,7 +4,7 @@ For each official fold k, 3-fold stratified cross-validation (shuffled with seed
 the training rows (fold != k); the test rows of fold k are never read. Balanced accuracy
 (labels at probability 0.5 after prior balancing) and ROC-AUC are pooled over each inner
 cross-validation and averaged over the five training sets; the recipe
-``matgenome.models.classifier_recipes.glass_model`` is the winner of this table. Trees:
+``matgenome.selection.MATBENCH_CLASSIFIERS["matbench_glass"]`` is the winner of this table. Trees:
 300 per forest here (the recipe ships 500). Prints a table and writes
 ``benchmarks/results/select_matbench_glass.json``.
 

@@ -7,7 +7,7 @@ same folds (``--seeds`` different shuffles of ``GroupKFold(5)``); models see cen
 uncensored held-out rows. The candidates cover the model families (random forest, extra
 trees, gradient boosting, kNN, ridge, a learned stack), the feature presets, the extra-trees
 settings and the censored-target treatments; the ``conductivity`` candidate of
-``matgenome.models.selection`` is the winner of this table. Trees: 300 per forest here (the
+``matgenome.selection`` is the winner of this table. Trees: 300 per forest here (the
 recipe ships 500). Prints a table and writes
 ``benchmarks/results/select_obelix_model.json``.
 
@@ -48,7 +48,7 @@ from sklearn.preprocessing import StandardScaler
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.models.censored import CensoredRegressor
-from matgenome.models.selection import OBELIX_PRESET
+from matgenome.selection import OBELIX_PRESET
 
 ev = importlib.import_module("matgenome.evaluation")
 RESULTS = Path(__file__).resolve().parent / "results"

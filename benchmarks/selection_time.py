@@ -1,6 +1,6 @@
 """How long does ``train``'s recipe selection take on a ~5,000-row table?
 
-Times :func:`matgenome.models.selection.select_candidate` on all 4,604 rows of Matbench
+Times :func:`matgenome.selection.select_candidate` on all 4,604 rows of Matbench
 expt_gap, side by side in one run: the general candidates alone (the selection before the
 conditional candidates) and the candidates ``train`` considers for this table now (the
 general ones plus the hurdles, since 53% of the gaps are 0 eV). Same folds, seed and jobs.
@@ -22,7 +22,7 @@ import time
 from _common import RESULTS_DIR, format_table, software_versions, write_json_atomic
 
 from matgenome.datasets import load
-from matgenome.models.selection import GENERAL, candidates_for, select_candidate
+from matgenome.selection import GENERAL, candidates_for, select_candidate
 from matgenome.training import dataset_target
 
 

@@ -1,9 +1,9 @@
 """The model the benchmarks found best for each shipped dataset (the "recommended" rows).
 
-Not a registry: regression recipes are candidates of ``train``'s selection
-(:mod:`matgenome.models.selection`), which ``train`` considers under their conditions and
-``--recipe NAME`` names; the classifiers are in :mod:`matgenome.models.classifier_recipes`.
-This module only maps each shipped dataset to one of those, for the benchmarks:
+Not a registry: the recipes are those of :mod:`matgenome.selection` (regression recipes are
+candidates of ``train``'s selection, which ``train`` considers under their conditions and
+``--recipe NAME`` names; the Matbench classifiers are its ``MATBENCH_CLASSIFIERS``). This
+module only maps each shipped dataset to one of those, for the benchmarks:
 
 >>> recipe = get_recipe("obelix")
 >>> X, _ = compute_features(formulas, recipe.features)          # doctest: +SKIP
@@ -12,18 +12,40 @@ This module only maps each shipped dataset to one of those, for the benchmarks:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from matgenome.models.classifier_recipes import (
-    CLASSIFIER_RECIPES,
-    Recipe,
-    classifier_model,
-    glass_model,
+import numpy as np
+
+from matgenome.selection import (
+    GENERIC_CLASSIFIER,
+    MATBENCH_CLASSIFIERS,
+    OBELIX_PRESET,
+    ClassifierRecipe,
+    RegressorRecipe,
+    get_candidate,
 )
-from matgenome.models.selection import OBELIX_PRESET, Candidate, get_candidate
 
 __all__ = ["OBELIX_PRESET", "RECIPES", "Recipe", "classifier_model", "get_recipe",
            "glass_model", "recommended_model"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A feature preset of ``matgenome.features`` and a model factory."""
+
+    name: str
+    features: str
+    make_model: Callable[..., Any]
+    description: str
+
+    def featurize(self, formulas: Sequence[object]) -> np.ndarray:
+        """The recipe's descriptor matrix of formulas (NaN rows where a formula fails)."""
+        from matgenome.features import compute_features
+
+        return compute_features(list(formulas), self.features)[0]
+
 
 # The candidate the benchmarks found best for each shipped regression dataset.
 TASK_CANDIDATES = {
@@ -33,7 +55,7 @@ TASK_CANDIDATES = {
 }
 
 
-def _recipe(dataset: str, candidate: Candidate) -> Recipe:
+def _recipe(dataset: str, candidate: RegressorRecipe) -> Recipe:
     def make_model(random_state: int | None = 0, n_estimators: int | None = None,
                    n_jobs: int | None = None) -> Any:
         return candidate.estimator(random_state, n_estimators, n_jobs)
@@ -42,10 +64,22 @@ def _recipe(dataset: str, candidate: Candidate) -> Recipe:
                   f"candidate {candidate.name}: {candidate.description}")
 
 
+def _classifier(recipe: ClassifierRecipe) -> Callable[..., Any]:
+    def make_model(random_state: int | None = 0, n_estimators: int = 500,
+                   n_jobs: int | None = None) -> Any:
+        return recipe.estimator(random_state, n_estimators, n_jobs)
+
+    return make_model
+
+
+classifier_model = _classifier(GENERIC_CLASSIFIER)
+glass_model = _classifier(MATBENCH_CLASSIFIERS["matbench_glass"])
+
 RECIPES: dict[str, Recipe] = {
     **{dataset: _recipe(dataset, get_candidate(name))
        for dataset, name in TASK_CANDIDATES.items()},
-    **CLASSIFIER_RECIPES,
+    **{dataset: Recipe(dataset, recipe.features, _classifier(recipe), recipe.description)
+       for dataset, recipe in MATBENCH_CLASSIFIERS.items()},
 }
 
 

@@ -237,7 +237,8 @@ def _on_dask(
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise InputError("--scheduler needs Dask: pip install 'matgenome[dask]'") from None
+        raise InputError("scheduler needs Dask: pip install 'matgenome[dask]'",
+                         parameters=("scheduler",)) from None
     _quiet_dask_logging()
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(_local_cluster(LocalCluster)) if scheduler == "local" \

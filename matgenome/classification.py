@@ -18,11 +18,10 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import Tags
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import ClassifierMixin
 
 from matgenome.errors import MatgenomeError, UsageError
+from matgenome.training_steps import TrainedModelEstimator, formulas_and_targets
 
 TASKS = ("auto", "regression", "classification")
 # Cells that mean "no value" rather than a label.
@@ -131,8 +130,8 @@ def choose_labels(cells: Sequence[object], positive: str | None = None) -> Label
     if positive is not None:
         match = distinct.get(str(label_of(positive) or positive).casefold())
         if match is None:
-            raise UsageError(f"--positive {positive!r} is not one of the labels "
-                             f"{names[0]!r}, {names[1]!r}")
+            raise UsageError(f"positive {positive!r} is not one of the labels "
+                             f"{names[0]!r}, {names[1]!r}", parameters=("positive",))
         chosen, how = match, "given"
     elif counts[names[0]] != counts[names[1]]:
         chosen, how = min(names, key=lambda n: counts[n]), "the rarer class"
@@ -207,8 +206,9 @@ def train_classifier(
 ) -> tuple[Any, Any]:
     """``matgenome train`` on a two-class target: a calibrated classifier and its card.
 
-    The options are those of :func:`matgenome.training.train_model`; ``recipe`` ``auto``
-    selects among :data:`matgenome.models.selection.CLASSIFIERS` (with class balancing and
+    The options are those of :func:`matgenome.training.train_model` (which calls this
+    for a two-label target); ``recipe`` ``auto``
+    selects among :data:`matgenome.selection.CLASSIFIERS` (with class balancing and
     calibration) by grouped inner CV on log loss.
     """
     import pandas as pd
@@ -218,8 +218,13 @@ def train_classifier(
     from matgenome.io import TargetValues
     from matgenome.modelfile import TrainedModel
     from matgenome.models import make_model
-    from matgenome.models.selection import Selection
-    from matgenome.training import TrainingReport, _card, _usable_rows, duplicate_spread
+    from matgenome.selection import Selection
+    from matgenome.training_steps import (
+        TrainingReport,
+        duplicate_spread,
+        training_card,
+        usable_rows,
+    )
 
     formulas = pd.Series(formulas).reset_index(drop=True)
     cells = _cells(targets)
@@ -234,7 +239,7 @@ def train_classifier(
                           errors=label_errors, unit="label", raw=cells)
     compositions, formula_errors = parse_many(formulas)
     report = TrainingReport(rows_read=len(formulas), rows_used=0)
-    use = _usable_rows(formulas, formula_errors, parsed, "drop", report, first_row)
+    use = usable_rows(formulas, formula_errors, parsed, "drop", report, first_row)
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = values[use]
     if len(np.unique(y)) < 2:
@@ -252,7 +257,7 @@ def train_classifier(
     domain = DomainModel(mobile_ion=mobile_ion).fit(X, formulas=[str(c.formula) for c in rows])
     used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
     elements = sorted({str(el) for c in rows for el in c.elements})
-    model_card = _card({"description": f"composition -> probability of {labels.positive!r}",
+    model_card = training_card({"description": f"composition -> probability of {labels.positive!r}",
                         **given}, estimator, used, report, "none (labels)",
                        candidate.features, seed, elements, mobile_ion)
     model_card["task"] = "classification"
@@ -270,7 +275,7 @@ def _choose_classifier(rows: list, y: np.ndarray, recipe: str, preset: str | Non
                        kind: str | None, groups: Any, seed: int, n_jobs: int | None,
                        progress: Any) -> Any:
     """The classifier for these rows: named, from explicit options, or selected by CV."""
-    from matgenome.models.selection import (
+    from matgenome.selection import (
         CLASSIFIERS,
         Selection,
         get_classifier,
@@ -289,7 +294,7 @@ def _choose_classifier(rows: list, y: np.ndarray, recipe: str, preset: str | Non
                              progress=progress)
 
 
-class TrainedModelClassifier(ClassifierMixin, BaseEstimator):
+class TrainedModelClassifier(ClassifierMixin, TrainedModelEstimator):
     """``matgenome train`` on a two-class target as a scikit-learn classifier on formulas.
 
     What ``evaluate`` and the benchmarks score: ``fit(formulas, y)`` runs the training path
@@ -317,13 +322,9 @@ class TrainedModelClassifier(ClassifierMixin, BaseEstimator):
             groups: Sequence[object] | None = None) -> TrainedModelClassifier:
         """Train on formulas ``X`` and two-class labels ``y`` (``groups`` keep the
         selection folds honest)."""
-        from matgenome.features.api import as_formula_list
         from matgenome.io import TargetValues
 
-        formulas = as_formula_list(X)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(formulas) != len(y):
-            raise UsageError(f"{len(formulas)} formulas but {y.size} labels")
+        formulas, y = formulas_and_targets(X, np.asarray(y), "labels")
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
             raise UsageError(f"a classifier needs exactly two classes; got "
@@ -331,22 +332,12 @@ class TrainedModelClassifier(ClassifierMixin, BaseEstimator):
         cells = [1.0 if v == self.classes_[1] else 0.0 for v in y]
         targets = TargetValues(values=np.asarray(cells), censor=np.full(len(y), "").astype(str),
                                errors=[""] * len(y), raw=cells)
-        self.model_, self.report_ = train_classifier(
+        self._keep(*train_classifier(
             formulas, targets, positive="1", recipe=self.recipe, preset=self.preset,
             kind=self.kind, n_estimators=self.n_estimators, seed=self.seed,
-            n_jobs=self.n_jobs, groups=groups, mobile_ion=self.mobile_ion)
-        self.recipe_ = self.model_.card["selection"]["chosen"]
+            n_jobs=self.n_jobs, groups=groups, mobile_ion=self.mobile_ion))
         self.threshold_ = float(self.model_.card["classification"]["threshold"])
         return self
-
-    def predict_uncertainty(self, X: Sequence[object]) -> dict[str, np.ndarray]:
-        """Probability of ``classes_[1]`` (``mean``) and its spread over the trees."""
-        from matgenome.features.api import as_formula_list
-
-        check_is_fitted(self, "model_")
-        prediction = self.model_.predict(as_formula_list(X))
-        return {"mean": prediction.mean, "uncertainty": prediction.std,
-                "epistemic": prediction.epistemic, "noise": prediction.noise}
 
     def predict_proba(self, X: Sequence[object]) -> np.ndarray:
         """Calibrated probabilities of ``classes_[0]`` and ``classes_[1]``."""
@@ -358,14 +349,6 @@ class TrainedModelClassifier(ClassifierMixin, BaseEstimator):
         p = self.predict_uncertainty(X)["mean"]
         return self.classes_[(p >= self.threshold_).astype(int)]
 
-    def __sklearn_tags__(self) -> Tags:
-        """``X`` is formula text."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True
-        return tags
-
 
 def simulation_classifier_data(labelled: Any, positive: str | None = None,
                                preset: str | None = None) -> Any:
@@ -374,7 +357,7 @@ def simulation_classifier_data(labelled: Any, positive: str | None = None,
     are), the features of the first classifier candidate (or ``preset``)."""
     from dataclasses import replace as replace_field
 
-    from matgenome.models.selection import CLASSIFIERS
+    from matgenome.selection import CLASSIFIERS
     from matgenome.simulation import SimulationData, candidates_from_rows
 
     targets, labels = label_targets(_cells(labelled.targets), positive)

@@ -247,10 +247,12 @@ def parse_many(formulas: Iterable[object]) -> tuple[list[Composition | None], li
     return compositions, errors
 
 
-# Atomic-fraction decimals that make two compositions one: 1e-6 for identity (measured
-# values, splits, notation checks); 1e-4 for candidates, so that grid points a rounding
-# apart count as one candidate.
+# The named tolerances of composition identity, one home for the package.
+#: Atomic-fraction decimals that make two compositions one (identity, 1e-6): measured
+#: values and "already measured" (matgenome.known), repeats, splits, campaigns, notation.
 KEY_DECIMALS = 6
+#: Coarser on purpose (1e-4), for merging generated candidates only: grid and doping
+#: amounts a rounding apart (Li3PS4, Li3.00001PS4) are one candidate to propose.
 CANDIDATE_DECIMALS = 4
 
 

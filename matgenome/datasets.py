@@ -136,7 +136,7 @@ _SPLITS = ("all", "train", "test")
 
 def dataset_path(name: str) -> Path:
     """Return the path of a shipped dataset's source file."""
-    return shipped_path("datasets") / _info(name).relative_path
+    return shipped_path("datasets") / dataset_info(name).relative_path
 
 
 def list_datasets() -> pd.DataFrame:
@@ -171,7 +171,7 @@ def load(name: str, split: str = "all", fold: int | None = None) -> pd.DataFrame
         A DataFrame with the columns in ``NORMALISED_COLUMNS`` (plus ``family_raw`` for
         OBELiX), with a fresh 0..n-1 index.
     """
-    info = _info(name)
+    info = dataset_info(name)
     if split not in _SPLITS:
         raise UsageError(f"unknown split {split!r} for {name}; expected one of {_SPLITS}")
     frame = _load_obelix(split) if name == "obelix" else _load_matbench(info, split, fold)
@@ -197,12 +197,18 @@ def normalise_family(raw: object) -> object:
     return label
 
 
-def _info(name: str) -> DatasetInfo:
+def dataset_info(name: str) -> DatasetInfo:
+    """The description of shipped dataset ``name``.
+
+    Raises:
+        UsageError: ``name`` is not a shipped dataset (the one place this is checked).
+    """
     try:
         return DATASETS[name]
     except KeyError:
         known = ", ".join(DATASETS)
-        raise UsageError(f"unknown dataset {name!r}; shipped datasets: {known}") from None
+        raise UsageError(f"unknown dataset {name!r}; shipped datasets: {known}",
+                         parameters=("dataset",)) from None
 
 
 def _load_obelix(split: str) -> pd.DataFrame:

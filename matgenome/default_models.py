@@ -19,7 +19,7 @@ from matgenome.targets import normalise_target
 from matgenome.training import train_model
 
 # The shipped conductivity model is what `matgenome train` does by default on OBELiX:
-# the recipe is selected by grouped CV inside the training rows (matgenome.models.selection).
+# the recipe is selected by grouped CV inside the training rows (matgenome.selection).
 DEFAULT_RECIPE: dict[str, Any] = {
     "recipe": "auto",
     "censored": "hurdle",

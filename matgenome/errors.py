@@ -6,13 +6,28 @@ are re-exported from the modules that raise them (``matgenome.io``,
 ``matgenome.modelfile``, ``matgenome.composition``, ``matgenome.generation``), so both import
 paths keep working. Every error a user can fix derives from :class:`MatgenomeError`; the
 command line shows those as one line (exit status 2) and anything else as an internal error.
+
+Messages speak in the library's terms: they name a function's parameter (``target_column``,
+``output``), never a command-line option. An error about parameters lists them in
+``parameters``, from which the command line adds its own option names
+(the command line's ``error_text``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class MatgenomeError(Exception):
-    """Base of the errors matgenome reports as one line (no traceback)."""
+    """Base of the errors matgenome reports as one line (no traceback).
+
+    Args:
+        parameters: the names of the parameters the message is about (keyword only).
+    """
+
+    def __init__(self, *args: object, parameters: Sequence[str] = ()) -> None:
+        super().__init__(*args)
+        self.parameters = tuple(parameters)
 
 
 class InputError(MatgenomeError):
@@ -38,6 +53,7 @@ class CompositionError(MatgenomeError, ValueError):
     """
 
     def __init__(self, text: object, reason: str) -> None:
+        self.parameters = ()
         self.text = text
         self.reason = reason
         shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."

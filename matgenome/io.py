@@ -216,8 +216,8 @@ def detect_formula_column(columns: Sequence[str], requested: str | None = None) 
         if name in keys:
             return keys[name]
     raise InputError(
-        "could not find a formula column; pass --formula-column. "
-        f"The input has columns: {_list(columns)}"
+        "could not find a formula column; pass formula_column. "
+        f"The input has columns: {_list(columns)}", parameters=("formula_column",)
     )
 
 
@@ -286,7 +286,7 @@ def _first_chunk(path: Path, frames: Iterator[pd.DataFrame]) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8 or pass "
-            "--encoding (e.g. --encoding latin-1)"
+            "encoding (e.g. encoding='latin-1')", parameters=("encoding",)
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         raise InputError(f"could not read {path}: {_short(exc)}") from None
@@ -318,7 +318,7 @@ def _chain(
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8 or pass "
-            "--encoding (e.g. --encoding latin-1)"
+            "encoding (e.g. encoding='latin-1')", parameters=("encoding",)
         ) from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise InputError(f"could not read {path}: {_short(exc)}") from None
@@ -417,15 +417,18 @@ def check_output_path(output: str | os.PathLike, inputs: Sequence[str | os.PathL
         source = Path(source)
         same = source.exists() and output.exists() and output.samefile(source)
         if same or output.resolve() == source.resolve():
-            raise InputError(f"--output {output} is the input file; choose another path")
+            raise InputError(f"output {output} is the input file; choose another path",
+                             parameters=("output",))
     if output.exists() and output.is_dir():
-        raise InputError(f"--output {output} is a directory; give a file path")
+        raise InputError(f"output {output} is a directory; give a file path",
+                         parameters=("output",))
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.exists():
-        raise InputError(f"the directory of --output does not exist: {parent}")
+        raise InputError(f"the directory of output does not exist: {parent}",
+                         parameters=("output",))
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write --output {output}: no permission to create files "
-                         f"in {parent}")
+        raise InputError(f"cannot write output {output}: no permission to create files "
+                         f"in {parent}", parameters=("output",))
     return output
 
 

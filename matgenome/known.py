@@ -1,14 +1,19 @@
-"""Measured compositions: what a model's training data say about a composition.
+"""Measured compositions: what measured data say about a composition.
 
-A model directory keeps its training rows (censored ones too). For every composition that
-was measured, :class:`KnownMeasurements` holds the mean of its exact values
-(``known_value``), the sample standard deviation of repeated measurements
-(``known_spread``, NaN for a single one), how many exact values there are
-(``known_count``) and, for compositions known only as an upper bound (``<1E-10``), the
-tightest one (``known_bound``). Compositions are matched by
-:class:`matgenome.composition.CompositionKey` (atomic fractions rounded to 1e-6), so
-``Li3PS4``, ``Li6P2S8`` and ``0.75Li2S-0.25P2S5`` are one composition; plain formulas are
-keyed with the featurizer's fast parser so that scoring millions of rows stays fast.
+The one lookup of "already measured" for the whole package: batch scoring, ``rank`` and
+``screen`` read a model's training rows (which a model directory keeps, censored ones
+too); candidate generation reads a known-data table or shipped dataset
+(:meth:`KnownMeasurements.from_source`). For every composition that was measured,
+:class:`KnownMeasurements` holds the mean of its exact values (``known_value``), the
+sample standard deviation of repeated measurements (``known_spread``, NaN for a single
+one), how many exact rows there are (``known_count``, rows without a usable value
+included) and, for compositions known as an upper bound (``<1E-10``), the tightest one
+(``known_bound``). A composition is known (:func:`known_mask`) when it has an exact row
+or an upper bound; a bound is never read as a value. Compositions are matched by
+:func:`matgenome.composition_keys.keys_of` at the identity tolerance
+(:data:`matgenome.composition.KEY_DECIMALS`, atomic fractions to 1e-6), so ``Li3PS4``,
+``Li6P2S8`` and ``0.75Li2S-0.25P2S5`` are one composition; the featurizer's fast parser
+keeps scoring millions of rows fast.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from matgenome.censoring import censor_of, is_exact, upper_bounds
-from matgenome.composition import KEY_DECIMALS, CompositionError, CompositionKey
+from matgenome.composition import KEY_DECIMALS
 from matgenome.composition_keys import keys_of
+from matgenome.errors import InputError, UsageError
 
 KNOWN_COLUMNS = ("known_value", "known_spread", "known_count", "known_bound")
 
@@ -34,18 +40,26 @@ class KnownMeasurements:
 
     @classmethod
     def from_training_data(cls, data: pd.DataFrame | None) -> KnownMeasurements:
-        """Summarise a model's training rows (``formula``, ``target``, ``censor``)."""
+        """Summarise measured rows: ``formula``, ``target`` and, optionally, ``censor``.
+
+        Without a ``censor`` column, text targets are read as cells (``<1E-10`` is an upper
+        bound, see :func:`matgenome.io.parse_target_values`). Rows whose formula does not
+        parse are ignored; a row without a usable value still marks its composition known
+        (``known_count`` counts it, ``known_value`` stays NaN).
+
+        Raises:
+            UsageError: ``data`` lacks ``formula`` or ``target``.
+        """
         if data is None or data.empty:
             return cls(pd.DataFrame(columns=list(KNOWN_COLUMNS)))
-        formulas = list(data["formula"])
-        # The fast array parser first (ten times faster); the full parser where it fails.
-        keys = [key if key is not None else _key_or_none(formula)
-                for key, formula in zip(keys_of(formulas, KEY_DECIMALS), formulas,
-                                        strict=True)]
+        missing = {"formula", "target"} - set(data.columns)
+        if missing:
+            raise UsageError(f"known data lack column(s) {sorted(missing)}")
+        target, censor = _values_and_censor(data)
         frame = pd.DataFrame({
-            "key": keys,
-            "target": pd.to_numeric(data["target"], errors="coerce"),
-            "censor": censor_of(data),
+            "key": keys_of(data["formula"].tolist(), KEY_DECIMALS),
+            "target": target,
+            "censor": censor,
         }).dropna(subset=["key"])
         exact = frame[is_exact(frame["censor"])].groupby("key")["target"]
         # The tightest upper bound; a lower bound says too little to mark a composition known.
@@ -70,11 +84,38 @@ class KnownMeasurements:
         return len(self.table)
 
 
-def _key_or_none(formula: object) -> CompositionKey | None:
-    try:
-        return CompositionKey.of(formula, KEY_DECIMALS)
-    except CompositionError:
-        return None
+    @classmethod
+    def from_source(cls, source: str) -> KnownMeasurements:
+        """Known measurements of :func:`read_known` ``source``."""
+        return cls.from_training_data(read_known(source))
+
+
+def read_known(source: str) -> pd.DataFrame:
+    """Measured rows from a shipped dataset name (censored rows included, with their
+    ``censor``) or a table file with ``formula`` and ``target`` (optionally ``censor``).
+
+    Raises:
+        InputError: the file cannot be read or lacks ``formula`` or ``target``.
+    """
+    from matgenome.datasets import DATASETS, load
+    from matgenome.io import read_table
+
+    if source in DATASETS:
+        return load(source)
+    table = read_table(source)
+    if {"formula", "target"} - set(table.columns):
+        raise InputError(f"known-data table {source} needs columns 'formula' and 'target'")
+    return table
+
+
+def _values_and_censor(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric targets and censor marks of measured rows (unusable cells NaN, exact)."""
+    if "censor" in data.columns or pd.api.types.is_numeric_dtype(data["target"]):
+        return pd.to_numeric(data["target"], errors="coerce").to_numpy(float), censor_of(data)
+    from matgenome.io import parse_target_values
+
+    parsed = parse_target_values(data["target"])
+    return parsed.values, parsed.censor
 
 
 def known_mask(known: pd.DataFrame) -> np.ndarray:

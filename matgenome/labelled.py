@@ -1,7 +1,7 @@
 """Reading a labelled table: formulas and measured target values.
 
 One reader for every place that takes "a table of formulas and measured values": the
-``train``, ``evaluate`` and ``simulate`` commands, campaigns (``matgenome.campaign_data``)
+``train``, ``evaluate`` and ``simulate`` commands, campaigns (``matgenome.campaign.data``)
 and :func:`matgenome.training.train` on a DataFrame. It detects the formula column, parses
 the target cells (units such as ``mS/cm``, censored bounds such as ``<1E-10``, optional
 ``log10``) and keeps the rows in file order, so an error can name a row by its spreadsheet
@@ -60,7 +60,8 @@ def read_labelled(path: str | os.PathLike | None = None, *, dataset: str | None 
     groups and its row ids; a table gets ``group_column``'s values as groups.
     """
     if bool(path) == bool(dataset):
-        raise InputError("give either an INPUT file or --dataset NAME")
+        raise InputError("give exactly one of path (a table file) and dataset (a shipped "
+                         "dataset name)", parameters=("path", "dataset"))
     if dataset:
         return _dataset(dataset)
     from matgenome.io import detect_formula_column, read_table, require_column
@@ -70,7 +71,8 @@ def read_labelled(path: str | os.PathLike | None = None, *, dataset: str | None 
     # The formula column is checked before the target column, as it always was.
     detect_formula_column(list(frame.columns), formula_column)
     if not target_column:
-        raise InputError("--target-column is required with an INPUT file")
+        raise InputError("target_column is required with a table file (path)",
+                         parameters=("target_column",))
     formulas, targets = labelled_from_frame(frame, target_column, formula_column,
                                             log10=log10, unit=target_unit)
     # The unit of the stored values (S/cm for cells in mS/cm), not of the cells.
@@ -82,14 +84,12 @@ def read_labelled(path: str | os.PathLike | None = None, *, dataset: str | None 
 
 
 def _dataset(name: str) -> LabelledData:
-    from matgenome.datasets import DATASETS, load
+    from matgenome.datasets import dataset_info, load
     from matgenome.io import TargetValues
     from matgenome.targets import normalise_target
 
-    if name not in DATASETS:
-        raise InputError(f"unknown dataset {name!r}; shipped: {', '.join(DATASETS)}")
+    info = dataset_info(name)
     frame = load(name)
-    info = DATASETS[name]
     targets = TargetValues(values=frame["target"].to_numpy(float),
                            censor=frame["censor"].to_numpy(str), errors=[""] * len(frame))
     return LabelledData(

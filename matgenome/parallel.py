@@ -147,4 +147,5 @@ class ForkedChunks:
         except BrokenProcessPool:
             raise WorkerDied(
                 "a worker process died (out of memory?); nothing was written. Run again "
-                "with fewer jobs (-j) or a smaller --chunksize") from None
+                "with fewer jobs (n_jobs) or a smaller chunksize",
+                parameters=("n_jobs", "chunksize")) from None

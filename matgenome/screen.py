@@ -22,6 +22,7 @@ import pandas as pd
 
 from matgenome.batch import add_predictions
 from matgenome.censoring import exact_values
+from matgenome.errors import UsageError
 from matgenome.known import known_mask
 from matgenome.modelfile import TrainedModel
 from matgenome.ranking import DEFAULT_RULE, Constraints, pareto_table, rank_table
@@ -34,6 +35,11 @@ RANK_COLUMNS = ("rank", "score", "prediction", "uncertainty", "in_domain", "know
 # enrichment 3.22 for the mean against 2.14 for P(sigma > 1 mS/cm) and 0.3-0.5 for EI, UCB
 # and MLI, which reward compositions unlike the training data rather than fast conductors.
 DEFAULT_ACQUISITION = "mean"
+
+# The threshold of ``screen``'s probability score (``acquisition="probability"``) when none
+# is given: -3 is 1 mS/cm in the default model's units (log10 S/cm), a practical bar for
+# solid electrolytes. ``rank`` has no default threshold (its model may have other units).
+SCREEN_THRESHOLD = -3.0
 
 
 @dataclass
@@ -60,6 +66,23 @@ class RankSettings:
     batch_size: int = 0
     seed: int = 0
     batch_rule: str = DEFAULT_RULE
+
+    def __post_init__(self) -> None:
+        # Checked here, before any model is loaded or candidate generated.
+        if (self.acquisition == "probability" and self.threshold is None
+                and self.objective != "target"):
+            raise UsageError("acquisition 'probability' needs a threshold",
+                             parameters=("acquisition", "threshold"))
+        if self.objective == "target" and self.target is None:
+            raise UsageError("objective 'target' needs a target value",
+                             parameters=("objective", "target"))
+        if (self.objective == "target" and self.acquisition == "probability"
+                and self.tolerance is None):
+            raise UsageError("objective 'target' with acquisition 'probability' needs a "
+                             "tolerance (the window around the target value)",
+                             parameters=("tolerance",))
+        if self.batch_size < 0:
+            raise UsageError("batch_size must be 0 or more", parameters=("batch_size",))
 
 
 def rank_candidates(

@@ -832,7 +832,7 @@ class SimulationData:
     y: FloatArray  # exact targets, repeats averaged
     row_ids: list[str]  # source row ids, joined with "+" for repeats
     left_out: int  # rows without a usable exact target or without features
-    recipe: Any  # the recipe (matgenome.models.selection) whose estimator is simulated
+    recipe: Any  # the recipe (matgenome.selection) whose estimator is simulated
 
 
 def simulation_data(labelled: LabelledData, preset: str | None = None) -> SimulationData:
@@ -842,7 +842,7 @@ def simulation_data(labelled: LabelledData, preset: str | None = None) -> Simula
     features are those of the default recipe for the table's target, or ``preset``. Row ids
     are a dataset's ``id`` column, else the 0-based input row.
     """
-    from matgenome.models.selection import custom_candidate, default_candidate
+    from matgenome.selection import custom_candidate, default_candidate
 
     targets = labelled.targets
     y = np.where(is_exact(targets.censor) & targets.usable, targets.values, np.nan)

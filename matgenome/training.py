@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils import Tags
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import RegressorMixin
 
-from matgenome.censoring import EXACT, LOWER, UPPER, censor_of, upper_bounds
+from matgenome.censoring import EXACT, UPPER, censor_of, upper_bounds
 from matgenome.composition import parse_many
 from matgenome.domain import DomainModel
 from matgenome.errors import UsageError
@@ -20,7 +17,7 @@ from matgenome.io import TargetValues
 from matgenome.modelfile import TrainedModel
 from matgenome.models import make_model
 from matgenome.models.fallback import DistanceFallbackRegressor
-from matgenome.models.selection import (
+from matgenome.selection import (
     Selection,
     candidates_for,
     censored_hurdle,
@@ -28,11 +25,18 @@ from matgenome.models.selection import (
     get_candidate,
     select_candidate,
 )
-from matgenome.provenance import table_sha256 as data_hash
 from matgenome.targets import normalise_target
+from matgenome.training_steps import (
+    TrainedModelEstimator,
+    TrainingReport,
+    duplicate_spread,
+    formulas_and_targets,
+    training_card,
+    usable_rows,
+)
 
 # hurdle (the default): bound-only rows train a "below the bound" classifier beside the
-# regressor (matgenome.models.selection.censored_hurdle, chosen by
+# regressor (matgenome.selection.censored_hurdle, chosen by
 # benchmarks/select_censored.py); drop leaves them out; bound trains on the bound as a value.
 CENSORED_TREATMENTS = ("hurdle", "drop", "bound")
 # Where the model is unsure far from its training data (matgenome.models.fallback, measured
@@ -41,35 +45,6 @@ CENSORED_TREATMENTS = ("hurdle", "drop", "bound")
 # the training median; none keeps the model's prediction and interval everywhere.
 FALLBACKS = ("interval", "mean", "none")
 MIN_BOUNDS = 5  # fewer bound-only rows than this are dropped instead
-
-
-@dataclass
-class TrainingReport:
-    """What happened to the rows of a training table."""
-
-    rows_read: int
-    rows_used: int
-    # reason -> row numbers as the user counts them (``first_row`` + position: spreadsheet
-    # row numbers when the table came from a file with a header line)
-    skipped: dict[str, list[int]] = field(default_factory=dict)
-    examples: dict[str, str] = field(default_factory=dict)  # reason -> one example message
-    duplicates: dict[str, float] = field(default_factory=dict)  # repeated compositions
-
-    def summary(self) -> str:
-        parts = [f"{self.rows_used} of {self.rows_read} rows used"]
-        if self.duplicates.get("compositions"):
-            d = self.duplicates
-            parts.append(
-                f"{d['compositions']:.0f} compositions measured more than once "
-                f"({d['rows']:.0f} rows; spread max-min median {d['median_spread']:.3g}, "
-                f"largest {d['max_spread']:.3g})"
-            )
-        for reason, rows in self.skipped.items():
-            shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-            example = self.examples.get(reason, "")
-            parts.append(f"{len(rows)} skipped: {reason} (rows {shown})"
-                         + (f", e.g. {example}" if example else ""))
-        return "; ".join(parts)
 
 
 def train_model(
@@ -98,7 +73,7 @@ def train_model(
         formulas: formula strings, one per row.
         targets: parsed target values (``matgenome.io.parse_target_values``).
         recipe: ``auto`` (default): choose among the candidates for the target by grouped
-            cross-validation inside these rows (``matgenome.models.selection``); or a
+            cross-validation inside these rows (``matgenome.selection``); or a
             recipe name (``conductivity``/``obelix``, ``extra_trees_magpie``, ...).
         preset: override the recipe's feature preset; with it and ``recipe="auto"`` no
             selection is run.
@@ -139,12 +114,12 @@ def train_model(
             formulas, targets, positive=positive, recipe=recipe, preset=preset, kind=kind,
             n_estimators=n_estimators, seed=seed, n_jobs=n_jobs, mobile_ion=mobile_ion,
             groups=groups, card=card, progress=progress, first_row=first_row)
-    from matgenome.models.selection import CLASSIFIER_CANDIDATES
+    from matgenome.selection import CLASSIFIER_CANDIDATES
 
     if recipe in CLASSIFIER_CANDIDATES:
         raise UsageError(f"recipe {recipe!r} is a classifier, but this target holds values "
-                         "(a regression); give a regression recipe, or --task classification "
-                         "for a target of two labels")
+                         "(a regression); give a regression recipe, or task='classification' "
+                         "for a target of two labels", parameters=("recipe", "task"))
     if censored not in CENSORED_TREATMENTS:
         raise UsageError(f"censored must be one of {CENSORED_TREATMENTS}, not {censored!r}")
     if fallback not in FALLBACKS:
@@ -158,7 +133,7 @@ def train_model(
                                                       strict=True)])
     if censored == "hurdle" and (upper_bounds(targets.censor) & valid).sum() < MIN_BOUNDS:
         censored = "drop"  # the bound classifier's 5-fold calibration needs 5 bounds
-    use = _usable_rows(formulas, formula_errors, targets, censored, report, first_row)
+    use = usable_rows(formulas, formula_errors, targets, censored, report, first_row)
     rows = [c for c, keep in zip(compositions, use, strict=True) if keep]
     y = targets.values[use]
     bounds = upper_bounds(targets.censor[use]) & (censored == "hurdle")
@@ -189,7 +164,7 @@ def train_model(
     domain = DomainModel(mobile_ion=mobile_ion).fit(X, formulas=[str(c.formula) for c in rows])
     used = pd.DataFrame({"formula": formulas[use].to_numpy(), "target": y})
     elements = sorted({str(el) for c in rows for el in c.elements})
-    model_card = _card(card or {}, estimator, used, report, censored, candidate.features,
+    model_card = training_card(card or {}, estimator, used, report, censored, candidate.features,
                        seed, elements, mobile_ion)
     model_card["recipe"] = candidate.describe()
     if fallback != "none":
@@ -203,33 +178,6 @@ def train_model(
                                   "censor": targets.censor[known]})
     return TrainedModel(estimator=estimator, card=model_card, training_data=training_data,
                         domain=domain), report
-
-
-def _usable_rows(formulas: pd.Series, formula_errors: list[str], targets: TargetValues,
-                 censored: str, report: TrainingReport, first_row: int = 0) -> np.ndarray:
-    """Rows to train on; the others are recorded in ``report`` with their reason."""
-    use = np.ones(len(formulas), dtype=bool)
-    for i in range(len(formulas)):
-        row = i + first_row
-        if formula_errors[i]:
-            _skip(report, "invalid formula", row, f"row {row}: {formula_errors[i]}")
-        elif targets.errors[i]:
-            _skip(report, "unusable target", row, f"row {row}: {targets.errors[i]}")
-        elif targets.censor[i] and censored == "drop":
-            _skip(report, "censored target (bound only)", row,
-                  f"row {row} {formulas[i]!r}: target is a bound ({targets.censor[i]})")
-        elif targets.censor[i] == LOWER and censored == "hurdle":
-            # The hurdle learns a floor (upper bounds); a lower bound is not a value either.
-            _skip(report, "lower bound (the model learns from upper bounds only)", row,
-                  f"row {row} {formulas[i]!r}: target is a lower bound (>)")
-        else:
-            continue
-        use[i] = False
-    report.rows_used = int(use.sum())
-    if report.rows_used < 5:
-        raise UsageError(f"only {report.rows_used} usable rows; at least 5 are needed. "
-                         + report.summary())
-    return use
 
 
 def choose_recipe(
@@ -253,93 +201,6 @@ def choose_recipe(
                          protocol="preset/estimator given: no selection")
     return select_candidate(compositions, y, candidates_for(target, y, compositions),
                             **options)
-
-
-def duplicate_spread(compositions: list, values: np.ndarray) -> dict[str, float]:
-    """How often the same composition appears, and how far apart its values are.
-
-    Repeated measurements are kept for training (they carry the measurement noise); this
-    only reports them. Compositions are compared by atomic fractions rounded to 1e-4.
-    """
-    from matgenome.composition import CANDIDATE_DECIMALS, CompositionKey
-
-    keys = pd.Series([CompositionKey.of(c, CANDIDATE_DECIMALS) for c in compositions])
-    frame = pd.DataFrame({"key": keys, "value": values})
-    groups = frame.groupby("key")["value"]
-    sizes = groups.size()
-    repeated = sizes[sizes > 1].index
-    if len(repeated) == 0:
-        return {"compositions": 0.0, "rows": 0.0}
-    spread = (groups.max() - groups.min())[repeated]
-    return {
-        "compositions": float(len(repeated)),
-        "rows": float(sizes[repeated].sum()),
-        "median_spread": float(spread.median()),
-        "max_spread": float(spread.max()),
-    }
-
-
-def _skip(report: TrainingReport, reason: str, row: int, message: str) -> None:
-    report.skipped.setdefault(reason, []).append(row)
-    report.examples.setdefault(reason, message)
-
-
-def _card(
-    given: dict[str, Any],
-    estimator: Any,
-    used: pd.DataFrame,
-    report: TrainingReport,
-    censored: str,
-    preset: str,
-    seed: int,
-    elements: list[str],
-    mobile_ion: str | None,
-) -> dict[str, Any]:
-    regressor = estimator[-1]
-    # The card describes the model the fallback wraps; the fallback has its own entry.
-    regressor = getattr(regressor, "regressor_", regressor) \
-        if isinstance(regressor, DistanceFallbackRegressor) else regressor
-    card: dict[str, Any] = {
-        "name": given.get("name", "model"),
-        "description": given.get("description", "composition -> property regressor"),
-        "target": normalise_target(given.get("target")),
-        "feature_preset": preset,
-        "estimator": {
-            "class": f"{type(regressor).__module__}.{type(regressor).__qualname__}",
-            "params": {k: _jsonable(v) for k, v in regressor.get_params().items()},
-            "uncertainty_scale": float(getattr(regressor, "scale_", 1.0)),
-            "noise_std": float(getattr(regressor, "noise_std_", 0.0)),
-        },
-        "seed": seed,
-        "domain": {"class": "matgenome.domain.DomainModel", "mobile_ion": mobile_ion},
-        "training_data": {
-            "source": given.get("source", "user data"),
-            "rows_read": report.rows_read,
-            "rows_used": report.rows_used,
-            "skipped": {k: len(v) for k, v in report.skipped.items()},
-            "repeated_compositions": report.duplicates,
-            "censored_treatment": censored,
-            "sha256": data_hash(used),
-            "target_range": [float(used["target"].min()), float(used["target"].max())],
-            "elements": elements,
-        },
-        "metrics": given.get("metrics", {}),
-        "intended_use": given.get("intended_use", "Ranking candidate compositions for "
-                                  "measurement; not a substitute for measurement."),
-        "limits": given.get("limits", [
-            "Composition only: polymorphs and processing are not distinguished.",
-            "Unreliable for elements or chemistries absent from the training data.",
-        ]),
-    }
-    return card
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    return repr(value)
 
 
 def train(
@@ -399,7 +260,7 @@ def dataset_target(frame: pd.DataFrame) -> dict[str, str]:
     return normalise_target({"name": info.target, "unit": info.unit})
 
 
-class TrainedModelRegressor(RegressorMixin, BaseEstimator):
+class TrainedModelRegressor(RegressorMixin, TrainedModelEstimator):
     """``train_model`` as a scikit-learn regressor on formulas: what ``evaluate`` scores.
 
     ``fit(formulas, y, censored=mask)`` runs exactly the training path of ``matgenome
@@ -438,14 +299,9 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
             UsageError: no rows, ``X`` and ``y`` differ in length, or a value of ``y`` is
                 not finite (the row is named).
         """
-        from matgenome.features.api import as_formula_list
-
-        formulas = as_formula_list(X)
         if np.iscomplexobj(y):
             raise UsageError("target values must be real numbers, not complex")
-        y = np.asarray(y, dtype=float)
-        if y.ndim != 1 or len(formulas) != len(y):
-            raise UsageError(f"{len(formulas)} formulas but {y.size} target values")
+        formulas, y = formulas_and_targets(X, np.asarray(y, dtype=float), "target values")
         if not len(y):
             raise UsageError("no rows to train on")
         if not np.isfinite(y).all():
@@ -455,34 +311,16 @@ class TrainedModelRegressor(RegressorMixin, BaseEstimator):
         bound = np.zeros(len(y), bool) if censored is None else np.asarray(censored, bool)
         targets = TargetValues(values=y, censor=np.where(bound, UPPER, EXACT),
                                errors=[""] * len(y))
-        self.model_, self.report_ = train_model(
+        self._keep(*train_model(
             pd.Series(formulas), targets, recipe=self.recipe, preset=self.preset,
             kind=self.kind, censored=self.censored, fallback=self.fallback,
             n_estimators=self.n_estimators,
             seed=self.seed, n_jobs=self.n_jobs, groups=groups, mobile_ion=self.mobile_ion,
             card={"target": self.target} if self.target else None,
-        )
-        self.recipe_ = self.model_.card["selection"]["chosen"]
+        ))
         return self
-
-    def predict_uncertainty(self, X: Sequence[object]) -> dict[str, np.ndarray]:
-        """Mean, total uncertainty and its parts (epistemic, noise) per formula."""
-        from matgenome.features.api import as_formula_list
-
-        check_is_fitted(self, "model_")
-        prediction = self.model_.predict(as_formula_list(X))
-        return {"mean": prediction.mean, "uncertainty": prediction.std,
-                "epistemic": prediction.epistemic, "noise": prediction.noise}
 
     def predict(self, X: Sequence[object], return_std: bool = False):
         """The predicted mean per formula (and the total uncertainty with ``return_std``)."""
         parts = self.predict_uncertainty(X)
         return (parts["mean"], parts["uncertainty"]) if return_std else parts["mean"]
-
-    def __sklearn_tags__(self) -> Tags:
-        """``X`` is formula text, as for :class:`~matgenome.features.CompositionFeaturizer`."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True
-        return tags

@@ -17,13 +17,14 @@ import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from matgenome.campaign import Campaign, CampaignBusy
+from matgenome.campaign import Campaign, CampaignBusy, CampaignSettings
 from matgenome.cli import main
 from matgenome.composition_keys import key_of
 from matgenome.datasets import load
@@ -103,7 +104,7 @@ def test_every_proposal_says_which_rule_chose_it_and_why(run: dict) -> None:
         proposal = pd.read_csv(run["dir"] / f"round-{number}" / "proposal.csv")
         assert list(proposal.columns[:5]) == ["round", "batch", "formula", "family", "rule"]
         assert proposal["why"].notna().all()
-        strategy = state["rounds"][number - 1]["strategy"]
+        strategy = state.rounds[number - 1].strategy
         assert strategy in ("cold start", DEFAULT_RULE)
         for row in proposal.itertuples():
             if strategy == "cold start":
@@ -387,7 +388,7 @@ def test_report_shows_the_rule_of_each_proposal(run: dict, tmp_path: Path) -> No
     Campaign(copy).report(tmp_path / "r.html")
     shown = _rules_of((tmp_path / "r.html").read_text(encoding="utf-8"))
     by_round = {n: [r for r in shown if r[0] == n] for n in range(1, ROUNDS + 1)}
-    assert {rule for _, _, rule, _ in by_round[1]} == {state["rounds"][0]["strategy"]}
+    assert {rule for _, _, rule, _ in by_round[1]} == {state.rounds[0].strategy}
     assert sorted(rule for _, _, rule, _ in by_round[ROUNDS]) == sorted(newer["rule"])
     assert sorted(why for *_, why in by_round[ROUNDS]) == sorted(newer["why"])
     per_round = Campaign(copy).discoveries()
@@ -395,10 +396,10 @@ def test_report_shows_the_rule_of_each_proposal(run: dict, tmp_path: Path) -> No
 
 
 def test_proposal_rules_fall_back_to_the_round_strategy() -> None:
-    from matgenome.campaign_report import proposal_rules
+    from matgenome.campaign.report import proposal_rules
 
-    state = {"rounds": [{"round": 1, "strategy": "cold start"},
-                        {"round": 2, "strategy": "thompson"}]}
+    state = SimpleNamespace(rounds=[SimpleNamespace(round=1, strategy="cold start"),
+                                    SimpleNamespace(round=2, strategy="thompson")])
     proposals = pd.DataFrame({"round": [1, 1, 2, 2], "rule": [np.nan, "", "exploit", " "]})
     assert proposal_rules(state, proposals).tolist() == ["cold start", "cold start",
                                                          "exploit", "thompson"]
@@ -409,7 +410,7 @@ def test_proposal_rules_fall_back_to_the_round_strategy() -> None:
 def test_discovery_probability_and_outcomes_follow_the_objective() -> None:
     from scipy.stats import norm
 
-    from matgenome.campaign_report import discovery_probability, recorded_outcomes
+    from matgenome.campaign.report import discovery_probability, recorded_outcomes
 
     mean, sd = np.array([-2.0, -4.0, -3.0, np.nan]), np.array([1.0, 2.0, 0.0, 1.0])
     p = discovery_probability(mean, sd, -3.0, "max")
@@ -421,16 +422,16 @@ def test_discovery_probability_and_outcomes_follow_the_objective() -> None:
         "formula": ["Li3PS4", "Li6P2S8", "LiI", "Li3N", "Li2S"],  # Li6P2S8 repeats Li3PS4
         "value": [-2.9, -3.3, -2.0, -10.0, -2.5], "censor": ["", "", ">", "<", "<"],
         "proposed_in": pd.array([1, 1, 1, 2, 2], dtype="Int64")})
-    state = {"settings": {"threshold": -3.0, "objective": "max"}}
+    state = SimpleNamespace(settings=SimpleNamespace(threshold=-3.0, objective="max"))
     out = recorded_outcomes(state, measured)
     # The repeat is one composition, by its mean (-3.1); a lower bound above the
     # threshold is a discovery, an upper bound is not (it does not settle the question).
     assert out["discovery"].tolist() == [False, True, False, False]
     assert out["measured"].tolist() == ["-3.1", ">-2", "<-10", "<-2.5"]
-    state["settings"]["objective"] = "min"  # an upper bound at or below it settles it
+    state.settings.objective = "min"  # an upper bound at or below it settles it
     assert recorded_outcomes(state, measured)["discovery"].tolist() == [True, False, True,
                                                                         False]
-    state["settings"]["threshold"] = None
+    state.settings.threshold = None
     assert recorded_outcomes(state, measured)["discovery"].isna().all()
 
 
@@ -443,9 +444,9 @@ def test_report_without_a_threshold_says_so(tmp_path: Path) -> None:
     library = tmp_path / "library.csv"
     pd.DataFrame({"formula": ["Li10GeP2S12", "Li6PS5Br", "LiBr"]}).to_csv(library,
                                                                          index=False)
-    campaign = Campaign.init(tmp_path / "c", data=[start], candidates=library,
-                             record=_settings(),
-                             model={"recipe": "conductivity", "n_estimators": 20})
+    campaign = Campaign.init(tmp_path / "c", CampaignSettings(
+        data=[start], candidates=library, record=_settings(),
+        model={"recipe": "conductivity", "n_estimators": 20}))
     proposal = campaign.propose(batch=2)
     results = tmp_path / "results.csv"
     pd.DataFrame({"formula": proposal["formula"], COLUMN: ["1e-2", "1e-6"]}
@@ -461,7 +462,7 @@ def test_report_without_a_threshold_says_so(tmp_path: Path) -> None:
     written = pd.read_csv(campaign.directory / "round-1" / "proposal.csv",
                           keep_default_na=False)
     expected = (written["rule"] if "rule" in written
-                else [campaign.state["rounds"][0]["strategy"]] * 2)
+                else [campaign.state.rounds[0].strategy] * 2)
     assert sorted(row[header.index("rule")] for row in rows) == sorted(expected)
     assert all(row[header.index("rule")] for row in rows)
     assert campaign.discoveries().empty
@@ -471,7 +472,7 @@ def test_report_without_a_threshold_says_so(tmp_path: Path) -> None:
 
 def _captured(monkeypatch) -> list:
     """Figures the report draws, kept instead of encoded."""
-    import matgenome.campaign_report as report
+    import matgenome.campaign.report as report
 
     figures: list = []
     monkeypatch.setattr(report, "_png", lambda figure: figures.append(figure) or "")
@@ -479,7 +480,7 @@ def _captured(monkeypatch) -> list:
 
 
 def test_parity_axis_labels_fit_inside_the_figure(monkeypatch) -> None:
-    from matgenome.campaign_report import parity_figure
+    from matgenome.campaign.report import parity_figure
 
     figures = _captured(monkeypatch)
     comparison = pd.DataFrame({"round": [1, 1, 2], "predicted": [-3.0, -4.0, -2.5],
@@ -502,7 +503,7 @@ def test_parity_axis_labels_fit_inside_the_figure(monkeypatch) -> None:
 def test_pareto_labels_do_not_overlap(monkeypatch) -> None:
     from matplotlib.text import Text
 
-    from matgenome.campaign_report import PARETO_LABELS, pareto_figure
+    from matgenome.campaign.report import PARETO_LABELS, pareto_figure
 
     figures = _captured(monkeypatch)
     rng = np.random.default_rng(3)
@@ -550,8 +551,8 @@ def small(tmp_path: Path) -> Path:
                  ).to_csv(start, index=False)
     library = tmp_path / "library.csv"
     pd.DataFrame({"formula": ["Li10GeP2S12", "Li6PS5Br"]}).to_csv(library, index=False)
-    Campaign.init(tmp_path / "c", data=[start], candidates=library,
-                  record=_settings(), threshold=-3)
+    Campaign.init(tmp_path / "c", CampaignSettings(data=[start], candidates=library,
+                                                   record=_settings(), threshold=-3))
     return tmp_path / "c"
 
 
@@ -580,7 +581,7 @@ def test_record_refuses_unknown_compositions_and_names_the_row(small: Path,
     assert "row 3 (Na3Zr2Si2PO12)" in error and "--new" in error
     assert _snapshot(small) == before
     summary = Campaign(small).record(results, new=True)
-    assert summary["new"] == 1 and summary["rows"] == 2
+    assert summary.new == 1 and summary.rows == 2
     assert Campaign(small).measurements["formula"].tolist()[-2:] == ["Li10GeP2S12",
                                                                      "Na3Zr2Si2PO12"]
 
@@ -598,14 +599,14 @@ def test_repeat_is_added_never_overwritten(small: Path, tmp_path: Path) -> None:
     # The same composition as the starting Li7La3Zr2O12, written as a multiple.
     pd.DataFrame({"formula": ["Li14La6Zr4O24"], COLUMN: ["5e-4"]}).to_csv(results, index=False)
     summary = Campaign(small).record(results)
-    assert summary["repeats"] == 1
+    assert summary.repeats == 1
     measured = Campaign(small).measurements
     lizo = key_of("Li7La3Zr2O12")
     same = measured[[key_of(f) == lizo for f in measured["formula"]]]
     assert same["value"].to_numpy() == pytest.approx(np.log10([3e-4, 5e-4]))
     assert same["source"].tolist() == ["start.csv row 2", "repeat.csv row 2"]
     again = Campaign(small).record(results)  # the same file twice: kept, and flagged
-    assert again["repeats"] == 1 and len(again["same_content_recorded_at"]) == 1
+    assert again.repeats == 1 and len(again.same_content_recorded_at) == 1
     assert len(Campaign(small).measurements) == 8
     assert (small / ".gitignore").read_text().split() == [".lock", ".staging/"]
 
@@ -621,9 +622,10 @@ def named(tmp_path: Path) -> Path:
                   COLUMN: ["3e-4", "2e-4", "1.1e-3", "1e-7"]}).to_csv(start, index=False)
     library = tmp_path / "library.csv"
     pd.DataFrame({"formula": ["Li10GeP2S12", "Li6PS5Br"]}).to_csv(library, index=False)
-    Campaign.init(tmp_path / "c", data=[start], candidates=library, threshold=-3,
-                  record=RecordSettings(formula_column="Reduced Composition",
-                                        target_column=COLUMN, log10=True, target_unit="S/cm"))
+    Campaign.init(tmp_path / "c", CampaignSettings(
+        data=[start], candidates=library, threshold=-3,
+        record=RecordSettings(formula_column="Reduced Composition", target_column=COLUMN,
+                              log10=True, target_unit="S/cm")))
     return tmp_path / "c"
 
 
@@ -667,8 +669,8 @@ def test_record_option_overrides_only_itself(named: Path, tmp_path: Path, via: s
     assert last["formula"] == "Li6PS5Br" and last["source"] == "results.csv row 2"
     assert last["value"] == pytest.approx(expected, abs=1e-9)
     state = campaign.state
-    assert state["recorded"][-1]["read"] == {**INIT_READING, **options}
-    assert state["settings"]["record"] == INIT_READING  # init's options stay the default
+    assert state.recorded[-1].read.to_json() == {**INIT_READING, **options}
+    assert state.settings.record.to_json() == INIT_READING  # init's options stay the default
 
 
 @pytest.mark.parametrize("via", ["cli", "api"])
@@ -683,9 +685,10 @@ def test_record_log10_overrides_only_itself(tmp_path: Path, via: str, capsys) ->
     pd.DataFrame({"formula": ["Li6PS5Br"]}).to_csv(library, index=False)
     log10 = via == "api"  # the command line can only switch log10 on
     directory = Campaign.init(
-        tmp_path / "c", data=[start], candidates=library,
-        record=RecordSettings(formula_column="Sample", target_column="sigma",
-                              target_unit="S/cm", log10=log10)).directory
+        tmp_path / "c", CampaignSettings(
+            data=[start], candidates=library,
+            record=RecordSettings(formula_column="Sample", target_column="sigma",
+                                  target_unit="S/cm", log10=log10))).directory
     results = tmp_path / "results.csv"
     pd.DataFrame({"Sample": ["Li6PS5Br"], "sigma": ["2e-3"]}).to_csv(results, index=False)
     before = _snapshot(directory)
@@ -735,8 +738,9 @@ def test_init_refuses_mismatched_units(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="log10"):
         from matgenome.campaign import RecordSettings
 
-        Campaign.init(tmp_path / "c", datasets=["obelix"], data=[start],
-                      record=RecordSettings(target_column="sigma"), families=["garnet"])
+        Campaign.init(tmp_path / "c", CampaignSettings(
+            datasets=["obelix"], data=[start], record=RecordSettings(target_column="sigma"),
+            families=["garnet"]))
 
 
 def test_init_reads_units_written_in_cells_as_train_does(tmp_path: Path) -> None:
@@ -746,10 +750,10 @@ def test_init_reads_units_written_in_cells_as_train_does(tmp_path: Path) -> None
     start = tmp_path / "start.csv"
     pd.DataFrame({"formula": ["Li3PS4", "Li6PS5Cl"], "sigma": ["0.1 mS/cm", "2 mS/cm"]}
                  ).to_csv(start, index=False)
-    campaign = Campaign.init(tmp_path / "c", datasets=["obelix"], data=[start],
-                             record=RecordSettings(target_column="sigma", log10=True),
-                             families=["garnet"])
-    target = campaign.state["settings"]["target"]
+    campaign = Campaign.init(tmp_path / "c", CampaignSettings(
+        datasets=["obelix"], data=[start],
+        record=RecordSettings(target_column="sigma", log10=True), families=["garnet"]))
+    target = campaign.state.settings.target
     assert (target["unit"], target["transform"]) == ("S/cm", "log10")
     assert target["label"] == "log10(σ / S cm⁻¹)"
     lab = campaign.measurements[campaign.measurements["source"].str.startswith("start")]
@@ -774,9 +778,10 @@ def test_record_refuses_a_unit_the_campaign_values_do_not_have(tmp_path: Path) -
     pd.DataFrame({"formula": ["Li3PS4", "Li6PS5Cl", "Li2O", "LiCl", "Li3N"],
                   "sigma": ["1e-4", "2e-3", "1e-9", "1e-8", "1e-3"]}).to_csv(start, index=False)
     pd.DataFrame({"formula": ["Li10GeP2S12"]}).to_csv(library, index=False)
-    campaign = Campaign.init(tmp_path / "c", data=[start], candidates=library,
-                             record=RecordSettings(target_column="sigma", log10=True))
-    assert campaign.state["settings"]["target"]["label"] == "log10(sigma)"
+    campaign = Campaign.init(tmp_path / "c", CampaignSettings(
+        data=[start], candidates=library,
+        record=RecordSettings(target_column="sigma", log10=True)))
+    assert campaign.state.settings.target["label"] == "log10(sigma)"
     results = tmp_path / "results.csv"
     pd.DataFrame({"formula": ["Li10GeP2S12"], "sigma": ["12 mS/cm"]}).to_csv(results,
                                                                            index=False)
@@ -800,7 +805,7 @@ def test_second_command_is_refused_while_the_lock_is_held(small: Path, capsys) -
 
 def test_crash_before_the_commit_point_leaves_the_state(small: Path, tmp_path: Path,
                                                         monkeypatch) -> None:
-    import matgenome.campaign as module
+    import matgenome.campaign.store as module
 
     results = tmp_path / "r.csv"
     pd.DataFrame({"formula": ["Li6PS5Br"], COLUMN: ["2e-3"]}).to_csv(results, index=False)
@@ -816,7 +821,7 @@ def test_crash_before_the_commit_point_leaves_the_state(small: Path, tmp_path: P
 
 def test_crash_after_the_commit_point_is_rolled_forward(small: Path, tmp_path: Path,
                                                         monkeypatch) -> None:
-    import matgenome.campaign as module
+    import matgenome.campaign.store as module
 
     results = tmp_path / "r.csv"
     pd.DataFrame({"formula": ["Li6PS5Br"], COLUMN: ["2e-3"]}).to_csv(results, index=False)
@@ -834,7 +839,7 @@ def test_crash_after_the_commit_point_is_rolled_forward(small: Path, tmp_path: P
         Campaign(small).record(results)
     monkeypatch.undo()
     assert "7 measurements" in Campaign(small).status()  # the next command finishes it
-    assert Campaign(small).state["state_version"] == 2
+    assert Campaign(small).state.state_version == 2
     assert not (small / ".staging").exists()
 
 

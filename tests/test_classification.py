@@ -192,7 +192,7 @@ def test_cli_task_and_classifier_choices_come_from_the_classification_modules(
         command: str) -> None:
     from matgenome.classification import TASKS
     from matgenome.cli import build_parser
-    from matgenome.models.selection import CLASSIFIER_CANDIDATES
+    from matgenome.selection import CLASSIFIER_CANDIDATES
 
     child = build_parser(command)._subparsers._group_actions[0].choices[command]
     choices = {a.dest: a.choices for a in child._actions}

@@ -3,13 +3,14 @@ campaigns and training.train on a DataFrame."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from matgenome.errors import InputError
+from matgenome.errors import InputError, UsageError
 from matgenome.labelled import FIRST_DATA_ROW, labelled_from_frame, read_labelled
 
 
@@ -41,10 +42,9 @@ def test_a_shipped_dataset_brings_its_target_groups_and_ids() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({}, "give either an INPUT file or --dataset NAME"),
-        ({"path": "x.csv", "dataset": "obelix"}, "give either"),
-        ({"dataset": "nope"}, "unknown dataset 'nope'"),
-        ({"path": "{good}"}, "--target-column is required"),
+        ({}, "give exactly one of path (a table file) and dataset"),
+        ({"path": "x.csv", "dataset": "obelix"}, "give exactly one of path"),
+        ({"path": "{good}"}, "target_column is required"),
         ({"path": "{good}", "target_column": "nope"}, "column 'nope' not found"),
         ({"path": "{good}", "target_column": "y", "group_column": "g"}, "column 'g' not found"),
         ({"path": "{missing}", "target_column": "y"}, "input file not found"),
@@ -55,8 +55,22 @@ def test_errors_are_input_errors(tmp_path: Path, kwargs: dict, message: str) -> 
     good.write_text("formula,y\nLi2O,1\n")
     paths = {"good": good, "missing": tmp_path / "missing.csv"}
     kwargs = {k: v.format(**paths) if isinstance(v, str) else v for k, v in kwargs.items()}
-    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+    with pytest.raises(InputError, match=re.escape(message)):
         read_labelled(**kwargs)
+
+
+def test_an_unknown_dataset_is_one_usage_error_everywhere() -> None:
+    """A dataset name the caller chose that is not shipped: UsageError, one message."""
+    from matgenome.campaign_data import initial_measurements
+    from matgenome.datasets import dataset_info, load
+
+    for call in (lambda: read_labelled(dataset="nope"), lambda: load("nope"),
+                 lambda: dataset_info("nope"),
+                 lambda: initial_measurements(["nope"], [], None)):
+        with pytest.raises(UsageError, match="unknown dataset 'nope'; shipped datasets: "
+                           "obelix") as caught:
+            call()
+        assert caught.value.parameters == ("dataset",)
 
 
 def test_a_frame_is_read_with_its_formula_column_detected() -> None:

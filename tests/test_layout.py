@@ -105,11 +105,4 @@ def test_no_import_circle_hidden_in_functions() -> None:
         for name, path in modules.items()
     }
     cycles = [" -> ".join(c) for c in _cycles(graph) if len({_package_of(m) for m in c}) > 1]
-    unexpected = [c for c in cycles if not any(m in c for m in KNOWN_CIRCLE_THROUGH)]
-    assert not unexpected, unexpected
-
-
-# The one circle left: ``training.train`` hands a two-label target to
-# ``classification.train_classifier``, which reuses training's row checks and card. Remove
-# this entry when the shared training steps sit below both.
-KNOWN_CIRCLE_THROUGH = ("matgenome.classification",)
+    assert not cycles, cycles

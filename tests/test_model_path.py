@@ -12,10 +12,10 @@ from matgenome.cli import main
 from matgenome.datasets import load
 from matgenome.io import TargetValues
 from matgenome.modelfile import load_model
-from matgenome.models.selection import (
+from matgenome.selection import (
     CONDUCTIVITY,
     EXTRA_TREES_MAGPIE,
-    Candidate,
+    RegressorRecipe,
     candidates_for,
     default_candidate,
     select_candidate,
@@ -123,8 +123,8 @@ def test_selection_picks_the_lower_cv_error() -> None:
         x = round(float(rng.uniform(0.1, 0.9)), 2)
         formulas.append(f"{a}{x}{b}{round(1 - x, 2)}")
         y.append(x * (a == "Ni") * 10 + rng.normal(0, 0.1))
-    fractions = Candidate("fractions", "element_fraction", "extra_trees", 1.0)
-    constant = Candidate("weak", "stoichiometry", "extra_trees", 1.0)
+    fractions = RegressorRecipe("fractions", "element_fraction", "extra_trees", 1.0)
+    constant = RegressorRecipe("weak", "stoichiometry", "extra_trees", 1.0)
     selection = select_candidate(formulas, np.array(y), [constant, fractions], seed=0)
     assert selection.chosen == fractions
     assert selection.scores["fractions"]["cv_mae"] < selection.scores["weak"]["cv_mae"]

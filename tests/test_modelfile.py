@@ -116,7 +116,7 @@ def test_training_data_round_trip_and_is_hashed(tmp_path: Path) -> None:
 def test_recipe_model_round_trips_with_its_preset(tmp_path) -> None:
     from matgenome.datasets import load
     from matgenome.io import TargetValues
-    from matgenome.models.selection import OBELIX_PRESET
+    from matgenome.selection import OBELIX_PRESET
     from matgenome.training import train_model
 
     train = load("obelix", "train").head(120)

@@ -21,7 +21,7 @@ from matgenome.composition import CompositionKey
 from matgenome.datasets import load
 from matgenome.features import CompositionFeaturizer, compute_features, featurize
 from matgenome.models.calibrated import CalibratedTreesRegressor
-from matgenome.models.selection import CONDUCTIVITY, OBELIX_PRESET
+from matgenome.selection import CONDUCTIVITY, OBELIX_PRESET
 
 # Elements of electrolytes and their dopants: every block gives finite values for them.
 ELEMENTS = ("H", "Li", "B", "C", "N", "O", "F", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "K",

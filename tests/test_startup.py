@@ -94,8 +94,8 @@ def test_option_choices_come_from_the_modules_that_define_them(command: str, des
                                                                expected: str) -> None:
     from matgenome.cli import build_parser
     from matgenome.models.calibrated import KINDS
-    from matgenome.models.selection import ALIASES, CANDIDATES, CLASSIFIER_CANDIDATES
     from matgenome.ranking.acquisition import ACQUISITIONS
+    from matgenome.selection import ALIASES, CANDIDATES, CLASSIFIER_CANDIDATES
     from matgenome.training import CENSORED_TREATMENTS, FALLBACKS
 
     sources = {"recipes": ("auto", *CANDIDATES, *ALIASES, *CLASSIFIER_CANDIDATES),

@@ -8,7 +8,7 @@ import pytest
 
 from matgenome.io import parse_target_values
 from matgenome.models.censored import CensoredHurdleRegressor
-from matgenome.models.selection import (
+from matgenome.selection import (
     CONDUCTIVITY,
     EXTRA_TREES_MAGPIE,
     GENERAL,
@@ -83,7 +83,7 @@ def test_hurdle_candidate_builds_a_floor_hurdle() -> None:
 
 
 def test_train_considers_and_scores_the_hurdle_on_a_zero_inflated_table(monkeypatch) -> None:
-    from matgenome.models import selection
+    import matgenome.selection as selection
 
     monkeypatch.setattr(selection, "SELECTION_TREES", 30)  # the comparison, not its precision
     table = _gap_table()

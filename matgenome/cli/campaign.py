@@ -134,18 +134,18 @@ def _settings(args: argparse.Namespace):
 
 
 def _init(args: argparse.Namespace) -> int:
-    from matgenome.campaign import Campaign
+    from matgenome.campaign import Campaign, CampaignSettings
 
     options = {k: v for k, v in model_options(args).items() if v is not None}
-    campaign = Campaign.init(
-        args.directory, datasets=args.dataset, data=args.data, record=_settings(args),
+    settings = CampaignSettings(
+        datasets=args.dataset, data=args.data, record=_settings(args),
         candidates=args.candidates, families=args.family, mobile_ion=args.mobile_ion,
         objective=args.objective, threshold=args.threshold,
         constraints=constraints(args), model=options, seed=args.seed, name=args.name)
-    state = campaign.state
-    rows = sum(source["rows"] for source in state["sources"])
-    print(f"campaign {state['name']} created in {args.directory}: {rows} starting "
-          f"measurements, {state['candidates']['rows']} candidates; next: matgenome "
+    state = Campaign.init(args.directory, settings).state
+    rows = sum(source.rows for source in state.sources)
+    print(f"campaign {state.name} created in {args.directory}: {rows} starting "
+          f"measurements, {state.candidates.rows} candidates; next: matgenome "
           f"campaign propose {args.directory} --batch 5")
     return 0
 
@@ -167,19 +167,19 @@ def _record(args: argparse.Namespace) -> int:
 
     summary = Campaign(args.directory).record(args.results, new=args.new,
                                               settings=_settings(args))
-    read = summary["read"]
-    log.info("read %s: formulas from %s, values from %r%s%s", summary["file"],
-             repr(read["formula_column"]) if read["formula_column"] else "the detected column",
-             read["target_column"], f" in {read['target_unit']}" if read["target_unit"] else "",
-             ", log10" if read["log10"] else "")
-    print(f"recorded {summary['rows']} rows from {summary['file']} after round "
-          f"{summary['round']}: {summary['proposed']} proposed, {summary['repeats']} repeats "
-          f"of measured compositions (kept as repeats), {summary['new']} new, "
-          f"{summary['censored']} bound-only")
-    if summary["same_content_recorded_at"]:
+    read = summary.read
+    log.info("read %s: formulas from %s, values from %r%s%s", summary.file,
+             repr(read.formula_column) if read.formula_column else "the detected column",
+             read.target_column, f" in {read.target_unit}" if read.target_unit else "",
+             ", log10" if read.log10 else "")
+    print(f"recorded {summary.rows} rows from {summary.file} after round "
+          f"{summary.round}: {summary.proposed} proposed, {summary.repeats} repeats "
+          f"of measured compositions (kept as repeats), {summary.new} new, "
+          f"{summary.censored} bound-only")
+    if summary.same_content_recorded_at:
         log.warning("a file with the same content was recorded before (%s): its rows are "
                     "now in the campaign twice, as repeats", ", ".join(
-                        summary["same_content_recorded_at"]))
+                        summary.same_content_recorded_at))
     return 0
 
 

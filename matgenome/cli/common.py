@@ -20,7 +20,7 @@ from matgenome.classification import TASKS
 from matgenome.cli.command import Command, add_verbosity_args  # noqa: F401  (re-exported)
 from matgenome.errors import InputError
 from matgenome.models.calibrated import KINDS
-from matgenome.models.selection import ALIASES, CANDIDATES, CLASSIFIER_CANDIDATES
+from matgenome.selection import ALIASES, CANDIDATES, CLASSIFIER_CANDIDATES
 from matgenome.training import CENSORED_TREATMENTS, FALLBACKS
 
 if TYPE_CHECKING:
@@ -29,6 +29,27 @@ if TYPE_CHECKING:
     from matgenome.labelled import LabelledData
 
 log = logging.getLogger("matgenome")
+
+# The command-line spelling of the library parameters that error messages name
+# (MatgenomeError.parameters): library messages speak of parameters, the CLI adds options.
+OPTION_OF = {
+    "path": "INPUT", "dataset": "--dataset", "datasets": "--dataset", "data": "--data",
+    "formula_column": "--formula-column", "target_column": "--target-column",
+    "positive": "--positive", "task": "--task", "scheduler": "--scheduler",
+    "batch": "--batch", "encoding": "--encoding", "output": "--output", "n_jobs": "-j/--jobs",
+    "chunksize": "--chunksize", "candidates": "--candidates", "families": "--family",
+    "new": "--new", "recipe": "--recipe", "acquisition": "--acquisition",
+    "threshold": "--threshold", "objective": "--objective", "target": "--target-value",
+    "tolerance": "--tolerance", "batch_size": "--batch",
+}
+
+
+def error_text(error: Exception) -> str:
+    """A library error's message with the command-line options of its parameters added."""
+    options = [OPTION_OF[p] for p in getattr(error, "parameters", ()) if p in OPTION_OF]
+    if not options:
+        return str(error)
+    return f"{error} (option{'s' if len(options) > 1 else ''} {', '.join(options)})"
 
 def positive_int(text: str) -> int:
     """argparse type for counts such as --top: a whole number of at least 1."""

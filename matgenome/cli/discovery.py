@@ -28,9 +28,9 @@ from matgenome.cli.common import (
     write_sidecar,
 )
 from matgenome.errors import InputError
-from matgenome.generation import family_choices, load_seeds
+from matgenome.generation import DEFAULT_SUBSTITUTION_THRESHOLD, family_choices, load_seeds
 from matgenome.ranking.acquisition import ACQUISITIONS
-from matgenome.screen import DEFAULT_ACQUISITION
+from matgenome.screen import DEFAULT_ACQUISITION, SCREEN_THRESHOLD, RankSettings
 from matgenome.simulation import DEFAULT_STRATEGIES
 
 # pandas and the science modules are imported inside the handlers (fast --help).
@@ -57,7 +57,8 @@ def _generation_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--steps", type=int, default=5, help="amounts per dopant range")
     group.add_argument("--elements", help="comma-separated elements for --method grid")
     group.add_argument("--max-atoms", type=int, default=12, help="atoms per grid formula")
-    group.add_argument("--substitution-threshold", type=float, default=0.02,
+    group.add_argument("--substitution-threshold", type=float,
+                       default=DEFAULT_SUBSTITUTION_THRESHOLD,
                        help="minimum substitution probability for --method substitution")
     group.add_argument("--seeds", help="seed YAML file or directory (default: shipped seeds/)")
     group.add_argument("--max-candidates", type=int, help="random subsample of this size")
@@ -81,36 +82,24 @@ def _generate(args: argparse.Namespace, known: pd.DataFrame | None) -> pd.DataFr
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", required=True, help="candidate table to write")
-    parser.add_argument("--known", help="table (formula, target) or shipped dataset name "
-                        "whose compositions are marked known with their measured value")
+    parser.add_argument("--known", help="table (formula, target, optionally censor) or "
+                        "shipped dataset name whose compositions are marked known with their "
+                        "mean measured value (known only as an upper bound such as <1E-10: "
+                        "marked known, no value)")
     _generation_args(parser)
 
 
 def run_generate(args: argparse.Namespace) -> int:
     from matgenome.io import write_table
+    from matgenome.known import read_known
 
-    known = _known_table(args.known) if args.known else None
+    known = read_known(args.known) if args.known else None
     candidates = _generate(args, known)
     write_table(candidates, args.output, metadata=output_metadata(args, seed=args.seed))
     n_known = int(candidates["known"].sum()) if "known" in candidates else 0
     print(f"{len(candidates)} candidates ({n_known} already measured) written to "
           f"{args.output}")
     return 0
-
-
-def _known_table(source: str) -> pd.DataFrame:
-    from matgenome.censoring import censor_of, is_exact
-    from matgenome.datasets import DATASETS, load
-    from matgenome.io import read_table
-
-    if source in DATASETS:
-        frame = load(source)
-        return frame.loc[is_exact(censor_of(frame)), ["formula", "target"]]
-    table = read_table(source)
-    missing = {"formula", "target"} - set(table.columns)
-    if missing:
-        raise InputError(f"--known {source} needs columns 'formula' and 'target'")
-    return table
 
 
 # --- rank and screen ---------------------------------------------------------------------
@@ -133,7 +122,8 @@ def _rank_settings_args(parser: argparse.ArgumentParser,
                        + (f"; default {threshold}" if threshold is not None else ""))
     group.add_argument("--target-value", type=float, help="value to hit with --objective target")
     group.add_argument("--tolerance", type=float, help="window around --target-value")
-    group.add_argument("--kappa", type=float, default=2.0, help="UCB exploration weight")
+    group.add_argument("--kappa", type=float, default=RankSettings.kappa,
+                       help="UCB exploration weight")
     add_constraint_args(group, "least Li atomic fraction")
     group.add_argument("--batch", type=int, default=0, metavar="N",
                        help="also propose a batch of N rows to measure next (columns "
@@ -151,15 +141,6 @@ def _rank_settings(args: argparse.Namespace):
     from matgenome.screen import RankSettings
 
     acquisition = {"mean": "mean", "pi": "probability"}.get(args.acquisition, args.acquisition)
-    if acquisition == "probability" and args.rank_threshold is None and args.objective != "target":
-        raise InputError("--acquisition pi needs --threshold")
-    if args.objective == "target" and args.target_value is None:
-        raise InputError("--objective target needs --target-value")
-    if args.objective == "target" and acquisition == "probability" and args.tolerance is None:
-        raise InputError("--objective target with --acquisition pi needs --tolerance (the "
-                         "window around --target-value)")
-    if args.batch < 0:
-        raise InputError("--batch must be 0 or more")
     return RankSettings(acquisition=acquisition, objective=args.objective,
                         threshold=args.rank_threshold, target=args.target_value,
                         tolerance=args.tolerance, kappa=args.kappa, constraints=constraints(args),
@@ -260,13 +241,10 @@ def _screen_args(parser: argparse.ArgumentParser) -> None:
                         help="ranked candidates (default screen_results.csv)")
     parser.add_argument("--model", help="model directory (default: shipped OBELiX model)")
     _generation_args(parser)
-    # --acquisition pi scores the probability of beating the threshold; -3 is 1 mS/cm, a
-    # practical bar for solid electrolytes with the default model.
-    _rank_settings_args(parser, threshold=-3.0)
+    _rank_settings_args(parser, threshold=SCREEN_THRESHOLD)
 
 
 def run_screen(args: argparse.Namespace) -> int:
-    from matgenome.censoring import censor_of, is_exact
     from matgenome.io import check_output_path
     from matgenome.modelfile import load_model
     from matgenome.screen import new_first, rank_candidates
@@ -275,10 +253,9 @@ def run_screen(args: argparse.Namespace) -> int:
     settings = _rank_settings(args)
     with stages(args, ("generating candidates", "scoring and ranking", "writing")) as bar:
         model = load_model(args.model)
-        known = model.training_data
-        if known is not None:
-            known = known[is_exact(censor_of(known))]
-        candidates = _generate(args, known)
+        # Whether a candidate was measured is the model's lookup (rank_candidates adds
+        # 'measured' and the known_* columns), so generation's own 'known' is left out.
+        candidates = _generate(args, None).drop(columns="known")
         log.info("generated %d candidates from %s", len(candidates),
                  ", ".join(args.family) if args.family else "all seed families")
         bar.next()

@@ -148,7 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatgenomeError as exc:
         if args.verbose:
             raise
-        print(f"matgenome {args.command}: error: {exc}", file=sys.stderr)
+        from matgenome.cli.common import error_text  # the error path only
+
+        print(f"matgenome {args.command}: error: {error_text(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"matgenome {args.command}: interrupted; no partial output was written",

@@ -196,7 +196,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         result = evaluate(data, protocol=args.protocol, group_column=args.group_column,
                           n_splits=args.n_splits, random_state=args.seed,
                           output=args.output, progress=bar.update,
-                          features=args.preset, model_options=_evaluation_options(args),
+                          features=args.preset, model_options=_evaluation_options(args, data),
                           linked=args.linked, min_group_rows=args.min_group_rows,
                           baselines=args.baselines)
     for message in result.warnings:
@@ -210,19 +210,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
         log.warning("--plot draws parity plots of regressions; the reliability table of "
                     "the classifier is in the result")
     elif args.plot:
-        _plot_evaluation(result, args.plot, _evaluation_label(args), meta)
+        _plot_evaluation(result, args.plot, _evaluation_label(args, data), meta)
     rows = len(result.predictions)
     print(f"{rows} predictions over {len(result.fold_metrics) or 1} split(s)"
           + (f"; result written to {args.output}" if args.output else ""))
     return 0
 
 
-def _evaluation_options(args: argparse.Namespace) -> dict:
-    from matgenome.datasets import DATASETS
-
+def _evaluation_options(args: argparse.Namespace, data: str | pd.DataFrame) -> dict:
     options = model_options(args)
-    if args.data not in DATASETS and args.target_column:
-        options["target"] = getattr(args, "target_description", None)
+    if not isinstance(data, str) and args.target_column:
+        options["target"] = data.attrs.get("target")  # set by _evaluation_table
     return options
 
 
@@ -252,7 +250,7 @@ def _evaluation_table(args: argparse.Namespace) -> pd.DataFrame:
     frame["censor"] = data.targets.censor[kept]
     frame.attrs["dataset"] = Path(args.data).name
     frame.attrs["task"] = task
-    args.target_description = data.target
+    frame.attrs["target"] = data.target
     _warn_left_out(errors)
     return frame
 
@@ -267,15 +265,15 @@ def _warn_left_out(errors: list[str]) -> None:
                     bad[0] + FIRST_DATA_ROW, errors[bad[0]])
 
 
-def _evaluation_label(args: argparse.Namespace) -> str:
+def _evaluation_label(args: argparse.Namespace, data: str | pd.DataFrame) -> str:
     """The target's display label: a shipped dataset's, or the table's column and unit."""
     from matgenome.datasets import DATASETS
     from matgenome.targets import normalise_target
 
-    if args.data in DATASETS:
+    if isinstance(data, str):
         info = DATASETS[args.data]
         return normalise_target({"name": info.target, "unit": info.unit})["label"]
-    return args.target_description["label"]
+    return data.attrs["target"]["label"]
 
 
 def _plot_evaluation(result, directory: str, label: str, meta: dict) -> None:

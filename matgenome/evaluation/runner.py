@@ -319,7 +319,7 @@ def evaluate(
         features: for a given ``model`` or a classification task: a feature preset name,
             a function of the formula list returning the matrix, or a precomputed matrix
             aligned with the table's rows; default: the featurizer of the dataset's
-            classifier (``matgenome.models.classifier_recipes``), else the ``default``
+            classifier (``matgenome.selection.MATBENCH_CLASSIFIERS``), else the ``default``
             preset. Regression
             without ``model`` uses the training path and its own features.
         group_column: the column for ``group`` and ``logo`` (``family`` or ``doi``).
@@ -454,15 +454,14 @@ def _shipped() -> tuple[str, ...]:
 
 def default_model(task: str, dataset: str = "") -> Any:
     """The recommended unfitted model for a task: a shipped classification dataset's
-    classifier (``matgenome.models.classifier_recipes``), a generic classifier, or plain
+    classifier (``matgenome.selection.MATBENCH_CLASSIFIERS``), a generic classifier, or plain
     extra trees on Magpie (regression normally runs the training path instead)."""
-    from matgenome.models.classifier_recipes import CLASSIFIER_RECIPES, classifier_model
-    from matgenome.models.selection import EXTRA_TREES_MAGPIE
+    from matgenome.selection import EXTRA_TREES_MAGPIE, GENERIC_CLASSIFIER, MATBENCH_CLASSIFIERS
 
-    if dataset in CLASSIFIER_RECIPES:
-        return CLASSIFIER_RECIPES[dataset].make_model()
+    if dataset in MATBENCH_CLASSIFIERS:
+        return MATBENCH_CLASSIFIERS[dataset].estimator()
     if task == "classification":
-        return classifier_model()
+        return GENERIC_CLASSIFIER.estimator()
     return EXTRA_TREES_MAGPIE.estimator()
 
 
@@ -518,10 +517,10 @@ def _prediction_table(
     return table
 
 
-def _default_features(name: str) -> str | Callable[[list[str]], np.ndarray]:
-    from matgenome.models.classifier_recipes import CLASSIFIER_RECIPES
+def _default_features(name: str) -> str:
+    from matgenome.selection import MATBENCH_CLASSIFIERS
 
-    return CLASSIFIER_RECIPES[name].featurize if name in CLASSIFIER_RECIPES else "default"
+    return MATBENCH_CLASSIFIERS[name].features if name in MATBENCH_CLASSIFIERS else "default"
 
 
 def _default_protocol(name: str) -> str:

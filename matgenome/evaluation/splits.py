@@ -25,7 +25,7 @@ from sklearn.cluster import KMeans
 from sklearn.model_selection import GroupKFold, KFold
 
 from matgenome.censoring import censor_of, is_exact
-from matgenome.composition import KEY_DECIMALS, CompositionError, CompositionKey
+from matgenome.composition_keys import keys_of
 from matgenome.errors import UsageError
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -39,21 +39,16 @@ def composition_labels(formulas: Sequence[object]) -> np.ndarray:
     """One text label per formula: ``str`` of its :class:`~matgenome.composition.CompositionKey`.
 
     Formulas that describe the same composition (``Li2O``, ``OLi2``, ``Li4O2``,
-    ``Li0.5O0.25``) share a label, e.g. ``Li0.666667 O0.333333``. Unparseable formulas keep
-    their stripped text after a ``?``, so they still group with identical spellings. Text
-    labels sort and compare like any group label (splits, JSON result files); each
-    distinct spelling is parsed once.
+    ``Li0.5O0.25``) share a label, e.g. ``Li0.666667 O0.333333``: the key of
+    :func:`matgenome.composition_keys.keys_of` at the identity tolerance. Unparseable
+    formulas keep their stripped text after a ``?``, so they still group with identical
+    spellings. Text labels sort and compare like any group label (splits, JSON result
+    files).
     """
-    cache: dict[object, str] = {}
-    labels = []
-    for formula in formulas:
-        if formula not in cache:
-            try:
-                cache[formula] = str(CompositionKey.of(formula, KEY_DECIMALS))
-            except CompositionError:
-                cache[formula] = f"?{str(formula).strip()}"
-        labels.append(cache[formula])
-    return np.asarray(labels, dtype=object)
+    formulas = list(formulas)
+    keys = keys_of(formulas)
+    return np.asarray([str(key) if key is not None else f"?{str(formula).strip()}"
+                       for formula, key in zip(formulas, keys, strict=True)], dtype=object)
 
 
 def kfold_splits(keys: Sequence[str], n_splits: int = 5, random_state: int = 0) -> list[Split]:

@@ -25,7 +25,6 @@ Every public name is importable from ``matgenome.generation`` itself.
 
 from matgenome.generation.candidates import (
     COLUMNS,
-    KEY_DECIMALS,
     Candidate,
     deduplicate,
     known_values,
@@ -78,7 +77,6 @@ __all__ = [
     "CHARGE_TOLERANCE",
     "COLUMNS",
     "DEFAULT_SUBSTITUTION_THRESHOLD",
-    "KEY_DECIMALS",
     "MAX_STATE_COMBINATIONS",
     "METHODS",
     "OXIDATION_STATE_SETS",
@@ -113,3 +111,12 @@ __all__ = [
     "substitute",
     "substitution_probabilities",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Deprecated names, each with its warning (matgenome.generation.candidates).
+    if name == "KEY_DECIMALS":
+        from matgenome.generation import candidates
+
+        return getattr(candidates, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

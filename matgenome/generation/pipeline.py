@@ -9,9 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from matgenome.composition import CompositionError, CompositionKey, parse_composition
+from matgenome.composition import (
+    CANDIDATE_DECIMALS,
+    CompositionError,
+    CompositionKey,
+    parse_composition,
+)
 from matgenome.errors import UsageError
-from matgenome.generation.candidates import COLUMNS, KEY_DECIMALS, Candidate, _deduplicate_keys
+from matgenome.generation.candidates import COLUMNS, Candidate, _deduplicate_keys
 from matgenome.generation.doping import family_candidates
 from matgenome.generation.grids import composition_grid
 from matgenome.generation.notation import species_string
@@ -50,7 +55,9 @@ def generate_candidates(
     * ``steps`` (``--steps``): grid points per dopant range (evenly spaced, ends included).
     * ``step`` (``--step``): alternatively, a fixed spacing; amounts are its multiples.
     * ``known`` (``--known``, a data file or shipped dataset name): table with ``formula``
-      and ``target``; marks known compositions and gives their mean measured value.
+      and ``target`` (optionally ``censor``), read by :class:`~matgenome.known.KnownMeasurements`;
+      marks known compositions and gives their mean exact value (an upper bound marks a
+      composition known without a value).
     * ``seed`` (``--seed``): random seed, used only when ``max_candidates`` subsamples.
     * ``seeds_path`` (``--seeds``): a seed YAML file or directory instead of the shipped one.
     * ``substitution_threshold`` (``--threshold``): minimum P(new | old) of a substitute.
@@ -118,7 +125,7 @@ def _substitute_known(known: pd.DataFrame, threshold: float) -> list[Candidate]:
             composition = parse_composition(formula)
         except CompositionError:
             continue
-        key = CompositionKey.of(composition, KEY_DECIMALS)
+        key = CompositionKey.of(composition, CANDIDATE_DECIMALS)
         if key in seen or "Li" not in {str(el) for el in composition}:
             continue
         seen.add(key)
@@ -135,8 +142,8 @@ def _finish(candidates: list[Candidate], known: pd.DataFrame | None, drop_known:
             max_candidates: int | None, seed: int) -> pd.DataFrame:
     """Tabulate, deduplicate, mark known rows, and optionally drop or subsample."""
     frame = pd.DataFrame([c.row() for c in candidates], columns=list(COLUMNS[:-2]))
-    keys = [CompositionKey.of(c.amounts, KEY_DECIMALS) for c in candidates]
-    frame = _deduplicate_keys(frame, keys, known, KEY_DECIMALS)
+    keys = [CompositionKey.of(c.amounts, CANDIDATE_DECIMALS) for c in candidates]
+    frame = _deduplicate_keys(frame, keys, known)
     if drop_known:
         frame = frame[~frame["known"]].reset_index(drop=True)
     if max_candidates is not None and len(frame) > max_candidates:

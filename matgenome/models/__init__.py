@@ -13,7 +13,7 @@ of squares of ``epistemic`` (scaled tree disagreement: shrinks with data near th
 ``matgenome.models.censored`` provide the same method. ``predict(X, return_std=True)``
 returns ``(mean, uncertainty)`` for scikit-learn compatibility. ``predict_formulas`` scores
 any list of formulas without stopping at bad ones. Which recipe (features and estimator
-settings) a table gets is decided by cross-validation in ``matgenome.models.selection``.
+settings) a table gets is decided by cross-validation in ``matgenome.selection``.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def make_model(preset: str, regressor: Any) -> Pipeline:
     """A composition -> property pipeline: the featurizer of ``preset``, then ``regressor``.
 
     ``regressor`` must provide ``predict_uncertainty`` (see the module docstring);
-    ``matgenome.models.selection`` builds the default one for a table.
+    ``matgenome.selection`` builds the default one for a table.
     """
     from matgenome.features import CompositionFeaturizer
 

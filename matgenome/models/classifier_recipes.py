@@ -1,33 +1,22 @@
-"""Composition classifiers of the shipped classification tasks (Matbench expt_is_metal, glass).
-
-Regression recipes are candidates of ``train``'s selection (``matgenome.models.selection``);
-the classifiers live here until classification joins that selection.
-"""
+"""Deprecated: the Matbench classifiers are recipes of the one registry,
+:data:`matgenome.selection.MATBENCH_CLASSIFIERS` (build one with ``.estimator()``; its
+``features`` is the preset). This module keeps its names for one release."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import ExtraTreesClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
 
-from matgenome.models.classify import PriorBalancedClassifier
-
-__all__ = [
-    "CLASSIFIER_RECIPES",
-    "Recipe",
-    "classifier_model",
-    "get_classifier_recipe",
-    "glass_model",
-]
+_NAMES = ("CLASSIFIER_RECIPES", "Recipe", "classifier_model", "get_classifier_recipe",
+          "glass_model")
 
 
 @dataclass(frozen=True)
-class Recipe:
+class _Recipe:
     """A feature preset of ``matgenome.features`` and a model factory."""
 
     name: str
@@ -42,56 +31,37 @@ class Recipe:
         return compute_features(list(formulas), self.features)[0]
 
 
-def classifier_model(random_state: int | None = 0, n_estimators: int = 500,
-                     n_jobs: int | None = None) -> PriorBalancedClassifier:
-    """Composition classifiers (metal or not, glass former or not): extra trees.
+def _factory(dataset: str) -> Callable[..., Any]:
+    def make_model(random_state: int | None = 0, n_estimators: int = 500,
+                   n_jobs: int | None = None) -> Any:
+        from matgenome.selection import MATBENCH_CLASSIFIERS
 
-    Probabilities are rebalanced to equal class priors, so the 0.5 threshold that Matbench
-    applies maximises balanced accuracy (glass: 71% positive).
-    """
-    trees = make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        ExtraTreesClassifier(n_estimators, max_features="sqrt", random_state=random_state,
-                             n_jobs=n_jobs),
-    )
-    return PriorBalancedClassifier(trees)
+        return MATBENCH_CLASSIFIERS[dataset].estimator(random_state, n_estimators, n_jobs)
+
+    return make_model
 
 
-def glass_model(random_state: int | None = 0, n_estimators: int = 500,
-                n_jobs: int | None = None) -> PriorBalancedClassifier:
-    """Metallic glass formation: extra trees (max_features 0.5), prior-balanced.
+def _recipes() -> dict[str, _Recipe]:
+    from matgenome.selection import MATBENCH_CLASSIFIERS
 
-    Chosen by ``benchmarks/select_matbench_glass.py`` (3-fold stratified cross-validation
-    inside each official Matbench training set, averaged over the five): ``max_features``
-    0.5 with the Yang and Miedema ``alloy`` descriptors, balanced accuracy 0.867 against
-    0.860 for ``sqrt`` without them and 0.866 for 0.3; kNN on element fractions (0.823)
-    and gradient boosting (0.857) lost.
-    """
-    trees = make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        ExtraTreesClassifier(n_estimators, max_features=0.5, random_state=random_state,
-                             n_jobs=n_jobs),
-    )
-    return PriorBalancedClassifier(trees)
+    return {name: _Recipe(name, recipe.features, _factory(name), recipe.description)
+            for name, recipe in MATBENCH_CLASSIFIERS.items()}
 
 
-CLASSIFIER_RECIPES: dict[str, Recipe] = {
-    "matbench_expt_is_metal": Recipe(
-        "matbench_expt_is_metal", "default+element_fraction", classifier_model,
-        "extra trees classifier, probabilities rebalanced to equal class priors",
-    ),
-    "matbench_glass": Recipe(
-        "matbench_glass", "default+element_fraction+alloy", glass_model,
-        "extra trees classifier (max_features 0.5) with Yang and Miedema alloy descriptors, "
-        "probabilities rebalanced to equal class priors",
-    ),
-}
+def _get_classifier_recipe(dataset: str) -> _Recipe:
+    from matgenome.selection import dataset_classifier
+
+    dataset_classifier(dataset)  # the registry's error for an unknown dataset
+    return _recipes()[dataset]
 
 
-def get_classifier_recipe(dataset: str) -> Recipe:
-    """The classifier recipe of a shipped classification dataset."""
-    try:
-        return CLASSIFIER_RECIPES[dataset]
-    except KeyError:
-        raise ValueError(f"no classifier recipe for {dataset!r}; known: "
-                         f"{', '.join(CLASSIFIER_RECIPES)}") from None
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"matgenome.models.classifier_recipes.{name} is deprecated; the Matbench "
+                  "classifiers are matgenome.selection.MATBENCH_CLASSIFIERS",
+                  DeprecationWarning, stacklevel=2)
+    return {"CLASSIFIER_RECIPES": _recipes, "Recipe": lambda: _Recipe,
+            "classifier_model": lambda: _factory("matbench_expt_is_metal"),
+            "glass_model": lambda: _factory("matbench_glass"),
+            "get_classifier_recipe": lambda: _get_classifier_recipe}[name]()

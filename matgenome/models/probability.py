@@ -170,7 +170,7 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_trees(self, X: np.ndarray) -> np.ndarray:
         """Each tree's probability of the positive class, ``(n_estimators, n_rows)``: the
-        draws of Thompson sampling (``matgenome.ranking.batch``). Uncalibrated: the
+        draws of Thompson sampling (``matgenome.ranking.batch_selection``). Uncalibrated: the
         calibration is monotone, so a draw's best row is the same either way."""
         check_is_fitted(self, "trees_")
         Z = self.imputer_.transform(validate_data(self, X, reset=False,

@@ -16,7 +16,7 @@ One module per step:
     :func:`rank_table`, which scores and ranks a whole DataFrame.
 :mod:`matgenome.ranking.pareto`
     Pareto fronts over several objectives (:func:`pareto_ranks`, :func:`pareto_table`).
-:mod:`matgenome.ranking.batch`
+:mod:`matgenome.ranking.batch_selection`
     batches for sequential learning and campaigns (:func:`choose_batch`,
     :func:`propose_batch`): a stratified cold start (:func:`cold_start_batch`) until a
     target has been measured (:func:`has_reached_target`), then a batch rule
@@ -43,7 +43,7 @@ from matgenome.ranking.acquisition import (
     probability,
     ucb,
 )
-from matgenome.ranking.batch import (
+from matgenome.ranking.batch_selection import (
     BATCH_RULES,
     COLD_START,
     DEFAULT_RULE,

@@ -103,7 +103,7 @@ def test_rank_needs_threshold_for_pi(
     source.write_text("formula\nLi2O\n")
     code, _, err = run(["rank", str(source), "--model", str(small_model_dir), "-o",
                         str(tmp_path / "o.csv"), "--acquisition", "pi"], capsys)
-    assert code == 2 and "needs --threshold" in err
+    assert code == 2 and "needs a threshold (options --acquisition, --threshold)" in err
 
 
 def test_rank_for_a_target_value_orders_by_closeness(
@@ -126,7 +126,7 @@ def test_rank_for_a_target_value_orders_by_closeness(
     code, _, err = run(["rank", str(source), "--model", str(small_model_dir), "-o",
                         str(output), "--objective", "target", "--target-value", "-4",
                         "--acquisition", "pi"], capsys)
-    assert code == 2 and "needs --tolerance" in err
+    assert code == 2 and "needs a tolerance" in err and "(option --tolerance)" in err
 
 
 @pytest.mark.parametrize("command", ["screen", "generate"])

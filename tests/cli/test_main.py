@@ -29,7 +29,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
         (["predict", "{good}", "-o", "{good}"], "is the input"),
         (["predict", "{good}", "-o", "{out}", "--model", "{missing}"], "not found"),
         (["train", "{good}", "--target-column", "nope", "-o", "{out}"], "'nope' not found"),
-        (["train", "{good}", "-o", "{out}"], "--target-column is required"),
+        (["train", "{good}", "-o", "{out}"], "(option --target-column)"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_2(
