@@ -195,3 +195,17 @@ def test_migration_refuses_another_scikit_learn_version(saved) -> None:
     (saved / MANIFEST_FILE).write_text(json.dumps(manifest))
     with pytest.raises(ModelFileError, match="rebuild the model"):
         migrate_model(saved, saved.parent / "migrated")
+
+
+def test_shipped_model_is_format_3_and_its_migration_reproduces_it(tmp_path: Path) -> None:
+    """The shipped directory is exactly what migrate_model writes: rerunning the migration
+    (after the model is rebuilt or changed) gives the same bytes."""
+    from matgenome.modelfile import default_model_path, library_versions, model_info
+
+    shipped = default_model_path()
+    info = model_info(shipped)
+    assert info["format_version"] == 3
+    if info["versions"] != library_versions():
+        pytest.skip(f"the shipped model was saved with {info['versions']}")
+    migrated = migrate_model(shipped, tmp_path / "migrated")
+    assert (migrated / MANIFEST_FILE).read_bytes() == (shipped / MANIFEST_FILE).read_bytes()
