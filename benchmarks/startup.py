@@ -10,8 +10,11 @@ median wall-clock and CPU seconds (of the child process) of
 * ``python -c pass``, the interpreter's own start-up, for reference.
 
 and prints seconds and ratios (predict / plain script; --help and --version against the
-0.2 s target). Targets: --help/--version under 0.2 s; predict within 1.2x of the plain
-script. Run: ``python benchmarks/startup.py`` (``--quick``: one repeat, a smoke test).
+0.2 s target). A second table compares, in this process, the CPU seconds of loading the
+shipped model directory (``load_model``: hashes, JSON skeleton, trees) with unpickling the
+same estimator with ``joblib.load``. Targets: --help/--version under 0.2 s; predict
+within 1.2x of the plain script. Run: ``python benchmarks/startup.py`` (``--quick``: one
+repeat, a smoke test).
 """
 
 from __future__ import annotations
@@ -106,6 +109,25 @@ def measure(commands: dict[str, list[str]], repeats: int,
             for name, runs in samples.items()}
 
 
+def measure_loads(dumped: Path, repeats: int) -> dict[str, float]:
+    """Median CPU seconds, in this process, of ``load_model()`` and of ``joblib.load`` of
+    the same estimator (interleaved, after one untimed run of each)."""
+    import joblib
+
+    from matgenome.modelfile import load_model
+
+    loaders = {"load_model (shipped directory)": load_model,
+               "joblib.load (same estimator)": lambda: joblib.load(dumped)}
+    samples: dict[str, list[float]] = {name: [] for name in loaders}
+    for repeat in range(repeats + 1):
+        for name, load in loaders.items():
+            start = time.process_time()
+            load()
+            if repeat:
+                samples[name].append(time.process_time() - start)
+    return {name: round(statistics.median(runs), 4) for name, runs in samples.items()}
+
+
 def summarise(timings: dict[str, dict]) -> dict[str, float | bool]:
     plain = timings["joblib + featurize + predict"]
     predict = timings["matgenome predict (1 row)"]
@@ -133,6 +155,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         commands = prepare(Path(tmp))
         timings = measure(commands, repeats, warm_up=not args.quick)
+        loads = measure_loads(Path(tmp) / "estimator.joblib", repeats)
     summary = summarise(timings)
     plain = timings["joblib + featurize + predict"]
     rows = [[name, f"{t['median_wall_s']:.3f}", f"{t['median_cpu_s']:.3f}",
@@ -140,6 +163,8 @@ def main() -> int:
             for name, t in timings.items()]
     print(format_table(rows, ["command", "wall s (median)", "CPU s (median)",
                               "wall / plain script"]))
+    print(format_table([[name, f"{cpu:.3f}"] for name, cpu in loads.items()],
+                       ["model load, in process", "CPU s (median)"]))
     print(f"predict / plain script: {summary['predict_over_plain_wall']:.2f}x wall, "
           f"{summary['predict_over_plain_cpu']:.2f}x CPU (target {PREDICT_RATIO_TARGET}x); "
           f"--help {summary['help_wall_s']:.3f} s, --version {summary['version_wall_s']:.3f} s "
@@ -150,7 +175,7 @@ def main() -> int:
               "commands": {name: " ".join(Path(c[0]).name if i == 0 else c
                                           for i, c in enumerate(cmd))
                            for name, cmd in commands.items()},
-              "timings": timings, "summary": summary}
+              "timings": timings, "load_cpu_s": loads, "summary": summary}
     path = write_json_atomic(report, args.output)
     print(f"wrote {path}")
     return 0

@@ -71,6 +71,9 @@ def test_startup_benchmark_quick_run(tmp_path: Path) -> None:
              / timings["joblib + featurize + predict"]["median_wall_s"])
     assert summary["predict_over_plain_wall"] == pytest.approx(ratio, abs=1e-3)
     assert "predict / plain script" in completed.stdout
+    assert set(report["load_cpu_s"]) == {"load_model (shipped directory)",
+                                         "joblib.load (same estimator)"}
+    assert all(seconds > 0 for seconds in report["load_cpu_s"].values())
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
 
 

@@ -135,26 +135,6 @@ def test_recipe_model_round_trips_with_its_preset(tmp_path) -> None:
         train_model(train["formula"], targets, recipe="matbench_steels")
 
 
-def test_each_skops_file_is_parsed_once(saved, monkeypatch) -> None:
-    """The allow-list audit and the load share one parse of the file."""
-    import skops.io._persist
-    import skops.io._utils
-
-    calls: list[int] = []
-    original = skops.io._utils.read_schema
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(skops.io._utils, "read_schema", counting)
-    monkeypatch.setattr(skops.io._persist, "read_schema", counting)
-    path, X, expected = saved
-    model = load_model(path)
-    np.testing.assert_allclose(model.estimator.predict(X), expected, rtol=0, atol=1e-12)
-    assert len(calls) == 1  # this model has no domain file: one skops file, one parse
-
-
 def test_loaded_model_carries_its_manifest_hash(saved) -> None:
     import hashlib
 
@@ -164,17 +144,16 @@ def test_loaded_model_carries_its_manifest_hash(saved) -> None:
     assert model.name == "toy"
 
 
-def test_importing_skops_does_not_import_every_sklearn_module() -> None:
+def test_loading_a_model_imports_no_skops_and_leaves_sklearn_alone(saved) -> None:
+    """Format 3 needs no skops, and loading changes no scikit-learn global."""
     import subprocess
     import sys
 
-    # matgenome.modelfile itself needs some of scikit-learn; importing skops on top of it
-    # must not add the rest of scikit-learn (nor pytest, through sklearn.utils._testing).
-    code = ("import sys\nimport matgenome.modelfile as mf\nbefore = set(sys.modules)\n"
-            "mf.import_skops_io()\nimport sklearn.utils\n"
-            "assert sklearn.utils.all_estimators.__name__ == 'all_estimators'\n"
-            "new = set(sys.modules) - before\n"
-            "print(sorted(m for m in new if m.startswith(('sklearn', 'pytest'))))")
+    code = ("import sys\nimport sklearn.utils\nfrom matgenome.modelfile import load_model\n"
+            "before = sklearn.utils.all_estimators\n"
+            f"load_model({str(saved[0])!r})\n"
+            "assert sklearn.utils.all_estimators is before\n"
+            "print(sorted(m for m in sys.modules if m.startswith('skops')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
@@ -207,12 +186,10 @@ def _rehash(path: Path, name: str) -> None:
 
 
 def test_trees_are_plain_arrays_beside_the_skeleton(saved) -> None:
-    import zipfile
-
     path = saved[0]
-    assert json.loads((path / MANIFEST_FILE).read_text())["format_version"] == 2
-    with zipfile.ZipFile(path / ESTIMATOR_FILE) as archive:
-        assert "sklearn.tree._tree.Tree" not in archive.read("schema.json").decode()
+    assert json.loads((path / MANIFEST_FILE).read_text())["format_version"] == 3
+    skeleton = (path / ESTIMATOR_FILE).read_text()
+    assert "sklearn.tree._tree.Tree" not in skeleton and '{"$tree":7}' in skeleton
     with np.load(path / TREES_FILE, allow_pickle=False) as trees:
         assert sorted(trees.files) == ["nodes", "table", "values"]
         assert len(trees["table"]) == 8  # one row per tree
@@ -284,17 +261,18 @@ def test_wrong_tree_layout_is_refused(saved) -> None:
 
 def test_format_1_directories_still_load(saved) -> None:
     """A directory of format 1 (trees inside model.skops) loads with the same predictions."""
-    from matgenome.modelfile import import_skops_io
+    from matgenome.modelfile import SKOPS_ESTIMATOR_FILE, import_skops_io
 
     path, X, expected = saved
     model = load_model(path)
-    import_skops_io().dump(model.estimator, path / ESTIMATOR_FILE)
+    import_skops_io().dump(model.estimator, path / SKOPS_ESTIMATOR_FILE)
     (path / TREES_FILE).unlink()
+    (path / ESTIMATOR_FILE).unlink()
     manifest = json.loads((path / MANIFEST_FILE).read_text())
     manifest["format_version"] = 1
-    del manifest["files"][TREES_FILE]
+    del manifest["files"][TREES_FILE], manifest["files"][ESTIMATOR_FILE]
     (path / MANIFEST_FILE).write_text(json.dumps(manifest))
-    _rehash(path, ESTIMATOR_FILE)
+    _rehash(path, SKOPS_ESTIMATOR_FILE)
     np.testing.assert_array_equal(load_model(path).estimator.predict(X), expected)
 
 
