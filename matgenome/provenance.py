@@ -91,6 +91,11 @@ def _package_version(distribution: str, module: str | None, missing: str) -> str
     return str(getattr(imported, "__version__", "unknown"))
 
 
+def bytes_sha256(data: bytes) -> str:
+    """SHA-256 of bytes already read (a file checked against its recorded hash)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()

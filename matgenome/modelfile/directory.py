@@ -9,7 +9,6 @@ type audited first, and ``migrate_model`` rewrites them in the current format.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -40,7 +39,7 @@ from matgenome.modelfile.format import (
 from matgenome.modelfile.model import TrainedModel
 from matgenome.modelfile.skeleton import UnsupportedObject, dump_skeleton, load_skeleton
 from matgenome.modelfile.trees import TREE_MARK, put_trees_back, read_trees, write_trees
-from matgenome.provenance import file_sha256, json_text
+from matgenome.provenance import bytes_sha256, file_sha256, json_text
 from matgenome.resources import shipped_path
 
 # Format written for an estimator the JSON skeleton cannot describe (skops skeleton).
@@ -237,7 +236,7 @@ def model_info(directory: str | os.PathLike | None = None) -> dict[str, Any]:
     if not isinstance(files, dict) or CARD_FILE not in files:
         raise ModelFileError(f"{directory / MANIFEST_FILE} does not list the model files")
     raw = (directory / CARD_FILE).read_bytes() if (directory / CARD_FILE).exists() else None
-    if raw is None or hashlib.sha256(raw).hexdigest() != files[CARD_FILE]:
+    if raw is None or bytes_sha256(raw) != files[CARD_FILE]:
         raise ModelFileError(f"{directory / CARD_FILE} is missing or does not match its "
                              "SHA-256 in the manifest")
     card = json.loads(raw)

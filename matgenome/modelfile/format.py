@@ -21,14 +21,13 @@ A model directory holds
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
 from typing import Any
 
 from matgenome.errors import ModelFileError
-from matgenome.provenance import MODEL_PACKAGES, software_versions
+from matgenome.provenance import MODEL_PACKAGES, bytes_sha256, software_versions
 
 FORMAT_VERSION = 3
 READABLE_FORMATS = (1, 2, 3)  # 1: trees inside model.skops; 2: trees in trees.npz
@@ -84,7 +83,7 @@ def read_manifest(directory: Path) -> tuple[dict[str, Any], str]:
             f"{', '.join(map(str, READABLE_FORMATS))}. Rebuild the model with this version "
             "(matgenome train ...)."
         )
-    return manifest, hashlib.sha256(raw).hexdigest()
+    return manifest, bytes_sha256(raw)
 
 
 def verify_hashes(directory: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
@@ -101,7 +100,7 @@ def verify_hashes(directory: Path, manifest: dict[str, Any]) -> dict[str, bytes]
         if not path.exists():
             raise ModelFileError(f"{directory} is incomplete: {name} is missing")
         data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != expected:
+        if bytes_sha256(data) != expected:
             raise ModelFileError(
                 f"{path} does not match its SHA-256 in the manifest: the file was modified "
                 "or damaged. Refusing to load it."
