@@ -235,7 +235,7 @@ def test_a_plain_value_error_inside_generation_is_internal(
     """The science raises UsageError for a user's values; any other ValueError is a bug."""
     import matgenome.generation
 
-    def broken(**options: object) -> None:
+    def broken(*args: object, **options: object) -> None:
         raise ValueError("a bug in generation")
 
     monkeypatch.setattr(matgenome.generation, "generate_candidates", broken)
