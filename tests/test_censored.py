@@ -6,11 +6,12 @@ import copy
 
 import numpy as np
 import pytest
+from censored_strategies import CensoredRegressor
 from sklearn.base import clone
 from sklearn.ensemble import ExtraTreesClassifier
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
-from matgenome.models.censored import CensoredHurdleRegressor, CensoredRegressor
+from matgenome.models.censored import CensoredHurdleRegressor
 
 BOUND = -3.0
 
