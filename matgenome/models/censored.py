@@ -39,20 +39,26 @@ original units.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 from scipy import stats
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
 
 _COMBINE = ("switch", "median", "mixture")
 _CLASSIFY = ("censored", "below_level")
+# Folds of the calibrated default classifier: one sigmoid-calibrated forest per fold, all
+# voting at prediction time.
+_CLASSIFIER_FOLDS = 5
 # Scales the regressor may learn the height above the floor on: forward, inverse, and the
 # derivative of the inverse (to carry the std back to the original units, delta method).
 _TRANSFORMS = {
@@ -94,6 +100,12 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
             above the floor on: ``None``, ``sqrt`` or ``log`` (``log1p`` of the height);
             predictions and their std (delta method) are carried back to the original
             units. With a floor, ``p_censored`` is the probability of lying at the floor.
+        classifier_trees: trees of the default classifier, in all (keyword-only).
+        calibrate_classifier: ``False`` (default): the default classifier is one
+            extra-trees forest of ``classifier_trees`` trees; ``True``: five
+            sigmoid-calibrated fold forests (``CalibratedClassifierCV``, ``cv=5``) of
+            ``classifier_trees / 5`` trees each, voting together (keyword-only). Both
+            apply only when ``classifier`` is None.
 
     Attributes (after ``fit``):
         regressor_, classifier_ (None when no row is censored): the fitted parts;
@@ -103,6 +115,23 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
 
     # Asked for by default: the bounds are what this estimator is for (metadata routing).
     __metadata_request__fit: ClassVar[dict[str, bool]] = {"censored": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        "regressor": [HasMethods(["fit", "predict_uncertainty"]), None],
+        "classifier": [HasMethods(["fit", "predict_proba"]), None],
+        "combine": [StrOptions(set(_COMBINE))],
+        "classify": [StrOptions(set(_CLASSIFY))],
+        "decision_threshold": [Interval(Real, 0.0, 1.0, closed="both")],
+        "level": [Real, None],
+        "offset": [Real],
+        "censored_std": [Interval(Real, 0.0, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "floor": [StrOptions({"min"}), Real, None],
+        "target_transform": [StrOptions({k for k in _TRANSFORMS if k}), None],
+        "classifier_trees": [Interval(Integral, 1, None, closed="left")],
+        "calibrate_classifier": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -118,6 +147,9 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         n_jobs: int | None = None,
         floor: str | float | None = None,
         target_transform: str | None = None,
+        *,
+        classifier_trees: int = 500,
+        calibrate_classifier: bool = False,
     ) -> None:
         self.regressor = regressor
         self.classifier = classifier
@@ -131,13 +163,19 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.floor = floor
         self.target_transform = target_transform
+        self.classifier_trees = classifier_trees
+        self.calibrate_classifier = calibrate_classifier
 
     def __setstate__(self, state: dict) -> None:
         # Models saved before the floor option are bound hurdles.
         state.setdefault("floor", None)
         state.setdefault("target_transform", None)
+        # ... and before the default classifier's options (their classifier stays as saved).
+        state.setdefault("classifier_trees", 500)
+        state.setdefault("calibrate_classifier", False)
         super().__setstate__(state)
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None):
         """Fit the regressor on the measured rows and the classifier on all rows."""
         if self.combine not in _COMBINE:
@@ -295,9 +333,20 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
     def _default_classifier(self) -> BaseEstimator | Pipeline:
         if self.classifier is not None:
             return self.classifier
+        if not self.calibrate_classifier:
+            return self._classifier_forest(self.classifier_trees)
+        if self.classifier_trees < _CLASSIFIER_FOLDS:
+            raise ValueError(f"classifier_trees must be at least {_CLASSIFIER_FOLDS} with "
+                             f"calibrate_classifier=True (one forest per fold), got "
+                             f"{self.classifier_trees}")
+        return CalibratedClassifierCV(
+            self._classifier_forest(self.classifier_trees // _CLASSIFIER_FOLDS),
+            method="sigmoid", cv=_CLASSIFIER_FOLDS)
+
+    def _classifier_forest(self, trees: int) -> Pipeline:
         return make_pipeline(
             SimpleImputer(strategy="median", keep_empty_features=True),
-            ExtraTreesClassifier(500, max_features=0.1, random_state=self.random_state,
+            ExtraTreesClassifier(trees, max_features=0.1, random_state=self.random_state,
                                  n_jobs=self.n_jobs))
 
 
