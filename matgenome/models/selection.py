@@ -401,8 +401,8 @@ def floor_hurdle(regressor: Any, n_estimators: int, max_features: float | str | 
                                    n_jobs=n_jobs)
 
 
-# Trees of the bound classifier in all (five calibrated fold forests of 5 trees each).
-BOUND_CLASSIFIER_TREES = 25
+# Trees of the bound classifier in all (five calibrated fold forests of 10 trees each).
+BOUND_CLASSIFIER_TREES = 50
 
 
 def censored_hurdle(regressor: Any, random_state: int | None = 0,
@@ -414,7 +414,7 @@ def censored_hurdle(regressor: Any, random_state: int | None = 0,
     "below the bound level" beside the regressor; where it says more likely than not, the
     prediction switches to the bound level (scores in
     ``benchmarks/results/select_censored.json``).
-    The classifier is five sigmoid-calibrated 5-tree fold forests voting together (25
+    The classifier is five sigmoid-calibrated 10-tree fold forests voting together (50
     trees in all): ``benchmarks/select_bound_classifier.py`` found it the cheapest that
     scores within the fold-shuffle spread of the 500-tree form built before (scores and
     timings in ``benchmarks/results/select_bound_classifier.json``). (One classifier
