@@ -1,9 +1,10 @@
 """Censored conductivities as bounds: drop them, or a hurdle (classifier + regressor)?
 
 OBELiX reports 37 of 599 conductivities as ``<1E-10`` S/cm. The shipped recipe drops them
-(``CensoredRegressor(strategy="drop")``); :class:`~matgenome.models.censored.
-CensoredHurdleRegressor` keeps the same regressor on the measured rows and adds a
-classifier for "below the bound". This script compares them in two stages:
+(``CensoredRegressor(strategy="drop")`` of ``benchmarks/censored_strategies.py``);
+:class:`~matgenome.models.censored.CensoredHurdleRegressor` keeps the same regressor on
+the measured rows and adds a classifier for "below the bound". This script compares them
+in two stages:
 
 1. **Selection, training split only**: 5-fold CV grouped by paper (DOI; papers sharing a
    composition merged), the folds of ``benchmarks/select_obelix_model.py`` (same frame,

@@ -34,6 +34,7 @@ from _common import (
     selected_candidates,
     write_selection,
 )
+from censored_strategies import CensoredRegressor
 from sklearn.ensemble import (
     ExtraTreesRegressor,
     HistGradientBoostingRegressor,
@@ -47,7 +48,6 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
-from matgenome.models.censored import CensoredRegressor
 from matgenome.selection import OBELIX_PRESET
 
 ev = importlib.import_module("matgenome.evaluation")

@@ -15,8 +15,10 @@ put back in input order, so the output is identical for any number of jobs.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -90,6 +92,22 @@ def _ready() -> None:
     """A first task: makes the executor fork its workers while the function is set."""
 
 
+def _end_with_parent(parent: int) -> None:
+    """Worker initializer: the worker is killed when the process that forked it dies, even
+    by SIGKILL. Otherwise orphaned workers wait forever on a queue whose write end they
+    hold themselves, keeping the caller's pipes open."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: a worker then ends with its queue
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
 class WorkerDied(MatgenomeError):
     """A forked worker process ended without returning its result."""
 
@@ -118,7 +136,9 @@ class ForkedChunks:
         _WORKER_FUNCTION = self.function
         try:
             self._pool = ProcessPoolExecutor(self.n_jobs,
-                                             mp_context=multiprocessing.get_context("fork"))
+                                             mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_end_with_parent,
+                                             initargs=(os.getpid(),))
             # With fork, every worker starts at the first submit: now, not later when the
             # function is no longer set.
             self._pool.submit(_ready).result()

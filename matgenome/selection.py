@@ -410,6 +410,10 @@ def floor_hurdle(regressor: Any, n_estimators: int, max_features: float | str | 
                                    n_jobs=n_jobs)
 
 
+# Trees of the bound classifier in all (five calibrated fold forests of 10 trees each).
+BOUND_CLASSIFIER_TREES = 50
+
+
 def censored_hurdle(regressor: Any, random_state: int | None = 0,
                     n_jobs: int | None = None) -> Any:
     """Wrap a recipe's regressor so that bound-only rows (``<1E-10``) are used as bounds.
@@ -417,28 +421,21 @@ def censored_hurdle(regressor: Any, random_state: int | None = 0,
     The variant chosen by ``benchmarks/select_censored.py`` (grouped 5-fold CV inside the
     OBELiX training split, 3 shuffles): a sigmoid-calibrated extra-trees classifier of
     "below the bound level" beside the regressor; where it says more likely than not, the
-    prediction switches to the bound level. CV MAE on measured rows 1.424 against 1.433
-    when the bounds are dropped, hinge MAE over all rows 1.499 against 1.517.
-    The classifier is the average of five sigmoid-calibrated 100-tree fold models, so
-    scoring runs 500 classifier trees, as many as the regressor. (One classifier calibrated
-    on out-of-fold probabilities rarely passed 0.5 and left the bounds unused.)
+    prediction switches to the bound level (scores in
+    ``benchmarks/results/select_censored.json``).
+    The classifier is five sigmoid-calibrated 10-tree fold forests voting together (50
+    trees in all): ``benchmarks/select_bound_classifier.py`` found it the cheapest that
+    scores within the fold-shuffle spread of the 500-tree form built before (scores and
+    timings in ``benchmarks/results/select_bound_classifier.json``). (One classifier
+    calibrated on out-of-fold probabilities rarely passed 0.5 and left the bounds unused.)
     """
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import ExtraTreesClassifier
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-
     from matgenome.models.censored import CensoredHurdleRegressor
 
-    classifier = CalibratedClassifierCV(
-        make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                      ExtraTreesClassifier(100, max_features=0.1, random_state=random_state,
-                                           n_jobs=n_jobs)),
-        method="sigmoid", cv=5)
-    return CensoredHurdleRegressor(regressor=regressor, classifier=classifier,
-                                   combine="switch", classify="below_level",
-                                   decision_threshold=0.5, random_state=random_state,
-                                   n_jobs=n_jobs)
+    return CensoredHurdleRegressor(regressor=regressor, combine="switch",
+                                   classify="below_level", decision_threshold=0.5,
+                                   random_state=random_state, n_jobs=n_jobs,
+                                   classifier_trees=BOUND_CLASSIFIER_TREES,
+                                   calibrate_classifier=True)
 
 
 # --- classification ---------------------------------------------------------------------

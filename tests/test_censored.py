@@ -6,11 +6,16 @@ import copy
 
 import numpy as np
 import pytest
+from censored_strategies import CensoredRegressor
 from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
-from matgenome.models.censored import CensoredHurdleRegressor, CensoredRegressor
+from matgenome.models.censored import CensoredHurdleRegressor
+from matgenome.models.selection import BOUND_CLASSIFIER_TREES, censored_hurdle
 
 BOUND = -3.0
 
@@ -214,7 +219,7 @@ def test_floor_model_rejects_bounds_and_transform_needs_a_floor() -> None:
         _hurdle(floor="min").fit(X, y, censored=censored)
     with pytest.raises(ValueError, match="needs a floor"):
         _hurdle(target_transform="sqrt").fit(X, y, censored=censored)
-    with pytest.raises(ValueError, match="floor must be"):
+    with pytest.raises(ValueError, match="floor"):
         _hurdle(floor="max").fit(X, y)
 
 
@@ -231,3 +236,73 @@ def test_floor_model_std_is_in_original_units() -> None:
     np.testing.assert_allclose(parts["mean"][kept], inner["mean"][kept] ** 2)
     np.testing.assert_allclose(parts["uncertainty"][kept], slope[kept] * inner["uncertainty"][kept])
     assert np.all(parts["mean"][~kept] == 0.0)
+
+
+def _regressor(seed: int = 0) -> CalibratedTreesRegressor:
+    return CalibratedTreesRegressor(n_estimators=20, max_features=1.0, cv=3,
+                                    random_state=seed, n_jobs=1)
+
+
+def test_calibrated_default_classifier_is_the_explicit_fold_ensemble() -> None:
+    """``calibrate_classifier=True`` builds what was passed as ``classifier`` before."""
+    X, y, censored = _data(150, 8)
+    explicit = CalibratedClassifierCV(
+        make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                      ExtraTreesClassifier(10, max_features=0.1, random_state=3, n_jobs=1)),
+        method="sigmoid", cv=5)
+    before = CensoredHurdleRegressor(_regressor(), explicit, classify="below_level",
+                                     random_state=3, n_jobs=1)
+    after = CensoredHurdleRegressor(_regressor(), classify="below_level", random_state=3,
+                                    n_jobs=1, classifier_trees=50, calibrate_classifier=True)
+    first = before.fit(X, y, censored=censored).predict_uncertainty(X)
+    second = after.fit(X, y, censored=censored).predict_uncertainty(X)
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key])
+    folds = after.classifier_.calibrated_classifiers_
+    assert [len(f.estimator[-1].estimators_) for f in folds] == [10] * 5
+
+
+def test_uncalibrated_default_classifier_has_classifier_trees() -> None:
+    X, y, censored = _data(120, 9)
+    model = CensoredHurdleRegressor(_regressor(), classifier_trees=7, n_jobs=1)
+    forest = model.fit(X, y, censored=censored).classifier_[-1]
+    assert isinstance(forest, ExtraTreesClassifier) and len(forest.estimators_) == 7
+
+
+def test_classifier_options_are_keyword_only_and_validated() -> None:
+    X, y, censored = _data(60, 5)
+    n_positional = 12  # regressor ... target_transform
+    with pytest.raises(TypeError):
+        CensoredHurdleRegressor(*([None] * n_positional), 25)
+    with pytest.raises(ValueError, match="classifier_trees"):
+        CensoredHurdleRegressor(_regressor(), classifier_trees=0).fit(X, y, censored=censored)
+    with pytest.raises(ValueError, match="calibrate_classifier"):
+        CensoredHurdleRegressor(_regressor(), calibrate_classifier="yes").fit(
+            X, y, censored=censored)
+    with pytest.raises(ValueError, match=r"at least 5 .* got 3"):
+        CensoredHurdleRegressor(_regressor(), classifier_trees=3,
+                                calibrate_classifier=True).fit(X, y, censored=censored)
+
+
+def test_models_saved_before_the_classifier_options_predict_the_same() -> None:
+    """A state without the new attributes (an older model file) keeps its classifier."""
+    X, y, censored = _data(120, 10)
+    model = CensoredHurdleRegressor(_regressor(), n_jobs=1, classifier_trees=30)
+    model.fit(X, y, censored=censored)
+    state = model.__getstate__()
+    del state["classifier_trees"], state["calibrate_classifier"]
+    old = CensoredHurdleRegressor.__new__(CensoredHurdleRegressor)
+    old.__setstate__(state)
+    assert old.classifier_trees == 500 and old.calibrate_classifier is False
+    for key, values in model.predict_uncertainty(X).items():
+        np.testing.assert_array_equal(old.predict_uncertainty(X)[key], values)
+
+
+def test_new_conductivity_hurdles_use_the_cheaper_calibrated_classifier() -> None:
+    """``train``'s hurdle: five calibrated fold forests, BOUND_CLASSIFIER_TREES in all."""
+    X, y, censored = _data(150, 11)
+    hurdle = censored_hurdle(_regressor(), random_state=0, n_jobs=1)
+    assert hurdle.classifier is None and hurdle.calibrate_classifier
+    hurdle.fit(X, y, censored=censored)
+    folds = hurdle.classifier_.calibrated_classifiers_
+    assert sum(len(f.estimator[-1].estimators_) for f in folds) == BOUND_CLASSIFIER_TREES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from censored_strategies import CensoredRegressor
 from sklearn import config_context
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.impute import SimpleImputer
@@ -14,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from matgenome.domain import DomainModel
 from matgenome.evaluation import fit_model, uncertainty_metrics
 from matgenome.models.calibrated import CalibratedTreesRegressor
-from matgenome.models.censored import CensoredHurdleRegressor, CensoredRegressor
+from matgenome.models.censored import CensoredHurdleRegressor
 from matgenome.models.classify import PriorBalancedClassifier
 from matgenome.models.fallback import DistanceFallbackRegressor
 

@@ -78,7 +78,7 @@ def render_card(card: dict[str, Any]) -> str:
     metrics = card.get("metrics") or {}
     if not metrics:
         lines.append("- none recorded")
-    for name, value in metrics.items():
+    for name, value in sorted(metrics.items()):  # as card.json, whoever writes the card
         lines.append(f"- {name}: {value}")
     lines += ["", "## Intended use", card.get("intended_use", ""), "", "## Limits"]
     lines += [f"- {limit}" for limit in card.get("limits", [])]

@@ -1,28 +1,12 @@
 """Train regressors on targets some of which are only upper bounds (censored values).
 
 OBELiX reports 37 conductivities as ``<1E-10`` S/cm: the material conducts too poorly to
-measure, and the number is a bound, not a measurement. :class:`CensoredRegressor` wraps any
-regressor and decides what the wrapped model sees for those rows:
+measure, and the number is a bound, not a measurement. Inventing a number for a bound (the
+bound itself, an offset below it, an iterative or Tobit-style imputation) made the measured
+rows worse on OBELiX: a number invented for a bound leaks into the trees around it (those
+research strategies live in ``benchmarks/censored_strategies.py``, compared in
+``benchmarks/results/select_obelix_model.json``).
 
-``drop``
-    train on the uncensored rows only (the bound carries no number);
-``bound``
-    use the bound as if it were the value;
-``offset``
-    use ``bound - offset`` (the true value lies somewhere below the bound);
-``iterative``
-    fit on the uncensored rows, then replace each bound by ``min(prediction, bound)`` and
-    refit, ``n_iter`` times: a bound only pulls a prediction down when it is violated;
-``tobit``
-    like ``iterative`` but with the expectation of a normal variable truncated at the bound,
-    ``mu - s * phi(a) / Phi(a)`` with ``a = (bound - mu) / s`` and ``s`` the scatter of
-    the uncensored residuals (a Tobit-style conditional mean).
-
-``fit(X, y, censored=mask)`` is the interface ``matgenome.evaluation`` uses to hand over
-censored rows; without ``censored`` every row counts as a measurement.
-
-Every imputation above made the measured rows worse on OBELiX (grouped CV inside the
-training split): a number invented for a bound leaks into the trees around it.
 :class:`CensoredHurdleRegressor` uses the bounds without inventing numbers. It trains
 
 * the regressor on the measured rows only (the ``drop`` model), and
@@ -40,10 +24,10 @@ row kept on the regressor's side gets the regressor's own interval and the chanc
 other side is reported apart (``p_censored``).
 
 Measured by ``benchmarks/select_censored.py`` (paper-grouped CV inside the OBELiX training
-split): with a sigmoid-calibrated classifier of ``below_level`` and ``switch`` at 0.5 the
-measured rows are not hurt (MAE 1.427 vs 1.434 for drop) and more bounds are respected, but
-the gains are within the fold-shuffle spread: across papers the classifier is weak (AUC
-0.77, Brier 0.060 vs 0.057 for the constant base rate).
+split, ``benchmarks/results/select_censored.json``): with a sigmoid-calibrated classifier of
+``below_level`` and ``switch`` at 0.5 the measured rows are not hurt and more bounds are
+respected, but the gains are within the fold-shuffle spread: across papers the classifier
+is weak (its Brier score is close to the constant base rate's).
 
 The same two-part model serves targets with a point mass at a floor (band gaps of metals at
 exactly 0 eV): with ``floor="min"`` (or a number) the "below" class is the rows at the
@@ -55,22 +39,26 @@ original units.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from scipy import special, stats
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from scipy import stats
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
 
-_STRATEGIES = ("drop", "bound", "offset", "iterative", "tobit")
 _COMBINE = ("switch", "median", "mixture")
 _CLASSIFY = ("censored", "below_level")
+# Folds of the calibrated default classifier: one sigmoid-calibrated forest per fold, all
+# voting at prediction time.
+_CLASSIFIER_FOLDS = 5
 # Scales the regressor may learn the height above the floor on: forward, inverse, and the
 # derivative of the inverse (to carry the std back to the original units, delta method).
 _TRANSFORMS = {
@@ -79,108 +67,6 @@ _TRANSFORMS = {
     "log": (np.log1p, lambda z: np.expm1(np.maximum(z, 0.0)),
             lambda z: np.exp(np.maximum(z, 0.0))),
 }
-
-
-class CensoredRegressor(RegressorMixin, BaseEstimator):
-    """Wrap a regressor so that upper-bound targets are handled by a chosen strategy.
-
-    Args:
-        estimator: the regressor to train (cloned; never modified).
-        strategy: ``drop``, ``bound``, ``offset``, ``iterative`` or ``tobit``.
-        offset: how far below the bound to place censored rows for ``offset``.
-        n_iter: refits for ``iterative`` and ``tobit``.
-        noise_std: ``s`` for ``tobit``; default: the std of the uncensored residuals of
-            the first fit.
-
-    Attributes (after ``fit``):
-        estimator_: the fitted regressor; imputed_targets_: the values used for the
-        censored rows (empty for ``drop``).
-    """
-
-    # Asked for by default: the bounds are what this estimator is for (metadata routing).
-    __metadata_request__fit: ClassVar[dict[str, bool]] = {"censored": True}
-
-    def __init__(
-        self,
-        estimator: BaseEstimator,
-        strategy: str = "drop",
-        offset: float = 1.0,
-        n_iter: int = 2,
-        noise_std: float | None = None,
-    ) -> None:
-        self.estimator = estimator
-        self.strategy = strategy
-        self.offset = offset
-        self.n_iter = n_iter
-        self.noise_std = noise_std
-
-    def fit(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None):
-        """Fit on ``X, y``; rows flagged in ``censored`` hold upper bounds."""
-        if self.strategy not in _STRATEGIES:
-            raise ValueError(f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}")
-        X, y = validate_data(self, X, y, y_numeric=True, ensure_all_finite=self._finite())
-        censored = np.zeros(len(y), bool) if censored is None else np.asarray(censored, bool)
-        if not censored.any():
-            self.estimator_ = clone(self.estimator).fit(X, y)
-            self.imputed_targets_ = np.zeros(0)
-            return self
-        if self.strategy == "drop":
-            self.estimator_ = clone(self.estimator).fit(X[~censored], y[~censored])
-            self.imputed_targets_ = np.zeros(0)
-            return self
-        targets = self._impute(X, y, censored)
-        self.estimator_ = clone(self.estimator).fit(X, targets)
-        self.imputed_targets_ = targets[censored]
-        return self
-
-    def predict(self, X: np.ndarray, return_std: bool = False):
-        """Predict with the wrapped model (passing ``return_std`` through)."""
-        check_is_fitted(self, "estimator_")
-        X = validate_data(self, X, reset=False, ensure_all_finite=self._finite())
-        if return_std:
-            return self.estimator_.predict(X, return_std=True)
-        return self.estimator_.predict(X)
-
-    def predict_uncertainty(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """The wrapped model's uncertainty parts (it must provide them)."""
-        check_is_fitted(self, "estimator_")
-        X = validate_data(self, X, reset=False, ensure_all_finite=self._finite())
-        return self.estimator_.predict_uncertainty(X)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = get_tags(self.estimator).input_tags.allow_nan
-        return tags
-
-    def _finite(self) -> bool | str:
-        return "allow-nan" if get_tags(self.estimator).input_tags.allow_nan else True
-
-    def _impute(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray) -> np.ndarray:
-        """Values that stand in for the censored targets during training."""
-        bound = y[censored]
-        targets = y.copy()
-        if self.strategy == "bound":
-            return targets
-        if self.strategy == "offset":
-            targets[censored] = bound - self.offset
-            return targets
-        model = clone(self.estimator).fit(X[~censored], y[~censored])
-        scatter = self.noise_std
-        if scatter is None:
-            scatter = max(float(np.std(y[~censored] - model.predict(X[~censored]))), 1e-3)
-        for _ in range(self.n_iter):
-            mean = model.predict(X[censored])
-            targets[censored] = self._below_bound(mean, bound, scatter)
-            model = clone(self.estimator).fit(X, targets)
-        return targets
-
-    def _below_bound(self, mean: np.ndarray, bound: np.ndarray, scatter: float) -> np.ndarray:
-        if self.strategy == "iterative":
-            return np.minimum(mean, bound)
-        a = (bound - mean) / scatter
-        # Inverse Mills ratio pdf(a) / cdf(a) in log space: stable far below the mean too.
-        mills = np.exp(stats.norm.logpdf(a) - special.log_ndtr(a))
-        return mean - scatter * mills
 
 
 class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
@@ -214,6 +100,12 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
             above the floor on: ``None``, ``sqrt`` or ``log`` (``log1p`` of the height);
             predictions and their std (delta method) are carried back to the original
             units. With a floor, ``p_censored`` is the probability of lying at the floor.
+        classifier_trees: trees of the default classifier, in all (keyword-only).
+        calibrate_classifier: ``False`` (default): the default classifier is one
+            extra-trees forest of ``classifier_trees`` trees; ``True``: five
+            sigmoid-calibrated fold forests (``CalibratedClassifierCV``, ``cv=5``) of
+            ``classifier_trees / 5`` trees each, voting together (keyword-only). Both
+            apply only when ``classifier`` is None.
 
     Attributes (after ``fit``):
         regressor_, classifier_ (None when no row is censored): the fitted parts;
@@ -223,6 +115,23 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
 
     # Asked for by default: the bounds are what this estimator is for (metadata routing).
     __metadata_request__fit: ClassVar[dict[str, bool]] = {"censored": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        "regressor": [HasMethods(["fit", "predict_uncertainty"]), None],
+        "classifier": [HasMethods(["fit", "predict_proba"]), None],
+        "combine": [StrOptions(set(_COMBINE))],
+        "classify": [StrOptions(set(_CLASSIFY))],
+        "decision_threshold": [Interval(Real, 0.0, 1.0, closed="both")],
+        "level": [Real, None],
+        "offset": [Real],
+        "censored_std": [Interval(Real, 0.0, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "floor": [StrOptions({"min"}), Real, None],
+        "target_transform": [StrOptions({k for k in _TRANSFORMS if k}), None],
+        "classifier_trees": [Interval(Integral, 1, None, closed="left")],
+        "calibrate_classifier": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -238,6 +147,9 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         n_jobs: int | None = None,
         floor: str | float | None = None,
         target_transform: str | None = None,
+        *,
+        classifier_trees: int = 500,
+        calibrate_classifier: bool = False,
     ) -> None:
         self.regressor = regressor
         self.classifier = classifier
@@ -251,13 +163,19 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.floor = floor
         self.target_transform = target_transform
+        self.classifier_trees = classifier_trees
+        self.calibrate_classifier = calibrate_classifier
 
     def __setstate__(self, state: dict) -> None:
         # Models saved before the floor option are bound hurdles.
         state.setdefault("floor", None)
         state.setdefault("target_transform", None)
+        # ... and before the default classifier's options (their classifier stays as saved).
+        state.setdefault("classifier_trees", 500)
+        state.setdefault("calibrate_classifier", False)
         super().__setstate__(state)
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None):
         """Fit the regressor on the measured rows and the classifier on all rows."""
         if self.combine not in _COMBINE:
@@ -415,9 +333,20 @@ class CensoredHurdleRegressor(RegressorMixin, BaseEstimator):
     def _default_classifier(self) -> BaseEstimator | Pipeline:
         if self.classifier is not None:
             return self.classifier
+        if not self.calibrate_classifier:
+            return self._classifier_forest(self.classifier_trees)
+        if self.classifier_trees < _CLASSIFIER_FOLDS:
+            raise ValueError(f"classifier_trees must be at least {_CLASSIFIER_FOLDS} with "
+                             f"calibrate_classifier=True (one forest per fold), got "
+                             f"{self.classifier_trees}")
+        return CalibratedClassifierCV(
+            self._classifier_forest(self.classifier_trees // _CLASSIFIER_FOLDS),
+            method="sigmoid", cv=_CLASSIFIER_FOLDS)
+
+    def _classifier_forest(self, trees: int) -> Pipeline:
         return make_pipeline(
             SimpleImputer(strategy="median", keep_empty_features=True),
-            ExtraTreesClassifier(500, max_features=0.1, random_state=self.random_state,
+            ExtraTreesClassifier(trees, max_features=0.1, random_state=self.random_state,
                                  n_jobs=self.n_jobs))
 
 
