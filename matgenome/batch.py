@@ -18,10 +18,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from matgenome.io import InputError, TableWriter, detect_formula_column, iter_table
+from matgenome.files import atomic_path
+from matgenome.io import (
+    EXCEL_SUFFIXES,
+    PARQUET_SUFFIXES,
+    TEXT_SUFFIXES,
+    InputError,
+    TableWriter,
+    _separator,
+    detect_formula_column,
+    iter_table,
+    text_encoding,
+)
 from matgenome.known import KNOWN_COLUMNS
 from matgenome.modelfile import TrainedModel
 from matgenome.parallel import ForkedChunks, available_cores, can_fork, resolve_jobs
+from matgenome.provenance import write_sidecar
+from matgenome.textblocks import (
+    BYTE_SAFE_ENCODINGS,
+    Block,
+    format_block,
+    iter_blocks,
+    parse_block,
+    read_header,
+)
 
 OUTPUT_COLUMNS = ("prediction", "uncertainty", "p_below_bound", "in_domain", "domain_distance",
                   "domain_reason", *KNOWN_COLUMNS, "error")
@@ -166,6 +186,11 @@ def process_file(
             output; see ``matgenome.provenance``.
         workers: forked worker processes that transform pieces of each chunk (1: here).
     """
+    if scheduler is not None:
+        options = _text_read_options(Path(input_path), Path(output_path), encoding)
+        if options is not None:
+            return _text_on_dask(transform, Path(input_path), Path(output_path), options,
+                                 formula_column, chunksize, scheduler, progress, metadata)
     chunks = iter_table(input_path, chunksize=chunksize, encoding=encoding)
     summary = BatchSummary()
     # closing(): a failure while writing shuts a Dask cluster down here and now, not when
@@ -234,6 +259,14 @@ def _on_dask(
     scheduler: str,
 ) -> Iterator[pd.DataFrame]:
     """Run chunks on Dask workers, a bounded number in flight, yielding results in order."""
+    with _dask_client(scheduler) as client:
+        yield from _stream(client, transform, ((chunk, column) for chunk in chunks))
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str) -> Iterator:
+    """A client of the scheduler at ``scheduler`` or, for ``"local"``, of a local cluster
+    started here (and stopped on exit)."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -249,7 +282,72 @@ def _on_dask(
                              f"{exc}") from None
         # Exits run in reverse: the client disconnects before the cluster stops.
         stack.enter_context(client)
-        yield from _stream(client, transform, chunks, column)
+        yield client
+
+
+def _text_read_options(source: Path, output: Path, encoding: str) -> dict | None:
+    """``pd.read_csv`` options reading ``source`` as ``iter_table`` does, when its blocks
+    of lines can be parsed apart and the output is a text table; else None."""
+    if source.suffix.lower() not in TEXT_SUFFIXES or output.suffix.lower() in (
+            EXCEL_SUFFIXES | PARQUET_SUFFIXES):
+        return None
+    try:
+        encoding = text_encoding(source, encoding)
+    except OSError:
+        return None  # the usual reader reports the problem
+    with open(source, "rb") as handle:
+        if not handle.readline().removeprefix(b"\xef\xbb\xbf").strip():
+            return None  # blank lines before the header: the reader skips them
+    sep = _separator(source, TEXT_SUFFIXES[source.suffix.lower()], encoding)
+    if sep is None or encoding.lower() not in BYTE_SAFE_ENCODINGS:
+        return None  # sniffed separators and UTF-16/32 or legacy encodings: frames
+    return dict(sep=sep, dtype=str, keep_default_na=False, encoding=encoding, engine="c",
+                skip_blank_lines=True)
+
+
+def _text_on_dask(
+    transform: ChunkTransform,
+    source: Path,
+    output: Path,
+    options: dict,
+    formula_column: str | None,
+    chunksize: int,
+    scheduler: str,
+    progress: Callable[[int], None] | None,
+    metadata: dict[str, object] | None,
+) -> BatchSummary:
+    """``process_file`` on Dask for a text table: the workers parse blocks of lines, score
+    them and format the output text; here bytes are only cut and appended, in order."""
+    first = next(iter_table(source, chunksize=min(chunksize, 1000),
+                            encoding=options["encoding"]))  # clear errors on bad files
+    column = detect_formula_column(list(first.columns), formula_column)
+    transform(first.iloc[:0], column)  # fail fast on clashing column names
+    out_sep = "\t" if output.suffix.lower() in {".tsv", ".tab"} else ","
+    summary = BatchSummary()
+    with open(source, "rb") as handle, atomic_path(output) as tmp, open(tmp, "wb") as out, \
+            _dask_client(scheduler) as client:
+        header = read_header(handle)
+        blocks = iter_blocks(handle, max(chunksize, 1), len(header), 1 + header.count(b"\n"))
+        tasks = ((header, block, column, options, out_sep, str(source), index == 0)
+                 for index, block in enumerate(blocks))
+        for text, rows, failed in _stream(client, transform, tasks, _text_task):
+            out.write(text)
+            summary.rows_read += rows
+            summary.rows_failed += failed
+            summary.rows_scored += rows - failed
+            if progress is not None:
+                progress(rows)
+    if metadata is not None:
+        write_sidecar(output, metadata)
+    return summary
+
+
+def _text_task(transform: ChunkTransform, header: bytes, block: Block, column: str,
+               options: dict, out_sep: str, path_name: str,
+               with_header: bool) -> tuple[bytes, int, int]:
+    """On a worker: one block parsed, transformed and formatted; (text, rows, failed)."""
+    done = transform(parse_block(header, block, options, path_name), column)
+    return format_block(done, out_sep, with_header), len(done), int((done["error"] != "").sum())
 
 
 def _quiet_dask_logging() -> None:
@@ -306,15 +404,16 @@ def _local_cluster(cluster_class) -> Iterator:
         cluster.close(timeout=30)
 
 
-def _stream(client, transform: ChunkTransform, chunks: Iterator[pd.DataFrame],
-            column: str) -> Iterator[pd.DataFrame]:
-    """Submit chunks, a bounded number in flight, and yield the results in order."""
+def _stream(client, transform: ChunkTransform, tasks: Iterator[tuple],
+            function: Callable | None = None) -> Iterator:
+    """``function(transform, *task)`` for every task on the workers (``_apply`` by
+    default), a bounded number in flight, results yielded in order."""
     workers = max(len(client.scheduler_info().get("workers", {})), 1)
     # Send the transform (and the model inside it) to every worker once, not per chunk.
     shared = client.scatter(transform, broadcast=True)
     in_flight: deque = deque()
-    for chunk in chunks:
-        in_flight.append(client.submit(_apply, shared, chunk, column, pure=False))
+    for task in tasks:
+        in_flight.append(client.submit(function or _apply, shared, *task, pure=False))
         # Keep two chunks per worker queued: enough to stay busy, bounded memory.
         if len(in_flight) >= 2 * workers:
             yield in_flight.popleft().result()
