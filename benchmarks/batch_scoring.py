@@ -118,10 +118,11 @@ class PeakMemory:
             self.peak = max(self.peak, _tree_memory_mb(self.pids, self.cpu))
             self._stop.wait(0.2)
 
-    def cpu_seconds(self, include: bool = True, pids: tuple[int, ...] = ()) -> float:
-        """CPU seconds of the processes seen that are (``include``) or are not in
-        ``pids``."""
-        return sum(v for pid, v in self.cpu.items() if (pid in pids) == include)
+    def cpu_seconds(self, only: tuple[int, ...] | None = None,
+                    exclude: tuple[int, ...] = ()) -> float:
+        """CPU seconds of the processes seen (``only`` those, if given), less ``exclude``."""
+        return sum(v for pid, v in self.cpu.items()
+                   if (only is None or pid in only) and pid not in exclude)
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -156,8 +157,8 @@ def run_predict(source: Path, output: Path, chunksize: int, options: list[str],
     idle = sum(probe.cpu_seconds() for probe in before.values())
     used_by_services = workers.cpu_seconds() + service.cpu_seconds()
     return {"seconds": seconds, "peak_mb": mine.peak, "workers_mb": workers.peak,
-            "cpu_client": mine.cpu_seconds(pids=(child.pid,)),
-            "cpu_children": mine.cpu_seconds(include=False, pids=(child.pid,)),
+            "cpu_client": mine.cpu_seconds(only=(child.pid,)),
+            "cpu_children": mine.cpu_seconds(exclude=(child.pid,)),
             "cpu_services": used_by_services - idle}
 
 
@@ -222,7 +223,10 @@ def check_output(output: Path, rows: int, bad: np.ndarray) -> dict[str, object]:
             "rows_flagged": len(flagged)}
 
 
-def run_size(rows: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, object]]:
+def run_size(rows: int, args: argparse.Namespace, tmp: Path,
+             done: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Run every setup on ``rows`` rows; the JSON is rewritten after each setup (with
+    ``done``, the results of earlier sizes), so that a long run keeps what it measured."""
     source = tmp / f"in_{rows}.csv"
     bad = write_input(source, rows, args.garbage, args.seed)
     results, reference = [], None
@@ -254,6 +258,7 @@ def run_size(rows: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, o
                         "load_average_after": list(os.getloadavg()),
                         "same_bytes_as_first_setup": digest == reference, **checks})
         output.unlink()
+        write_results(args, done + results)
         row = results[-1]
         print(f"{rows:>10} {setup:>14} {seconds:>8.1f} {row['rows_per_second']:>8} "
               f"{run['peak_mb']:>8.0f} {run['workers_mb']:>8.0f} {run['cpu_client']:>7.1f} "
@@ -324,8 +329,7 @@ def main() -> None:
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for rows in args.rows:
-            results += run_size(rows, args, Path(tmp))
-            write_results(args, results)  # after every size: a long run keeps what it measured
+            results += run_size(rows, args, Path(tmp), results)
         if args.profile:
             text = profile_one_core(min(args.rows[0], 100_000), Path(tmp), args.seed)
             (args.output.parent / "batch_scoring_profile.txt").write_text(text)

@@ -50,6 +50,10 @@ CLASSIFICATION_COLUMNS = ("probability", "predicted_class", "known_label")
 ChunkTransform = Callable[[pd.DataFrame, str], pd.DataFrame]
 DEFAULT_CHUNKSIZE = 50_000
 MIN_PIECE = 1024  # rows: smaller pieces cost more in process round trips than they save
+# Rows per Dask task for text tables (at most the chunk size): about a second of one core's
+# work, so that the last tasks leave no worker idle for long, yet Dask's few milliseconds
+# per task stay negligible.
+DASK_BLOCK_ROWS = 10_000
 
 
 @dataclass
@@ -327,10 +331,14 @@ def _text_on_dask(
     with open(source, "rb") as handle, atomic_path(output) as tmp, open(tmp, "wb") as out, \
             _dask_client(scheduler) as client:
         header = read_header(handle)
-        blocks = iter_blocks(handle, max(chunksize, 1), len(header), 1 + header.count(b"\n"))
+        rows = max(min(chunksize, DASK_BLOCK_ROWS), 1)
+        blocks = iter_blocks(handle, rows, len(header), 1 + header.count(b"\n"))
         tasks = ((header, block, column, options, out_sep, str(source), index == 0)
                  for index, block in enumerate(blocks))
-        for text, rows, failed in _stream(client, transform, tasks, _text_task):
+        # Small tasks: more of them in flight keeps every worker fed while the client
+        # waits for the oldest one (the results it holds are a few MB).
+        for text, rows, failed in _stream(client, transform, tasks, _text_task,
+                                          per_worker=4):
             out.write(text)
             summary.rows_read += rows
             summary.rows_failed += failed
@@ -405,17 +413,17 @@ def _local_cluster(cluster_class) -> Iterator:
 
 
 def _stream(client, transform: ChunkTransform, tasks: Iterator[tuple],
-            function: Callable | None = None) -> Iterator:
+            function: Callable | None = None, per_worker: int = 2) -> Iterator:
     """``function(transform, *task)`` for every task on the workers (``_apply`` by
-    default), a bounded number in flight, results yielded in order."""
+    default), ``per_worker`` tasks per worker in flight, results yielded in order."""
     workers = max(len(client.scheduler_info().get("workers", {})), 1)
     # Send the transform (and the model inside it) to every worker once, not per chunk.
     shared = client.scatter(transform, broadcast=True)
     in_flight: deque = deque()
     for task in tasks:
         in_flight.append(client.submit(function or _apply, shared, *task, pure=False))
-        # Keep two chunks per worker queued: enough to stay busy, bounded memory.
-        if len(in_flight) >= 2 * workers:
+        # A few tasks per worker queued: enough to stay busy, bounded memory.
+        if len(in_flight) >= per_worker * workers:
             yield in_flight.popleft().result()
     while in_flight:
         yield in_flight.popleft().result()
