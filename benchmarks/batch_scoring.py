@@ -14,8 +14,12 @@ Every output is checked (one row per input row, in order, exactly the garbage ro
 flagged) and compared byte for byte with the ``-j 1`` output. Peak memory is the largest
 sum of the proportional set size (PSS, shared pages split between processes) of the
 command's process tree, sampled every 0.2 s; for Dask the client only (workers are
-separate services), with the workers' peak given apart. ``--profile`` writes where one
-core's time goes (cProfile of one in-process run) to ``results/batch_scoring_profile.txt``.
+separate services), with the workers' peak given apart. CPU seconds are given for the
+client process and for the workers (its child processes; for the loopback cluster the
+workers and the scheduler during the run), with the load average before and after each
+setup: on a shared machine the CPU seconds say where the work went when wall-clock ratios
+cannot. ``--profile`` writes where one core's time goes (cProfile of one in-process run) to
+``results/batch_scoring_profile.txt``.
 
     python benchmarks/batch_scoring.py --rows 100000 1000000
     python benchmarks/batch_scoring.py --rows 100000 --setups j1 jall --profile
