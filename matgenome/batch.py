@@ -323,8 +323,10 @@ def _text_on_dask(
 ) -> BatchSummary:
     """``process_file`` on Dask for a text table: the workers parse blocks of lines, score
     them and format the output text; here bytes are only cut and appended, in order."""
-    first = next(iter_table(source, chunksize=min(chunksize, 1000),
-                            encoding=options["encoding"]))  # clear errors on bad files
+    # The first rows read as usual: a bad file gets the same clear errors as a local run.
+    with contextlib.closing(iter_table(source, chunksize=min(chunksize, 1000),
+                                       encoding=options["encoding"])) as chunks:
+        first = next(chunks)
     column = detect_formula_column(list(first.columns), formula_column)
     transform(first.iloc[:0], column)  # fail fast on clashing column names
     out_sep = "\t" if output.suffix.lower() in {".tsv", ".tab"} else ","
@@ -332,8 +334,8 @@ def _text_on_dask(
     with open(source, "rb") as handle, atomic_path(output) as tmp, open(tmp, "wb") as out, \
             _dask_client(scheduler) as client:
         header = read_header(handle)
-        rows = max(min(chunksize, DASK_BLOCK_ROWS), 1)
-        blocks = iter_blocks(handle, rows, len(header), 1 + header.count(b"\n"))
+        block_rows = max(min(chunksize, DASK_BLOCK_ROWS), 1)
+        blocks = iter_blocks(handle, block_rows, len(header), 1 + header.count(b"\n"))
         tasks = ((header, block, column, options, out_sep, str(source), index == 0)
                  for index, block in enumerate(blocks))
         # Small tasks: more of them in flight keeps every worker fed while the client
