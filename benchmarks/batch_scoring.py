@@ -14,8 +14,12 @@ Every output is checked (one row per input row, in order, exactly the garbage ro
 flagged) and compared byte for byte with the ``-j 1`` output. Peak memory is the largest
 sum of the proportional set size (PSS, shared pages split between processes) of the
 command's process tree, sampled every 0.2 s; for Dask the client only (workers are
-separate services), with the workers' peak given apart. ``--profile`` writes where one
-core's time goes (cProfile of one in-process run) to ``results/batch_scoring_profile.txt``.
+separate services), with the workers' peak given apart. CPU seconds are given for the
+client process and for the workers (its child processes; for the loopback cluster the
+workers and the scheduler during the run), with the load average before and after each
+setup: on a shared machine the CPU seconds say where the work went when wall-clock ratios
+cannot. ``--profile`` writes where one core's time goes (cProfile of one in-process run) to
+``results/batch_scoring_profile.txt``.
 
     python benchmarks/batch_scoring.py --rows 100000 1000000
     python benchmarks/batch_scoring.py --rows 100000 --setups j1 jall --profile
@@ -75,8 +79,9 @@ def write_input(path: Path, rows: int, garbage: float, seed: int) -> np.ndarray:
     return bad
 
 
-def _tree_memory_mb(pids: list[int]) -> float:
-    """Sum of PSS (RSS where PSS is unavailable) of the processes and their children, MB."""
+def _tree_memory_mb(pids: list[int], cpu: dict[int, float] | None = None) -> float:
+    """Sum of PSS (RSS where PSS is unavailable) of the processes and their children, MB;
+    each one's CPU seconds (user + system) so far recorded in ``cpu``."""
     import psutil
 
     total, seen = 0, set()
@@ -93,23 +98,35 @@ def _tree_memory_mb(pids: list[int]) -> float:
             try:
                 info = proc.memory_full_info()
                 total += getattr(info, "pss", info.rss)
+                if cpu is not None:
+                    times = proc.cpu_times()
+                    cpu[proc.pid] = times.user + times.system
             except psutil.Error:
                 pass
     return total / 2**20
 
 
 class PeakMemory:
-    """Samples the summed PSS of process trees every 0.2 s in a thread; ``peak`` in MB."""
+    """Samples the summed PSS of process trees every 0.2 s in a thread; ``peak`` in MB.
+    Also the CPU seconds of every process seen (as last sampled: ``cpu_seconds(pids)``),
+    which, unlike wall time, a busy machine does not inflate much."""
 
     def __init__(self, pids: list[int]) -> None:
         self.pids, self.peak = pids, 0.0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_memory_mb(self.pids))
+            self.peak = max(self.peak, _tree_memory_mb(self.pids, self.cpu))
             self._stop.wait(0.2)
+
+    def cpu_seconds(self, only: tuple[int, ...] | None = None,
+                    exclude: tuple[int, ...] = ()) -> float:
+        """CPU seconds of the processes seen (``only`` those, if given), less ``exclude``."""
+        return sum(v for pid, v in self.cpu.items()
+                   if (only is None or pid in only) and pid not in exclude)
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -121,25 +138,39 @@ class PeakMemory:
 
 
 def run_predict(source: Path, output: Path, chunksize: int, options: list[str],
-                watch: list[int]) -> tuple[float, float, float]:
-    """Run ``matgenome predict`` in a child process; (seconds, peak MB of its process tree,
-    peak MB of the ``watch`` process trees (Dask workers))."""
+                watch: list[int], scheduler: int | None = None) -> dict[str, float]:
+    """Run ``matgenome predict`` in a child process: its seconds, the peak MB of its
+    process tree and of the ``watch`` process trees (Dask workers), and CPU seconds of the
+    client, of its children (forked or local Dask workers), of ``watch`` and of the
+    ``scheduler`` process."""
     command = [sys.executable, "-m", "matgenome", "predict", str(source), "-o",
                str(output), "--chunksize", str(chunksize), "-q", *options]
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    with PeakMemory([child.pid]) as mine, PeakMemory(watch) as workers:
+    others = [scheduler] if scheduler else []
+    with PeakMemory([child.pid]) as mine, PeakMemory(watch) as workers, \
+            PeakMemory(others) as service:
+        before = {pid: PeakMemory([pid]) for pid in [*watch, *others]}
+        for pid, probe in before.items():
+            _tree_memory_mb([pid], probe.cpu)
         code = child.wait()
     seconds = time.perf_counter() - start
     if code:
         raise RuntimeError(f"{' '.join(command)} failed with exit code {code}")
-    return seconds, mine.peak, workers.peak
+    # Long-running services: only the CPU time spent during this run.
+    idle = sum(probe.cpu_seconds() for probe in before.values())
+    used_by_services = workers.cpu_seconds() + service.cpu_seconds()
+    return {"seconds": seconds, "peak_mb": mine.peak, "workers_mb": workers.peak,
+            "cpu_client": mine.cpu_seconds(only=(child.pid,)),
+            "cpu_children": mine.cpu_seconds(exclude=(child.pid,)),
+            "cpu_services": used_by_services - idle}
 
 
 @contextlib.contextmanager
 def loopback_cluster(workers: int = 2) -> Iterator[tuple[str, list[int]]]:
     """A Dask scheduler and single-threaded workers on 127.0.0.1 only, as the README
-    shows; yields (address, pids of the workers) and stops them all on exit."""
+    shows; yields (address, pids of the workers, pid of the scheduler) and stops them all
+    on exit."""
     bin_dir = Path(sys.executable).parent
     dask = str(bin_dir / "dask") if (bin_dir / "dask").exists() else "dask"
     port = _free_port()
@@ -152,7 +183,7 @@ def loopback_cluster(workers: int = 2) -> Iterator[tuple[str, list[int]]]:
                                     "--host", "127.0.0.1", "--no-dashboard"], **quiet)
                   for _ in range(workers)]
         _wait_for_workers(address, workers)
-        yield address, [p.pid for p in procs[1:]]
+        yield address, [p.pid for p in procs[1:]], procs[0].pid
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -196,31 +227,46 @@ def check_output(output: Path, rows: int, bad: np.ndarray) -> dict[str, object]:
             "rows_flagged": len(flagged)}
 
 
-def run_size(rows: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, object]]:
+def run_size(rows: int, args: argparse.Namespace, tmp: Path,
+             done: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Run every setup on ``rows`` rows; the JSON is rewritten after each setup (with
+    ``done``, the results of earlier sizes), so that a long run keeps what it measured."""
     source = tmp / f"in_{rows}.csv"
     bad = write_input(source, rows, args.garbage, args.seed)
     results, reference = [], None
     for setup in args.setups:
         output = tmp / f"out_{rows}_{setup}.csv"
+        load_before = os.getloadavg()
         with contextlib.ExitStack() as stack:
-            options, watch = list(SETUPS[setup]), []
+            options, watch, scheduler = list(SETUPS[setup]), [], None
             if setup == "dask-loopback":
-                address, watch = stack.enter_context(loopback_cluster())
+                address, watch, scheduler = stack.enter_context(
+                    loopback_cluster(args.dask_workers))
                 options = ["--scheduler", address]
-            seconds, peak_mb, workers_mb = run_predict(source, output, args.chunksize,
-                                                       options, watch)
+            run = run_predict(source, output, args.chunksize, options, watch, scheduler)
         checks = check_output(output, rows, bad)
         digest = hashlib.sha256(output.read_bytes()).hexdigest()
         reference = reference or digest
+        seconds = run["seconds"]
+        workers_cpu = run["cpu_children"] + run["cpu_services"]
         results.append({"rows": rows, "setup": setup, "options": " ".join(options),
                         "seconds": round(seconds, 1), "rows_per_second": round(rows / seconds),
-                        "peak_memory_mb": round(peak_mb, 1),
-                        "dask_workers_peak_memory_mb": round(workers_mb, 1) if watch else None,
+                        "peak_memory_mb": round(run["peak_mb"], 1),
+                        "dask_workers_peak_memory_mb": round(run["workers_mb"], 1)
+                        if watch else None,
+                        # CPU seconds: the client process; its children (forked or local
+                        # Dask workers); the loopback workers and scheduler during the run.
+                        "cpu_seconds_client": round(run["cpu_client"], 1),
+                        "cpu_seconds_workers": round(workers_cpu, 1),
+                        "load_average_before": list(load_before),
+                        "load_average_after": list(os.getloadavg()),
                         "same_bytes_as_first_setup": digest == reference, **checks})
         output.unlink()
+        write_results(args, done + results)
         row = results[-1]
         print(f"{rows:>10} {setup:>14} {seconds:>8.1f} {row['rows_per_second']:>8} "
-              f"{peak_mb:>8.0f} {workers_mb:>8.0f}  {row['count_ok']!s:>5} "
+              f"{run['peak_mb']:>8.0f} {run['workers_mb']:>8.0f} {run['cpu_client']:>7.1f} "
+              f"{workers_cpu:>7.1f} {load_before[0]:>5.1f}  {row['count_ok']!s:>5} "
               f"{row['order_ok']!s:>5} {row['flags_ok']!s:>5} {digest == reference!s:>5}",
               flush=True)
     source.unlink()
@@ -275,17 +321,19 @@ def main() -> None:
     parser.add_argument("--garbage", type=float, default=0.01)
     parser.add_argument("--chunksize", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dask-workers", type=int, default=2,
+                        help="workers of the loopback cluster (default 2)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one core on the first size (at most 100,000 rows)")
     parser.add_argument("--output", type=Path, default=RESULTS / "batch_scoring.json")
     args = parser.parse_args()
     print(f"{'rows':>10} {'setup':>14} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} "
-          f"{'workers':>8}  count order flags same", flush=True)
+          f"{'workers':>8} {'cpu cl':>7} {'cpu wk':>7} {'load':>5}  count order flags same",
+          flush=True)
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for rows in args.rows:
-            results += run_size(rows, args, Path(tmp))
-            write_results(args, results)  # after every size: a long run keeps what it measured
+            results += run_size(rows, args, Path(tmp), results)
         if args.profile:
             text = profile_one_core(min(args.rows[0], 100_000), Path(tmp), args.seed)
             (args.output.parent / "batch_scoring_profile.txt").write_text(text)

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -199,10 +200,12 @@ def _separator(path: Path, sep: str | None, encoding: str) -> str | None:
     return ";" if header.count(";") > header.count(",") else sep
 
 
-def _read_text(path: Path, chunksize: int | None, encoding: str) -> Iterator[pd.DataFrame]:
+def text_read_options(path: Path, encoding: str = "utf-8-sig") -> dict[str, Any]:
+    """The ``pd.read_csv`` options a text table is read with: every cell as text, the
+    separator of its suffix (or sniffed), the encoding its byte-order mark says."""
     encoding = text_encoding(path, encoding)
     sep = _separator(path, TEXT_SUFFIXES.get(path.suffix.lower()), encoding)
-    options = dict(
+    return dict(
         sep=sep,
         dtype=str,
         keep_default_na=False,
@@ -210,6 +213,10 @@ def _read_text(path: Path, chunksize: int | None, encoding: str) -> Iterator[pd.
         engine="python" if sep is None else "c",
         skip_blank_lines=True,
     )
+
+
+def _read_text(path: Path, chunksize: int | None, encoding: str) -> Iterator[pd.DataFrame]:
+    options = text_read_options(path, encoding)
     if chunksize is None:
         yield pd.read_csv(path, **options)
         return

@@ -114,4 +114,7 @@ def test_batch_scoring_benchmark_small_run(tmp_path: Path) -> None:
         assert result["count_ok"] and result["order_ok"] and result["flags_ok"]
         assert result["same_bytes_as_first_setup"] and result["rows_flagged"] == 15
         assert result["peak_memory_mb"] > 0
+        assert result["cpu_seconds_client"] > 0
+    # Where the work went: the workers (forked, local or loopback Dask) did the scoring.
+    assert all(r["cpu_seconds_workers"] > 0 for r in report["results"] if r["setup"] != "j1")
     assert report["speedup_vs_j1"]["1500 j1"] == 1.0
