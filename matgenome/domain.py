@@ -27,14 +27,16 @@ The domain model only reports: it never changes a prediction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.impute import SimpleImputer
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matgenome.composition import CompositionError
@@ -66,8 +68,17 @@ class DomainModel(BaseEstimator):
         reference_distance_: the ``percentile``-th percentile of training distances.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "percentile": [Interval(Real, 0, 100, closed="both")],
+        "max_distance": [Interval(Real, 0, None, closed="left")],
+        "mobile_ion": [str, None],
+        "check_elements": ["boolean"],
+    }
+
     def __init__(
         self,
+        *,
         n_neighbors: int = 5,
         percentile: float = 95.0,
         max_distance: float = 0.5,
@@ -84,6 +95,7 @@ class DomainModel(BaseEstimator):
     # descriptors are X, the formulas give the training elements.
     __metadata_request__fit: ClassVar[dict[str, bool]] = {"formulas": True}
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: np.ndarray, y: object = None,
             formulas: Sequence[str] | None = None) -> DomainModel:
         """Learn the training elements (from ``formulas``) and descriptor-space density.

@@ -176,3 +176,19 @@ def test_prior_balanced_classifier_moves_threshold_to_the_prior() -> None:
     # p = 0.7 equals the prior of class 1, so it maps to exactly 0.5.
     assert model.predict_proba(X[:1])[0, 1] == pytest.approx(0.5)
     assert model.predict(X[:1])[0] == 1
+
+
+def test_estimator_parameters_are_keyword_only_and_validated_the_scikit_learn_way():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from matgenome.models.probability import ProbabilityClassifier
+
+    for cls in (DomainModel, ProbabilityClassifier):
+        with pytest.raises(TypeError):
+            cls(3)
+        assert cls._parameter_constraints.keys() == cls().get_params().keys()
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(InvalidParameterError, match="n_neighbors"):
+        DomainModel(n_neighbors=0).fit(X)
+    with pytest.raises(InvalidParameterError, match="calibration"):
+        ProbabilityClassifier(calibration="platt").fit(X, np.arange(20) % 2)

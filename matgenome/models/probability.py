@@ -17,13 +17,17 @@ probabilities, that is where balanced accuracy is highest.
 
 from __future__ import annotations
 
+from numbers import Integral
+from typing import ClassVar
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -89,7 +93,24 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
     ``prior_`` (training share of ``classes_[1]``), ``threshold_``.
     """
 
-    def __init__(self, kind: str = "extra_trees", n_estimators: int = 500,
+    _parameter_constraints: ClassVar[dict] = {
+        "kind": [StrOptions({"extra_trees", "random_forest"})],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_features": [Interval(RealNotInt, 0.0, 1.0, closed="right"),
+                         Interval(Integral, 1, None, closed="left"),
+                         StrOptions({"sqrt", "log2"}), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left"),
+                             Interval(RealNotInt, 0.0, 1.0, closed="neither")],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "calibration": [StrOptions({"sigmoid", "isotonic", "none"})],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "calibration_trees": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "classes": ["array-like", None],
+    }
+
+    def __init__(self, *, kind: str = "extra_trees", n_estimators: int = 500,
                  max_features: float | str | None = "sqrt", min_samples_leaf: int = 1,
                  class_weight: str | None = None, calibration: str = "sigmoid",
                  cv: int = 3, calibration_trees: int = 100,
@@ -116,6 +137,7 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
         return make_trees(self.kind, n_estimators, self.max_features, self.min_samples_leaf,
                           self.class_weight, self.random_state, self.n_jobs)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: np.ndarray, y: np.ndarray) -> ProbabilityClassifier:
         """Fit the trees on every row and the calibration on out-of-fold probabilities."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
