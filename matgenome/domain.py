@@ -48,6 +48,9 @@ from matgenome.features._elements import SYMBOLS
 EXACT_MATCH = 1e-6
 
 
+_DISTANCE_BLOCK = 4096  # rows per block of the exact distances: bounded memory
+
+
 class DomainModel(BaseEstimator):
     """Distance- and element-based applicability domain of a composition model.
 
@@ -140,13 +143,32 @@ class DomainModel(BaseEstimator):
         check_is_fitted(self, "neighbors_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
         Z = self.scaler_.transform(self.imputer_.transform(X))
-        distances, _ = self.neighbors_.kneighbors(Z, n_neighbors=self.n_neighbors_)
+        distances = self._neighbour_distances(Z)
         relative = distances.mean(axis=1) / self.reference_distance_
         bounded = relative / (1.0 + relative)
         # A training composition is in the data: its own row is at distance 0, and the
         # mean over its neighbours would call an isolated one (Li3N) far.
         exact = distances[:, 0] <= EXACT_MATCH * self.reference_distance_
         return np.where(exact, 0.0, bounded)
+
+    def _neighbour_distances(self, Z: np.ndarray) -> np.ndarray:
+        """Distances of each row to its ``n_neighbors_`` nearest training rows, ascending,
+        equal for a row whatever other rows it is scored with.
+
+        The neighbour search computes distances through matrix products whose last bits
+        depend on where a row falls in a block, so the same composition scored in another
+        chunk (or with another number of jobs) could differ by an ulp. The neighbours it
+        finds are kept and their distances recomputed row by row.
+        """
+        _, indices = self.neighbors_.kneighbors(Z, n_neighbors=self.n_neighbors_)
+        # The training rows the index was fitted on (scikit-learn keeps them as _fit_X).
+        training = self.neighbors_._fit_X
+        out = np.empty(indices.shape)
+        for start in range(0, len(Z), _DISTANCE_BLOCK):
+            rows = slice(start, start + _DISTANCE_BLOCK)
+            difference = Z[rows, None, :] - training[indices[rows]]
+            out[rows] = np.sqrt(np.einsum("ikd,ikd->ik", difference, difference))
+        return np.sort(out, axis=1)
 
     @property
     def threshold(self) -> float:

@@ -117,3 +117,23 @@ def test_shipped_model_puts_its_training_compositions_in_domain() -> None:
     assert np.all(prediction.domain_distance == 0.0)
     other = model.predict(["Na3PS4", "LiBH4"])
     assert ((other.domain_distance > 0.5) & (other.domain_distance < 1)).all()
+
+
+def test_a_rows_distance_does_not_depend_on_the_rows_scored_with_it() -> None:
+    """Scored alone, in blocks of any size or shifted in a block: the same bits (chunks and
+    jobs must not change an output byte)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40))
+    model = DomainModel(n_neighbors=5).fit(X)
+    Q = rng.normal(size=(2000, 40)) * rng.uniform(0.2, 3, size=(2000, 1))
+    whole = model.distance(Q)
+    for size in (1, 7, 256, 999):
+        blocks = np.concatenate([model.distance(Q[i:i + size]) for i in range(0, len(Q), size)])
+        np.testing.assert_array_equal(blocks, whole)
+    np.testing.assert_array_equal(model.distance(np.vstack([Q[:3], Q]))[3:], whole)
+    # The distances are the plain Euclidean ones to the nearest training rows.
+    Z = model.scaler_.transform(Q[:5])
+    T = model.scaler_.transform(X)
+    nearest = np.sort(np.linalg.norm(Z[:, None, :] - T[None], axis=2), axis=1)[:, :5]
+    relative = nearest.mean(axis=1) / model.reference_distance_
+    np.testing.assert_allclose(whole[:5], relative / (1 + relative), rtol=1e-12)

@@ -105,3 +105,25 @@ def test_a_dead_worker_stops_the_run_instead_of_hanging(table: Path, tmp_path: P
     with pytest.raises(parallel.WorkerDied, match="worker process died"):
         process_file(_die_on_rows, table, output, chunksize=100, workers=2)
     assert not output.exists()
+
+
+def test_varied_compositions_score_to_the_same_bytes_for_any_jobs(tmp_path: Path) -> None:
+    """Compositions far apart (many far from the training data) with the shipped model:
+    distances and probabilities must not depend on the chunk or piece a row lands in."""
+    rng = np.random.default_rng(5)
+    others = ["La", "Zr", "Ta", "Ti", "Al", "Ga", "P", "S", "Cl", "Br", "O", "Ge", "Si"]
+    formulas = []
+    for _ in range(3000):
+        picked = rng.choice(others, 3, replace=False)
+        formulas.append(f"Li{rng.uniform(0.5, 7):.3f}"
+                        + "".join(f"{e}{a:.3f}" for e, a in zip(picked, rng.uniform(0.1, 4, 3),
+                                                                 strict=True)))
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"formula": formulas}).to_csv(source, index=False)
+    model = load_model()
+    outputs = []
+    for jobs, chunksize in ((1, 3000), (2, 700), (3, 333)):
+        out = tmp_path / f"out{jobs}.csv"
+        score_file(model, source, out, chunksize=chunksize, n_jobs=jobs)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
