@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from matgenome.cli import main
-from matgenome.cli.common import OPTION_OF, error_text
+from matgenome.cli.errors import OPTION_OF, error_text
 from matgenome.errors import CompositionError, InputError, UsageError
 from matgenome.labelled import read_labelled
 from matgenome.table_writer import check_output_path

@@ -79,9 +79,52 @@ def test_only_the_command_that_runs_is_imported() -> None:
             "build_parser('datasets').format_help()\n"
             "print(json.dumps(sorted(n for n in sys.modules if n.startswith('matgenome.cli'))))")
     imported = _imported_modules(code)
-    assert "matgenome.cli.data" in imported
-    assert not imported & {"matgenome.cli.model", "matgenome.cli.discovery",
-                           "matgenome.cli.campaign"}
+    assert "matgenome.cli.commands.datasets" in imported
+    commands = {n for n in imported if n.startswith("matgenome.cli.commands.")}
+    assert commands == {"matgenome.cli.commands.datasets"}
+
+
+# What a command module must not import: each imports, at its top, only what its command
+# needs. The training code (model selection, training, classification, evaluation) is for
+# the commands that train or evaluate; optional heavy libraries (Dask, matplotlib) are
+# imported only when an option asks for them.
+TRAINING_CODE = ("matgenome.training", "matgenome.selection", "matgenome.classification",
+                 "matgenome.evaluation")
+OPTIONAL = ("dask", "distributed", "matplotlib")
+NOT_NEEDED = {
+    "datasets": (*TRAINING_CODE, "matgenome.modelfile", "matgenome.features", "sklearn"),
+    "featurize": TRAINING_CODE,
+    "predict": TRAINING_CODE,
+    "model": TRAINING_CODE,
+    "generate": (*TRAINING_CODE, "matgenome.modelfile"),
+    "rank": TRAINING_CODE,
+    "screen": TRAINING_CODE,
+    "simulate": ("matgenome.training", "matgenome.selection", "matgenome.evaluation"),
+    "train": ("matgenome.evaluation",),
+    "evaluate": (),
+    "build_default_model": (),
+    "campaign": (),
+}
+
+
+def test_every_command_module_is_checked() -> None:
+    from matgenome.cli import COMMANDS
+
+    assert {f"commands.{name}" for name in NOT_NEEDED} == {e.module for e in COMMANDS}
+
+
+@pytest.mark.parametrize("module", sorted(NOT_NEEDED))
+def test_a_command_module_imports_only_what_its_command_needs(module: str) -> None:
+    code = (f"import json, sys\nimport matgenome.cli.commands.{module}\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    imported = _imported_modules(code)
+    assert f"matgenome.cli.commands.{module}" in imported
+    unwanted = {name for name in imported
+                if any(name == m or name.startswith(m + ".")
+                       for m in (*NOT_NEEDED[module], *OPTIONAL))}
+    assert not unwanted, sorted(unwanted)
+    others = {n for n in imported if n.startswith("matgenome.cli.commands.")}
+    assert others == {f"matgenome.cli.commands.{module}"}  # never another command
 
 
 @pytest.mark.parametrize(("command", "dest", "expected"), [

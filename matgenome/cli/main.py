@@ -1,12 +1,12 @@
 """The ``matgenome`` command: the list of commands, the parser, and how errors end a run.
 
 :data:`COMMANDS` lists every sub-command in the order of ``matgenome --help``, with its
-one-line summary and where it is defined. Only the command that runs is imported (as pip
-does): ``matgenome --help`` imports no command module, ``matgenome train ...`` imports
-:mod:`matgenome.cli.model` and what it needs. Errors a user can fix
-(:class:`matgenome.errors.MatgenomeError`) are printed as one line and exit with status 2;
-anything else is a bug: one line asking for a report and status 1, or the traceback with
-``-v``.
+one-line summary and its module (one per command, in :mod:`matgenome.cli.commands`). Only
+the command that runs is imported (as pip does): ``matgenome --help`` imports no command
+module, ``matgenome train ...`` imports :mod:`matgenome.cli.commands.train` and what it
+needs. Errors a user can fix (:class:`matgenome.errors.MatgenomeError`) are printed as one
+line and exit with status 2; anything else is a bug: one line asking for a report and
+status 1, or the traceback with ``-v``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from matgenome._version import __version__
 from matgenome.cli.command import Command, add_verbosity_args
+from matgenome.cli.errors import error_text
 from matgenome.errors import MatgenomeError
 
 EXIT_INTERNAL = 1
@@ -51,38 +52,38 @@ class CommandEntry:
 
 
 COMMANDS: tuple[CommandEntry, ...] = (
-    CommandEntry("datasets", "data", "DATASETS",
+    CommandEntry("datasets", "commands.datasets", "DATASETS",
                  "list the shipped datasets with rows, target, unit, licence, citation"),
-    CommandEntry("train", "model", "TRAIN",
+    CommandEntry("train", "commands.train", "TRAIN",
                  "train a model with calibrated uncertainty and write a model directory"),
-    CommandEntry("predict", "model", "PREDICT",
+    CommandEntry("predict", "commands.predict", "PREDICT",
                  "score every row of a table: prediction, uncertainty (1 sd) and error "
                  "columns"),
-    CommandEntry("featurize", "data", "FEATURIZE",
+    CommandEntry("featurize", "commands.featurize", "FEATURIZE",
                  "add descriptor columns to every row of a table (one output row per "
                  "input row)"),
-    CommandEntry("evaluate", "model", "EVALUATE",
+    CommandEntry("evaluate", "commands.evaluate", "EVALUATE",
                  "evaluate a model honestly: official splits or grouped/cluster CV, "
                  "accuracy and uncertainty metrics"),
-    CommandEntry("build-default-model", "model", "BUILD_DEFAULT_MODEL",
+    CommandEntry("build-default-model", "commands.build_default_model", "BUILD_DEFAULT_MODEL",
                  "rebuild the shipped OBELiX conductivity model (same versions, seed and"
                  " machine: same bytes)"),
-    CommandEntry("model", "model", "MODEL",
+    CommandEntry("model", "commands.model", "MODEL",
                  "describe a model directory: name, hash, versions, features, training "
                  "data, metrics, recipe, target and unit"),
-    CommandEntry("campaign", "campaign", "CAMPAIGN",
+    CommandEntry("campaign", "commands.campaign", "CAMPAIGN",
                  "closed-loop campaign in a directory: init, propose, record, status, "
                  "report"),
-    CommandEntry("generate", "discovery", "GENERATE",
+    CommandEntry("generate", "commands.generate", "GENERATE",
                  "generate candidate compositions from seed families, substitution or "
                  "charge-neutral grids"),
-    CommandEntry("rank", "discovery", "RANK",
+    CommandEntry("rank", "commands.rank", "RANK",
                  "rank candidates by an acquisition function with uncertainty, domain "
                  "flag, known values, supply risk and cost"),
-    CommandEntry("screen", "discovery", "SCREEN",
+    CommandEntry("screen", "commands.screen", "SCREEN",
                  "the main job: generate candidates from the seed families, predict, "
                  "rank, write a table and print the top"),
-    CommandEntry("simulate", "discovery", "SIMULATE",
+    CommandEntry("simulate", "commands.simulate", "SIMULATE",
                  "sequential-learning simulation: acquisition functions against random "
                  "picking, with discovery yield and acceleration factors"),
 )
@@ -148,8 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatgenomeError as exc:
         if args.verbose:
             raise
-        from matgenome.cli.common import error_text  # the error path only
-
         print(f"matgenome {args.command}: error: {error_text(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -190,9 +190,9 @@ def _broken(*args: object, **kwargs: object) -> str:
 def test_an_internal_error_is_one_line_with_exit_1(
     small_model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import matgenome.cli.model
+    import matgenome.cli.commands.model
 
-    monkeypatch.setattr(matgenome.cli.model, "_format_model_info", _broken)
+    monkeypatch.setattr(matgenome.cli.commands.model, "_format_model_info", _broken)
     code, out, err = run(["model", "info", str(small_model_dir)], capsys)
     assert code == 1
     assert out == ""
@@ -204,9 +204,9 @@ def test_an_internal_error_is_one_line_with_exit_1(
 def test_an_internal_error_shows_the_traceback_with_v(
     small_model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import matgenome.cli.model
+    import matgenome.cli.commands.model
 
-    monkeypatch.setattr(matgenome.cli.model, "_format_model_info", _broken)
+    monkeypatch.setattr(matgenome.cli.commands.model, "_format_model_info", _broken)
     code, _, err = run(["model", "info", str(small_model_dir), "-v"], capsys)
     assert code == 1
     assert "Traceback (most recent call last)" in err
@@ -218,12 +218,12 @@ def test_a_plain_value_error_from_a_helper_is_internal_not_a_user_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Before, every ValueError and OSError was shown as a user error (exit 2)."""
-    import matgenome.datasets
+    import matgenome.cli.commands.datasets
 
     def broken() -> None:
         raise ValueError("not the user's fault")
 
-    monkeypatch.setattr(matgenome.datasets, "list_datasets", broken)
+    monkeypatch.setattr(matgenome.cli.commands.datasets, "list_datasets", broken)
     code, _, err = run(["datasets"], capsys)
     assert code == 1
     assert "internal error (ValueError: not the user's fault)" in err
@@ -233,12 +233,12 @@ def test_a_plain_value_error_inside_generation_is_internal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The science raises UsageError for a user's values; any other ValueError is a bug."""
-    import matgenome.generation
+    import matgenome.cli.generation
 
     def broken(*args: object, **options: object) -> None:
         raise ValueError("a bug in generation")
 
-    monkeypatch.setattr(matgenome.generation, "generate_candidates", broken)
+    monkeypatch.setattr(matgenome.cli.generation, "generate_candidates", broken)
     code, _, err = run(["generate", "-o", str(tmp_path / "out.csv")], capsys)
     assert code == 1
     assert "internal error (ValueError: a bug in generation)" in err
@@ -284,21 +284,28 @@ def test_the_command_word_is_found_before_its_options() -> None:
     assert command_name(["nonsense"]) is None
 
 
-def test_command_modules_import_only_common_not_each_other() -> None:
+def test_command_modules_import_shared_modules_not_each_other() -> None:
+    """One module per command, listed in COMMANDS; a command module imports the shared cli
+    modules, never another command (nor main, which lists them all)."""
     import ast
 
     import matgenome.cli
+    from matgenome.cli import COMMANDS
 
     package = Path(matgenome.cli.__file__).parent
-    command_modules = {"data", "model", "discovery", "campaign"}
-    for name in command_modules:
-        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+    modules = {path.stem for path in (package / "commands").glob("*.py")} - {"__init__"}
+    assert {entry.module for entry in COMMANDS} == {f"commands.{m}" for m in modules}
+    for name in modules:
+        tree = ast.parse((package / "commands" / f"{name}.py").read_text(encoding="utf-8"))
         imported = {node.module for node in ast.walk(tree)
                     if isinstance(node, ast.ImportFrom) and node.module}
         imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                      for alias in node.names}
         cli_imports = {m for m in imported if m.startswith("matgenome.cli")}
-        assert cli_imports <= {"matgenome.cli.common"}, name
+        assert cli_imports, name
+        assert not {m for m in cli_imports
+                    if m.startswith("matgenome.cli.commands") or m == "matgenome.cli.main"
+                    or m == "matgenome.cli"}, name
 
 
 def test_science_modules_do_not_import_the_command_line() -> None:
@@ -306,7 +313,7 @@ def test_science_modules_do_not_import_the_command_line() -> None:
 
     root = Path(matgenome.__file__).parent
     for path in root.rglob("*.py"):
-        if path.parent.name == "cli" or path.name == "__main__.py":
+        if path.relative_to(root).parts[0] == "cli" or path.name == "__main__.py":
             continue
         assert "matgenome.cli" not in path.read_text(encoding="utf-8"), path
 

@@ -22,7 +22,7 @@ def test_evaluation_plot_labels_come_from_the_target() -> None:
 
     import pandas as pd
 
-    from matgenome.cli.model import _evaluation_label
+    from matgenome.cli.commands.evaluate import _evaluation_label
     from matgenome.plots import parity_figure
 
     label = _evaluation_label(argparse.Namespace(data="matbench_expt_gap"), "matbench_expt_gap")

@@ -1,8 +1,7 @@
 """``matgenome campaign``: a closed-loop campaign kept in a directory.
 
 Sub-actions ``init``, ``propose``, ``record``, ``status`` and ``report``, each a thin layer over
-:class:`matgenome.campaign.Campaign`. Listed in ``matgenome.cli.main.COMMANDS``; science
-modules are imported inside the handlers only.
+:class:`matgenome.campaign.Campaign`. Listed in ``matgenome.cli.main.COMMANDS``.
 """
 
 from __future__ import annotations
@@ -10,17 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from matgenome.cli.common import (
-    Command,
-    add_constraint_args,
-    add_model_args,
-    add_reading_args,
-    add_verbosity_args,
-    constraints,
-    log,
-    model_options,
-    print_top,
-)
+from matgenome.campaign import Campaign, CampaignSettings, RecordSettings
+from matgenome.cli.command import Command, add_verbosity_args
+from matgenome.cli.model_options import add_model_args, model_options
+from matgenome.cli.options import add_constraint_args, add_reading_args, constraints
+from matgenome.cli.output import log, print_top
+from matgenome.table_writer import check_output_path
 
 ACTIONS = ("init", "propose", "record", "status", "report")
 
@@ -124,18 +118,14 @@ def run_campaign(args: argparse.Namespace) -> int:
             "report": _report}[args.action](args)
 
 
-def _settings(args: argparse.Namespace):
+def _settings(args: argparse.Namespace) -> RecordSettings:
     """The reading options given; for ``record`` those left out are None (init's)."""
-    from matgenome.campaign import RecordSettings
-
     return RecordSettings(target_column=args.target_column,
                           formula_column=args.formula_column, log10=args.log10,
                           target_unit=args.target_unit)
 
 
 def _init(args: argparse.Namespace) -> int:
-    from matgenome.campaign import Campaign, CampaignSettings
-
     options = {k: v for k, v in model_options(args).items() if v is not None}
     settings = CampaignSettings(
         datasets=args.dataset, data=args.data, record=_settings(args),
@@ -151,8 +141,6 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _propose(args: argparse.Namespace) -> int:
-    from matgenome.campaign import Campaign
-
     proposal = Campaign(args.directory).propose(args.batch, progress=log.info)
     number = int(proposal["round"].iloc[0])
     shown = ["batch", "formula", "predicted", "uncertainty", "in_domain", "supply_risk", "why"]
@@ -163,8 +151,6 @@ def _propose(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from matgenome.campaign import Campaign
-
     summary = Campaign(args.directory).record(args.results, new=args.new,
                                               settings=_settings(args))
     read = summary.read
@@ -184,16 +170,11 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from matgenome.campaign import Campaign
-
     print(Campaign(args.directory).status())
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from matgenome.campaign import Campaign
-    from matgenome.table_writer import check_output_path
-
     output = check_output_path(args.output, [])
     path = Campaign(args.directory).report(output)
     print(f"report written to {path}")
