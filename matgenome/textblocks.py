@@ -91,7 +91,8 @@ def parse_block(header: bytes, block: Block, options: dict, path_name: str) -> p
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path_name} is not valid UTF-8 (byte {block.offset + exc.start}); re-save it "
-            "as UTF-8 or pass --encoding (e.g. --encoding latin-1)") from None
+            "as UTF-8 or pass encoding (e.g. encoding='latin-1')",
+            parameters=("encoding",)) from None
     try:
         frame = pd.read_csv(io.BytesIO(header + block.data), **options)
     except (pd.errors.ParserError, ValueError) as exc:
