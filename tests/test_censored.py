@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 
 from matgenome.models.calibrated import CalibratedTreesRegressor
 from matgenome.models.censored import CensoredHurdleRegressor
-from matgenome.models.selection import BOUND_CLASSIFIER_TREES, censored_hurdle
+from matgenome.selection import BOUND_CLASSIFIER_TREES, censored_hurdle
 
 BOUND = -3.0
 
