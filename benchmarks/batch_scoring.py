@@ -153,16 +153,24 @@ def run_predict(source: Path, output: Path, chunksize: int, options: list[str],
         before = {pid: PeakMemory([pid]) for pid in [*watch, *others]}
         for pid, probe in before.items():
             _tree_memory_mb([pid], probe.cpu)
-        code = child.wait()
+        # wait4: the child's CPU seconds with those of every descendant it waited for
+        # (forked or local Dask workers), which 0.2 s samples can miss in a short run.
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = code = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
     if code:
         raise RuntimeError(f"{' '.join(command)} failed with exit code {code}")
     # Long-running services: only the CPU time spent during this run.
     idle = sum(probe.cpu_seconds() for probe in before.values())
     used_by_services = workers.cpu_seconds() + service.cpu_seconds()
+    client = mine.cpu_seconds(only=(child.pid,))
+    # The client's last sample may be up to 0.2 s old: what the tree used beyond it goes
+    # to the children, when there were any.
+    had_children = len(mine.cpu) > 1
+    children = usage.ru_utime + usage.ru_stime - client if had_children else 0.0
     return {"seconds": seconds, "peak_mb": mine.peak, "workers_mb": workers.peak,
-            "cpu_client": mine.cpu_seconds(only=(child.pid,)),
-            "cpu_children": mine.cpu_seconds(exclude=(child.pid,)),
+            "cpu_client": client,
+            "cpu_children": max(children, mine.cpu_seconds(exclude=(child.pid,))),
             "cpu_services": used_by_services - idle}
 
 
