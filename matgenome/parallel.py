@@ -134,6 +134,10 @@ class ForkedChunks:
         # multi-threaded BLAS would oversubscribe the cores anyway.
         self._limits = threadpool_limits(limits=1)
         _WORKER_FUNCTION = self.function
+        # A SIGINT arriving while the workers fork is raised inside the fork's at-fork
+        # hooks, where Python ignores exceptions, and the run would go on: hold it until
+        # the workers exist. The workers keep it blocked: the parent decides to stop.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self._pool = ProcessPoolExecutor(self.n_jobs,
                                              mp_context=multiprocessing.get_context("fork"),
@@ -143,10 +147,16 @@ class ForkedChunks:
             # function is no longer set.
             self._pool.submit(_ready).result()
         except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             self._limits.restore_original_limits()
             raise
         finally:
             _WORKER_FUNCTION = None
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held SIGINT is raised here
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
