@@ -295,6 +295,17 @@ def similarity_groups(formulas: Sequence[object], keys: np.ndarray, seed: int) -
     return labels[inverse.ravel()]
 
 
+def _grouped_folds(formulas: Sequence[object], keys: np.ndarray, groups: Any,
+                   n_splits: int, seed: int) -> tuple[list, str]:
+    """The selection folds, grouped by composition and by ``groups`` (else by similarity
+    clusters), and the words that describe the grouping."""
+    if groups is not None:
+        return selection_folds(keys, groups, n_splits, seed), "the given groups (e.g. papers)"
+    clusters = similarity_groups(formulas, keys, seed)
+    return selection_folds(keys, clusters, n_splits, seed), (
+        f"k-means clusters of Magpie descriptors (~{CLUSTER_SIZE} compositions each)")
+
+
 def select_candidate(
     formulas: Sequence[object],
     y: np.ndarray,
@@ -317,16 +328,12 @@ def select_candidate(
     candidates = list(candidates)
     if len(candidates) == 1:
         return Selection(candidates[0], protocol="one candidate: no selection")
-    if len(y) < MIN_SELECTION_ROWS or len(set(composition_labels(list(formulas)))) < 2:
+    keys = composition_labels(list(formulas))
+    if len(y) < MIN_SELECTION_ROWS or len(set(keys)) < 2:
         return Selection(candidates[0], protocol=f"{len(y)} rows: too few to compare "
                          f"recipes (at least {MIN_SELECTION_ROWS}); the first candidate")
     y = np.asarray(y, dtype=float)
-    keys = composition_labels(list(formulas))
-    grouping = "the given groups (e.g. papers)"
-    if groups is None:
-        groups, grouping = similarity_groups(formulas, keys, seed), (
-            f"k-means clusters of Magpie descriptors (~{CLUSTER_SIZE} compositions each)")
-    folds = selection_folds(keys, groups, n_splits, seed)
+    folds, grouping = _grouped_folds(formulas, keys, groups, n_splits, seed)
     protocol = (f"{len(folds)}-fold cross-validation inside the training rows, grouped by "
                 f"composition and {grouping}; {SELECTION_TREES} trees per candidate; MAE on "
                 "held-out rows")
@@ -601,11 +608,7 @@ def select_classifier(
     if len(y) < MIN_SELECTION_ROWS or min(np.sum(y == 0), np.sum(y == 1)) < n_splits:
         return Selection(candidates[0], protocol=f"{len(y)} rows ({int(y.sum())} positive): "
                          "too few to compare recipes; the first candidate")
-    grouping = "the given groups (e.g. papers)"
-    if groups is None:
-        groups, grouping = similarity_groups(formulas, keys, seed), (
-            f"k-means clusters of Magpie descriptors (~{CLUSTER_SIZE} compositions each)")
-    folds = selection_folds(keys, groups, n_splits, seed)
+    folds, grouping = _grouped_folds(formulas, keys, groups, n_splits, seed)
     protocol = (f"{len(folds)}-fold cross-validation inside the training rows, grouped by "
                 f"composition and {grouping}; {CLASSIFIER_SELECTION_TREES} trees per "
                 "candidate; class balancing and calibration (cross-fitted on out-of-fold "

@@ -41,6 +41,18 @@ KINDS = ("extra_trees", "random_forest")
 _CALIBRATIONS = ("cv", "cluster", "oob", "none")
 
 
+# The tree-ensemble parameters every forest estimator here validates the same way.
+FOREST_CONSTRAINTS: dict[str, list] = {
+    "kind": [StrOptions(set(KINDS))],
+    "n_estimators": [Interval(Integral, 1, None, closed="left")],
+    "max_features": [Interval(RealNotInt, 0.0, 1.0, closed="right"),
+                     Interval(Integral, 1, None, closed="left"),
+                     StrOptions({"sqrt", "log2"}), None],
+    "min_samples_leaf": [Interval(Integral, 1, None, closed="left"),
+                         Interval(RealNotInt, 0.0, 1.0, closed="neither")],
+}
+
+
 class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
     """Extra trees or random forest with calibrated Gaussian predictive uncertainty.
 
@@ -70,13 +82,7 @@ class CalibratedTreesRegressor(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "kind": [StrOptions(set(KINDS))],
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
-        "max_features": [Interval(RealNotInt, 0.0, 1.0, closed="right"),
-                         Interval(Integral, 1, None, closed="left"),
-                         StrOptions({"sqrt", "log2"}), None],
-        "min_samples_leaf": [Interval(Integral, 1, None, closed="left"),
-                             Interval(RealNotInt, 0.0, 1.0, closed="neither")],
+        **FOREST_CONSTRAINTS,
         "bootstrap": ["boolean", None],
         "average_duplicates": ["boolean"],
         "calibration": [StrOptions(set(_CALIBRATIONS))],

@@ -27,9 +27,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from matgenome.models.calibrated import FOREST_CONSTRAINTS
 
 KINDS = {"extra_trees": ExtraTreesClassifier, "random_forest": RandomForestClassifier}
 CALIBRATIONS = ("none", "sigmoid", "isotonic")
@@ -94,13 +96,7 @@ class ProbabilityClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "kind": [StrOptions({"extra_trees", "random_forest"})],
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
-        "max_features": [Interval(RealNotInt, 0.0, 1.0, closed="right"),
-                         Interval(Integral, 1, None, closed="left"),
-                         StrOptions({"sqrt", "log2"}), None],
-        "min_samples_leaf": [Interval(Integral, 1, None, closed="left"),
-                             Interval(RealNotInt, 0.0, 1.0, closed="neither")],
+        **FOREST_CONSTRAINTS,
         "class_weight": [StrOptions({"balanced"}), None],
         "calibration": [StrOptions({"sigmoid", "isotonic", "none"})],
         "cv": [Interval(Integral, 2, None, closed="left")],
